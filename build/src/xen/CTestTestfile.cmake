@@ -1,0 +1,6 @@
+# CMake generated Testfile for 
+# Source directory: /work/main/src/xen
+# Build directory: /work/main/build/src/xen
+# 
+# This file includes the relevant testing commands required for 
+# testing this directory and lists subdirectories to be tested as well.

@@ -1,0 +1,165 @@
+#include "kvm/vm.h"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+
+#include "base/log.h"
+#include "kvm/vcpu.h"
+
+namespace xkvm::kvm {
+
+namespace {
+std::shared_ptr<spdlog::logger> logger() { return log::get("kvm"); }
+} // namespace
+
+Result<std::unique_ptr<Vm>> Vm::create(KvmSystem& sys, const VmOptions& opts)
+{
+    int raw = ::ioctl(sys.fd(), KVM_CREATE_VM, 0);
+    if (raw < 0)
+        return make_unexpected(Error::from_errno("KVM_CREATE_VM"));
+    std::unique_ptr<Vm> vm(new Vm(sys, UniqueFd(raw)));
+
+    if (::ioctl(vm->fd(), KVM_SET_TSS_ADDR, opts.tss_addr) < 0)
+        return make_unexpected(Error::from_errno("KVM_SET_TSS_ADDR"));
+    uint64_t ident = opts.identity_map_addr;
+    if (sys.has(KVM_CAP_SET_IDENTITY_MAP_ADDR) && ::ioctl(vm->fd(), KVM_SET_IDENTITY_MAP_ADDR, &ident) < 0)
+        return make_unexpected(Error::from_errno("KVM_SET_IDENTITY_MAP_ADDR"));
+    if (::ioctl(vm->fd(), KVM_CREATE_IRQCHIP, 0) < 0)
+        return make_unexpected(Error::from_errno("KVM_CREATE_IRQCHIP"));
+
+    // MSRs KVM does not know (Xen's hypercall MSR among them) come to user space instead of #GP.
+    kvm_enable_cap cap {};
+    cap.cap = KVM_CAP_X86_USER_SPACE_MSR;
+    cap.args[0] = KVM_MSR_EXIT_REASON_UNKNOWN | KVM_MSR_EXIT_REASON_FILTER;
+    if (::ioctl(vm->fd(), KVM_ENABLE_CAP, &cap) < 0)
+        return make_unexpected(Error::from_errno("enabling KVM_CAP_X86_USER_SPACE_MSR"));
+
+    int slots = sys.check_extension(KVM_CAP_NR_MEMSLOTS);
+    vm->m_max_slots = slots > 0 ? static_cast<uint32_t>(slots) : 32;
+    return vm;
+}
+
+Vm::~Vm()
+{
+    detach_physmap();
+}
+
+void Vm::attach_physmap(memory::Physmap& physmap)
+{
+    m_physmap = &physmap;
+    physmap.add_listener(this);
+}
+
+void Vm::detach_physmap()
+{
+    if (m_physmap)
+        m_physmap->remove_listener(this);
+    m_physmap = nullptr;
+}
+
+Status Vm::set_memslot(uint32_t slot, uint64_t gpa, uint64_t size, uint8_t* host, bool readonly)
+{
+    kvm_userspace_memory_region region {};
+    region.slot = slot;
+    region.flags = readonly ? KVM_MEM_READONLY : 0;
+    region.guest_phys_addr = gpa;
+    region.memory_size = size;
+    region.userspace_addr = reinterpret_cast<uint64_t>(host);
+    if (::ioctl(m_fd.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0)
+        return make_unexpected(Error::from_errno(fmt::format("KVM_SET_USER_MEMORY_REGION slot {} gpa {:#x}", slot, gpa)));
+    return {};
+}
+
+void Vm::physmap_unmapped(const memory::Mapping& m)
+{
+    std::lock_guard guard(m_slot_lock);
+    for (uint32_t i = 0; i < m_slots.size(); ++i) {
+        if (m_slots[i].used && m_slots[i].mapping == m) {
+            if (auto r = set_memslot(i, m.gpa, 0, nullptr, false); !r)
+                logger()->error("{}", r.error().message);
+            m_slots[i].used = false;
+            return;
+        }
+    }
+    logger()->error("physmap removed [{:#x}+{:#x}] which has no memslot", m.gpa, m.size);
+}
+
+void Vm::physmap_mapped(const memory::Mapping& m, uint8_t* host)
+{
+    std::lock_guard guard(m_slot_lock);
+    uint32_t slot = 0;
+    while (slot < m_slots.size() && m_slots[slot].used)
+        ++slot;
+    if (slot >= m_max_slots) {
+        logger()->error("out of KVM memslots mapping [{:#x}+{:#x}]", m.gpa, m.size);
+        return;
+    }
+    if (slot == m_slots.size())
+        m_slots.emplace_back();
+    if (auto r = set_memslot(slot, m.gpa, m.size, host, m.prot == memory::Protection::ReadOnly); !r) {
+        logger()->error("{}", r.error().message);
+        return;
+    }
+    m_slots[slot] = { m, true };
+}
+
+Status Vm::set_irq_line(uint32_t gsi, bool level)
+{
+    kvm_irq_level irq {};
+    irq.irq = gsi;
+    irq.level = level ? 1 : 0;
+    if (::ioctl(m_fd.get(), KVM_IRQ_LINE, &irq) < 0)
+        return make_unexpected(Error::from_errno(fmt::format("KVM_IRQ_LINE gsi {}", gsi)));
+    return {};
+}
+
+Status Vm::signal_msi(uint64_t address, uint32_t data)
+{
+    kvm_msi msi {};
+    msi.address_lo = static_cast<uint32_t>(address);
+    msi.address_hi = static_cast<uint32_t>(address >> 32);
+    msi.data = data;
+    int r = ::ioctl(m_fd.get(), KVM_SIGNAL_MSI, &msi);
+    if (r < 0)
+        return make_unexpected(Error::from_errno("KVM_SIGNAL_MSI"));
+    return {};
+}
+
+Status Vm::send_fixed_interrupt(uint32_t apic_id, uint8_t vector)
+{
+    // MSI address 0xfee00000 | dest id << 12 (physical destination), data = vector (fixed, edge).
+    uint64_t address = 0xfee00000ull | (static_cast<uint64_t>(apic_id & 0xff) << 12);
+    return signal_msi(address, vector);
+}
+
+Status Vm::add_ioeventfd(uint64_t addr, uint32_t len, int fd, bool pio)
+{
+    kvm_ioeventfd ev {};
+    ev.addr = addr;
+    ev.len = len;
+    ev.fd = fd;
+    ev.flags = pio ? KVM_IOEVENTFD_FLAG_PIO : 0;
+    if (::ioctl(m_fd.get(), KVM_IOEVENTFD, &ev) < 0)
+        return make_unexpected(Error::from_errno("KVM_IOEVENTFD"));
+    return {};
+}
+
+Status Vm::add_irqfd(int fd, uint32_t gsi)
+{
+    kvm_irqfd irqfd {};
+    irqfd.fd = static_cast<uint32_t>(fd);
+    irqfd.gsi = gsi;
+    if (::ioctl(m_fd.get(), KVM_IRQFD, &irqfd) < 0)
+        return make_unexpected(Error::from_errno("KVM_IRQFD"));
+    return {};
+}
+
+Result<std::unique_ptr<Vcpu>> Vm::create_vcpu(uint32_t id)
+{
+    int raw = ::ioctl(m_fd.get(), KVM_CREATE_VCPU, static_cast<unsigned long>(id));
+    if (raw < 0)
+        return make_unexpected(Error::from_errno(fmt::format("KVM_CREATE_VCPU {}", id)));
+    return Vcpu::create(*this, id, UniqueFd(raw));
+}
+
+} // namespace xkvm::kvm

@@ -1,0 +1,177 @@
+#include "xen/domain.h"
+
+#include "base/log.h"
+#include "xen/xen_errno.h"
+
+namespace xkvm::xen {
+
+namespace {
+
+// Params a guest may write; the rest are the toolstack's (store/console rings) or read-only.
+bool guest_writable(uint32_t index)
+{
+    switch (index) {
+    case HVM_PARAM_CALLBACK_IRQ:
+    case HVM_PARAM_TIMER_MODE:
+    case HVM_PARAM_ACPI_S_STATE:
+    case HVM_PARAM_X87_FIP_WIDTH:
+        return true;
+    default:
+        return false;
+    }
+}
+
+// Xen's fixed swizzle of PCI INTx onto GSIs 16..47 for the emulated platform.
+uint32_t pci_intx_gsi(uint32_t dev, uint32_t intx)
+{
+    return (((dev << 2) + (dev >> 3) + intx) & 31) + 16;
+}
+
+} // namespace
+
+Domain::Domain(Platform& platform, DomainSetup setup)
+    : m_platform(platform), m_setup(std::move(setup)), m_shared(m_setup.shared_info_page, m_setup.max_vcpus),
+      m_evtchn(m_shared, m_setup.domid, m_setup.max_vcpus, m_setup.max_evtchn_port,
+               [this](uint32_t vcpu) { deliver_upcall(vcpu); })
+{
+    for (uint32_t i = 0; i < m_setup.max_vcpus; ++i)
+        m_vcpus.push_back(std::make_unique<VcpuXenState>());
+}
+
+Result<uint64_t> Domain::get_param(uint32_t index) const
+{
+    if (index >= HVM_NR_PARAMS)
+        return xen_fail(XEN_EINVAL, "HVM param {} out of range", index);
+    std::lock_guard guard(m_lock);
+    return m_params[index];
+}
+
+Status Domain::set_param(uint32_t index, uint64_t value, bool from_guest)
+{
+    if (index >= HVM_NR_PARAMS)
+        return xen_fail(XEN_EINVAL, "HVM param {} out of range", index);
+    if (from_guest && !guest_writable(index))
+        return xen_fail(XEN_EPERM, "HVM param {} is not writable by the guest", index);
+    std::lock_guard guard(m_lock);
+    if (index == HVM_PARAM_CALLBACK_IRQ) {
+        CallbackVia via;
+        uint8_t type = static_cast<uint8_t>(value >> HVM_PARAM_CALLBACK_IRQ_TYPE_SHIFT);
+        switch (type) {
+        case HVM_PARAM_CALLBACK_TYPE_GSI: {
+            uint64_t gsi = value & ((1ull << HVM_PARAM_CALLBACK_IRQ_TYPE_SHIFT) - 1);
+            if (gsi >= 48)
+                return xen_fail(XEN_EINVAL, "callback GSI {} out of range", gsi);
+            via.kind = gsi ? CallbackVia::Kind::Gsi : CallbackVia::Kind::None;
+            via.gsi = static_cast<uint32_t>(gsi);
+            break;
+        }
+        case HVM_PARAM_CALLBACK_TYPE_PCI_INTX: {
+            uint32_t devfn = (value >> 8) & 0xff;
+            uint32_t intx = value & 3;
+            if ((value >> 16) & 0xffffffffull)
+                return xen_fail(XEN_EINVAL, "callback INTx on a bus or segment other than 0");
+            via.kind = CallbackVia::Kind::PciIntx;
+            via.gsi = pci_intx_gsi(devfn >> 3, intx);
+            break;
+        }
+        case HVM_PARAM_CALLBACK_TYPE_VECTOR: {
+            uint8_t vector = value & 0xff;
+            if (vector < 0x10)
+                return xen_fail(XEN_EINVAL, "callback vector {:#x} is reserved", vector);
+            via.kind = CallbackVia::Kind::Vector;
+            via.vector = vector;
+            break;
+        }
+        default:
+            return xen_fail(XEN_EINVAL, "unknown callback type {}", type);
+        }
+        m_via = via;
+    }
+    m_params[index] = value;
+    return {};
+}
+
+std::optional<uint64_t> Domain::shared_info_gfn() const
+{
+    std::lock_guard guard(m_lock);
+    return m_shared_info_gfn;
+}
+
+Status Domain::map_shared_info(uint64_t gfn)
+{
+    uint64_t gpa = gfn << memory::kPageShift;
+    if (gfn >= (1ull << 40))
+        return xen_fail(XEN_EINVAL, "gfn {:#x} out of range", gfn);
+    std::lock_guard guard(m_lock);
+    auto& pm = physmap();
+    // As in Xen, the page moves: it leaves its old place, and displaces whatever was at the new one.
+    if (m_shared_info_gfn)
+        TRY(pm.unmap(*m_shared_info_gfn << memory::kPageShift, memory::kPageSize));
+    TRY(pm.unmap(gpa, memory::kPageSize));
+    TRY(pm.map(gpa, memory::kPageSize, m_setup.shared_info_offset));
+    m_shared_info_gfn = gfn;
+    return {};
+}
+
+CallbackVia Domain::callback_via() const
+{
+    std::lock_guard guard(m_lock);
+    return m_via;
+}
+
+void Domain::deliver_upcall(uint32_t vcpu)
+{
+    if (vcpu >= m_setup.max_vcpus)
+        return;
+    if (uint8_t vector = m_vcpus[vcpu]->upcall_vector.load()) {
+        m_platform.lapic_vector(vcpu, vector);
+        m_platform.kick_vcpu(vcpu); // a blocked vCPU must notice too
+        return;
+    }
+    CallbackVia via = callback_via();
+    switch (via.kind) {
+    case CallbackVia::Kind::Vector:
+        m_platform.kick_vcpu(vcpu); // injected at the vCPU's next entry (direct_upcall_due)
+        return;
+    case CallbackVia::Kind::Gsi:
+    case CallbackVia::Kind::PciIntx:
+        // The line follows vCPU 0's upcall_pending, as Xen's does.
+        if (vcpu == 0)
+            m_platform.set_gsi_level(via.gsi, true);
+        m_platform.kick_vcpu(vcpu);
+        return;
+    case CallbackVia::Kind::None:
+        m_platform.kick_vcpu(vcpu); // a poller or blocker may still be waiting for it
+        return;
+    }
+}
+
+std::optional<uint8_t> Domain::direct_upcall_due(uint32_t vcpu) const
+{
+    if (vcpu >= m_setup.max_vcpus || m_vcpus[vcpu]->upcall_vector.load())
+        return std::nullopt;
+    CallbackVia via = callback_via();
+    if (via.kind != CallbackVia::Kind::Vector)
+        return std::nullopt;
+    if (!m_shared.upcall_pending(vcpu))
+        return std::nullopt;
+    return via.vector;
+}
+
+bool Domain::wake_condition(uint32_t vcpu)
+{
+    VcpuXenState& st = *m_vcpus.at(vcpu);
+    if (st.polling)
+        return m_evtchn.any_pending(st.poll_ports);
+    return m_shared.upcall_pending(vcpu);
+}
+
+std::optional<unsigned> Domain::preset_shutdown_code() const
+{
+    int code = m_preset_shutdown_code.load();
+    if (code < 0)
+        return std::nullopt;
+    return static_cast<unsigned>(code);
+}
+
+} // namespace xkvm::xen

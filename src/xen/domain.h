@@ -1,0 +1,120 @@
+// One guest's Xen ABI state: HVM params, shared_info, event channels, per-vCPU state, and the
+// choice of how upcalls reach the guest. Hypercall handlers work on this; the VMM owns it.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "memory/memory_map.h"
+#include "xen/abi/hvm.h"
+#include "xen/abi/xen.h"
+#include "xen/event_channels.h"
+#include "xen/platform.h"
+#include "xen/shared_info.h"
+
+namespace xkvm::xen {
+
+struct DomainSetup {
+    domid_t domid = 1;
+    std::string name;
+    uint32_t max_vcpus = 1;
+    memory::MemoryMap memory_map; // what XENMEM_memory_map returns
+    uint64_t ram_pages = 0;       // current reservation
+    uint64_t max_pages = 0;       // maximum reservation
+    uint32_t max_evtchn_port = 1023;
+    std::array<uint8_t, 16> handle {}; // the domain's UUID
+    // The domain's own shared_info page, outside guest RAM (host view + its offset in the backing file).
+    uint8_t* shared_info_page = nullptr;
+    uint64_t shared_info_offset = 0;
+};
+
+class Stats {
+public:
+    void count_hypercall(uint64_t op)
+    {
+        if (op < m_hypercalls.size())
+            m_hypercalls[op].fetch_add(1, std::memory_order_relaxed);
+    }
+    uint64_t hypercalls(uint64_t op) const { return op < m_hypercalls.size() ? m_hypercalls[op].load() : 0; }
+
+private:
+    std::array<std::atomic<uint64_t>, XEN_HYPERCALL_COUNT> m_hypercalls {};
+};
+
+// How the domain asked to be told about events (HVM_PARAM_CALLBACK_IRQ and per-vCPU vectors).
+struct CallbackVia {
+    enum class Kind : uint8_t { None, Gsi, PciIntx, Vector };
+    Kind kind = Kind::None;
+    uint32_t gsi = 0;    // Gsi, and PciIntx after routing
+    uint8_t vector = 0;  // Vector
+};
+
+struct VcpuXenState {
+    std::atomic<uint8_t> upcall_vector { 0 }; // HVMOP_set_evtchn_upcall_vector; 0 = not set
+    std::atomic<bool> blocked { false };      // in SCHEDOP_block / poll
+    std::vector<evtchn_port_t> poll_ports;    // SCHEDOP_poll: wake when any is pending
+    bool polling = false;
+    uint64_t poll_deadline_ns = 0;            // 0: no timeout
+};
+
+class Domain {
+public:
+    Domain(Platform& platform, DomainSetup setup);
+    Domain(const Domain&) = delete;
+    Domain& operator=(const Domain&) = delete;
+
+    domid_t domid() const { return m_setup.domid; }
+    const std::string& name() const { return m_setup.name; }
+    uint32_t max_vcpus() const { return m_setup.max_vcpus; }
+    const DomainSetup& setup() const { return m_setup; }
+    Platform& platform() { return m_platform; }
+    memory::Physmap& physmap() { return m_platform.physmap(); }
+    Stats& stats() { return m_stats; }
+    SharedInfo& shared_info() { return m_shared; }
+    EventChannels& evtchn() { return m_evtchn; }
+    VcpuXenState& vcpu(uint32_t id) { return *m_vcpus.at(id); }
+
+    // HVM params (HVMOP_get/set_param and the toolstack).
+    Result<uint64_t> get_param(uint32_t index) const;
+    Status set_param(uint32_t index, uint64_t value, bool from_guest);
+
+    // Where shared_info is mapped in the guest physmap, if anywhere.
+    std::optional<uint64_t> shared_info_gfn() const;
+    Status map_shared_info(uint64_t gfn);
+
+    // Delivery of an upcall to `vcpu` whose evtchn_upcall_pending just went 0 -> 1.
+    void deliver_upcall(uint32_t vcpu);
+    CallbackVia callback_via() const;
+    // For the VMM's entry hook: is a no-EOI vector upcall due on this vCPU, and which vector?
+    std::optional<uint8_t> direct_upcall_due(uint32_t vcpu) const;
+    // Has anything arrived that should end SCHEDOP_block/poll on this vCPU?
+    bool wake_condition(uint32_t vcpu);
+
+    // Shutdown requests from the guest (SCHEDOP_shutdown), for the toolstack.
+    void record_shutdown(unsigned reason) { m_shutdown_code.store(static_cast<int>(reason)); }
+    void set_shutdown_code(unsigned reason) { m_preset_shutdown_code.store(static_cast<int>(reason)); }
+    std::optional<unsigned> preset_shutdown_code() const;
+
+private:
+    Platform& m_platform;
+    DomainSetup m_setup;
+    Stats m_stats;
+    SharedInfo m_shared;
+    EventChannels m_evtchn;
+    std::vector<std::unique_ptr<VcpuXenState>> m_vcpus;
+
+    mutable std::mutex m_lock;
+    std::array<uint64_t, HVM_NR_PARAMS> m_params {};
+    CallbackVia m_via;
+    std::optional<uint64_t> m_shared_info_gfn;
+    std::atomic<int> m_shutdown_code { -1 };
+    std::atomic<int> m_preset_shutdown_code { -1 };
+};
+
+} // namespace xkvm::xen

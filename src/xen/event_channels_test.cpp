@@ -1,0 +1,154 @@
+// The 2-level event channel rules, through EVTCHNOP hypercalls.
+#include "xen/abi/event_channel.h"
+#include "xen/test_support.h"
+
+using namespace xkvm;
+using namespace xkvm::xen;
+using namespace xkvm::xen::testing;
+
+namespace {
+
+struct EventChannelTest : XenFixture {
+    shared_info* shinfo() { return reinterpret_cast<shared_info*>(platform.mem->host_base() + platform.shared_info_offset); }
+    bool pending(uint32_t p) { return shinfo()->evtchn_pending[p / 64] & (1ull << (p % 64)); }
+    void mask(uint32_t p) { shinfo()->evtchn_mask[p / 64] |= 1ull << (p % 64); }
+
+    evtchn_port_t bind_ipi(uint32_t vcpu)
+    {
+        put(evtchn_bind_ipi { vcpu, 0 });
+        EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_bind_ipi, kScratch), 0);
+        return get<evtchn_bind_ipi>().port;
+    }
+    int64_t send(evtchn_port_t p)
+    {
+        put(evtchn_send { p });
+        return call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_send, kScratch);
+    }
+};
+
+} // namespace
+
+TEST_F(EventChannelTest, IpiSendSetsPendingSelectorAndUpcallOnce)
+{
+    evtchn_port_t p = bind_ipi(1);
+    EXPECT_EQ(p, 1u);
+    platform.kicks.clear();
+    EXPECT_EQ(send(p), 0);
+    EXPECT_TRUE(pending(p));
+    EXPECT_EQ(shinfo()->vcpu_info[1].evtchn_pending_sel, 1ull);
+    EXPECT_EQ(shinfo()->vcpu_info[1].evtchn_upcall_pending, 1);
+    EXPECT_EQ(shinfo()->vcpu_info[0].evtchn_upcall_pending, 0);
+    ASSERT_EQ(platform.kicks.size(), 1u);
+    EXPECT_EQ(platform.kicks[0], 1u);
+    // A second send while pending changes nothing and kicks nobody.
+    EXPECT_EQ(send(p), 0);
+    EXPECT_EQ(platform.kicks.size(), 1u);
+}
+
+TEST_F(EventChannelTest, MaskedSendStaysPendingUntilUnmask)
+{
+    evtchn_port_t p = bind_ipi(0);
+    mask(p);
+    platform.kicks.clear();
+    EXPECT_EQ(send(p), 0);
+    EXPECT_TRUE(pending(p));
+    EXPECT_EQ(shinfo()->vcpu_info[0].evtchn_upcall_pending, 0);
+    EXPECT_TRUE(platform.kicks.empty());
+    put(evtchn_unmask { p });
+    EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_unmask, kScratch), 0);
+    EXPECT_EQ(shinfo()->vcpu_info[0].evtchn_upcall_pending, 1);
+    EXPECT_EQ(platform.kicks.size(), 1u);
+}
+
+TEST_F(EventChannelTest, UpcallGoesThroughPerVcpuVectorWhenSet)
+{
+    domain->vcpu(0).upcall_vector.store(0xe9);
+    evtchn_port_t p = bind_ipi(0);
+    EXPECT_EQ(send(p), 0);
+    ASSERT_EQ(platform.lapic.size(), 1u);
+    EXPECT_EQ(platform.lapic[0], (std::pair<uint32_t, uint8_t>(0, 0xe9)));
+}
+
+TEST_F(EventChannelTest, GsiCallbackRaisesTheLine)
+{
+    ASSERT_TRUE(domain->set_param(HVM_PARAM_CALLBACK_IRQ, 28, true));
+    EXPECT_EQ(send(bind_ipi(0)), 0);
+    EXPECT_TRUE(platform.gsi_levels[28]);
+}
+
+TEST_F(EventChannelTest, VirqBindingRules)
+{
+    put(evtchn_bind_virq { VIRQ_TIMER, 2, 0 });
+    EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_bind_virq, kScratch), 0);
+    evtchn_port_t timer = get<evtchn_bind_virq>().port;
+    EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_bind_virq, kScratch), -XEN_EEXIST);
+    put(evtchn_bind_virq { VIRQ_CONSOLE, 1, 0 }); // global VIRQs start on vCPU 0
+    EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_bind_virq, kScratch), -XEN_EINVAL);
+    put(evtchn_bind_virq { NR_VIRQS, 0, 0 });
+    EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_bind_virq, kScratch), -XEN_EINVAL);
+    put(evtchn_bind_virq { VIRQ_TIMER, 4, 0 });
+    EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_bind_virq, kScratch), -XEN_ENOENT);
+
+    domain->evtchn().raise_virq(VIRQ_TIMER, 2);
+    EXPECT_TRUE(pending(timer));
+    EXPECT_EQ(shinfo()->vcpu_info[2].evtchn_upcall_pending, 1);
+
+    put(evtchn_status { DOMID_SELF, timer, 0, 0, {} });
+    EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_status, kScratch), 0);
+    auto st = get<evtchn_status>();
+    EXPECT_EQ(st.status, unsigned(EVTCHNSTAT_virq));
+    EXPECT_EQ(st.vcpu, 2u);
+    EXPECT_EQ(st.u.virq, unsigned(VIRQ_TIMER));
+
+    // Per-vCPU VIRQs cannot move.
+    put(evtchn_bind_vcpu { timer, 0 });
+    EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_bind_vcpu, kScratch), -XEN_EINVAL);
+}
+
+TEST_F(EventChannelTest, LoopbackInterdomainAndClose)
+{
+    put(evtchn_alloc_unbound { DOMID_SELF, DOMID_SELF, 0 });
+    EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_alloc_unbound, kScratch), 0);
+    evtchn_port_t a = get<evtchn_alloc_unbound>().port;
+    put(evtchn_bind_interdomain { DOMID_SELF, a, 0 });
+    EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_bind_interdomain, kScratch), 0);
+    evtchn_port_t b = get<evtchn_bind_interdomain>().local_port;
+    EXPECT_NE(a, b);
+    EXPECT_EQ(send(b), 0);
+    EXPECT_TRUE(pending(a));
+    EXPECT_FALSE(pending(b));
+
+    put(evtchn_close { b });
+    EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_close, kScratch), 0);
+    EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_close, kScratch), -XEN_EINVAL);
+    put(evtchn_status { DOMID_SELF, a, 0, 0, {} });
+    EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_status, kScratch), 0);
+    EXPECT_EQ(get<evtchn_status>().status, unsigned(EVTCHNSTAT_unbound));
+    EXPECT_EQ(send(b), -XEN_EINVAL);
+}
+
+TEST_F(EventChannelTest, PortExhaustionIsEnospc)
+{
+    make_domain(1, 15);
+    for (int i = 1; i <= 15; ++i)
+        EXPECT_EQ(bind_ipi(0), evtchn_port_t(i));
+    put(evtchn_bind_ipi { 0, 0 });
+    EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_bind_ipi, kScratch), -XEN_ENOSPC);
+    put(evtchn_close { 7 });
+    EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_close, kScratch), 0);
+    EXPECT_EQ(bind_ipi(0), 7u);
+}
+
+TEST_F(EventChannelTest, BadArguments)
+{
+    EXPECT_EQ(send(0), -XEN_EINVAL);
+    EXPECT_EQ(send(5000), -XEN_EINVAL);
+    put(evtchn_bind_ipi { 17, 0 });
+    EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_bind_ipi, kScratch), -XEN_ENOENT);
+    put(evtchn_unmask { 0 });
+    EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_unmask, kScratch), -XEN_EINVAL);
+    put(evtchn_alloc_unbound { 5, 0, 0 });
+    EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_alloc_unbound, kScratch), -XEN_EPERM);
+    EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_send, 0x7fff0000000ull), -XEN_EFAULT);
+    EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, 99, kScratch), -XEN_ENOSYS);
+}

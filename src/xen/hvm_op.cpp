@@ -1,0 +1,59 @@
+// hvm_op: HVM params, the per-vCPU upcall vector, and the time.
+#include "xen/abi/hvm.h"
+#include "xen/domain.h"
+#include "xen/hypercall.h"
+#include "xen/xen_errno.h"
+
+namespace xkvm::xen {
+
+namespace {
+
+Status check_self(const HypercallContext& ctx, domid_t domid)
+{
+    if (domid == DOMID_SELF || domid == ctx.domain.domid())
+        return {};
+    return xen_fail(XEN_EPERM, "HVM op on domain {} needs privilege", domid);
+}
+
+} // namespace
+
+HypercallResult do_hvm_op(HypercallContext& ctx)
+{
+    uint64_t arg = ctx.arg(1);
+    switch (ctx.cmd(0)) {
+    case HVMOP_set_param: {
+        auto p = TRY(ctx.guest.read_obj<xen_hvm_param>(arg));
+        TRY(check_self(ctx, p.domid));
+        TRY(ctx.domain.set_param(p.index, p.value, true));
+        if (p.index == HVM_PARAM_CALLBACK_IRQ)
+            ctx.domain.shared_info().latch_layout(ctx.mode64);
+        return 0;
+    }
+    case HVMOP_get_param: {
+        auto p = TRY(ctx.guest.read_obj<xen_hvm_param>(arg));
+        TRY(check_self(ctx, p.domid));
+        p.value = TRY(ctx.domain.get_param(p.index));
+        TRY(ctx.guest.write_obj(arg, p));
+        return 0;
+    }
+    case HVMOP_set_evtchn_upcall_vector: {
+        auto u = TRY(ctx.guest.read_obj<xen_hvm_evtchn_upcall_vector>(arg));
+        if (u.vcpu >= ctx.domain.max_vcpus())
+            return xen_fail(XEN_ENOENT, "upcall vector for vcpu {} which does not exist", u.vcpu);
+        if (u.vector < 0x10)
+            return xen_fail(XEN_EINVAL, "upcall vector {:#x} is reserved", u.vector);
+        ctx.domain.vcpu(u.vcpu).upcall_vector.store(u.vector);
+        ctx.domain.shared_info().latch_layout(ctx.mode64);
+        return 0;
+    }
+    case HVMOP_get_time: {
+        xen_hvm_get_time t { ctx.domain.platform().system_time_ns() };
+        TRY(ctx.guest.write_obj(arg, t));
+        return 0;
+    }
+    default:
+        return xen_fail(XEN_ENOSYS, "hvm_op {} unknown", ctx.cmd(0));
+    }
+}
+
+} // namespace xkvm::xen

@@ -1,0 +1,107 @@
+// memory_op: the guest's physmap (shared_info placement), its memory map and reservation sizes.
+#include "xen/abi/compat32.h"
+#include "xen/abi/memory.h"
+#include "xen/domain.h"
+#include "xen/hypercall.h"
+#include "xen/xen_errno.h"
+
+namespace xkvm::xen {
+
+namespace {
+
+constexpr unsigned kMemopCmdMask = (1u << 6) - 1; // the rest of the word is a continuation index
+
+Status check_self(const HypercallContext& ctx, domid_t domid)
+{
+    if (domid == DOMID_SELF || domid == ctx.domain.domid())
+        return {};
+    return xen_fail(XEN_EPERM, "memory op on domain {} needs privilege", domid);
+}
+
+HypercallResult add_to_physmap(HypercallContext& ctx)
+{
+    domid_t domid;
+    unsigned space;
+    uint64_t idx, gpfn;
+    if (ctx.mode64) {
+        auto a = TRY(ctx.guest.read_obj<xen_add_to_physmap>(ctx.arg(1)));
+        domid = a.domid, space = a.space, idx = a.idx, gpfn = a.gpfn;
+    } else {
+        auto a = TRY(ctx.guest.read_obj<xen_add_to_physmap_compat32>(ctx.arg(1)));
+        domid = a.domid, space = a.space, idx = a.idx, gpfn = a.gpfn;
+    }
+    TRY(check_self(ctx, domid));
+    switch (space) {
+    case XENMAPSPACE_shared_info:
+        if (idx != 0)
+            return xen_fail(XEN_EINVAL, "shared_info has one frame, not index {}", idx);
+        TRY(ctx.domain.map_shared_info(gpfn));
+        ctx.domain.shared_info().latch_layout(ctx.mode64);
+        return 0;
+    default:
+        return xen_fail(XEN_EINVAL, "map space {} is not supported", space);
+    }
+}
+
+HypercallResult memory_map(HypercallContext& ctx)
+{
+    uint32_t room;
+    uint64_t buffer;
+    if (ctx.mode64) {
+        auto m = TRY(ctx.guest.read_obj<xen_memory_map>(ctx.arg(1)));
+        room = m.nr_entries, buffer = reinterpret_cast<uint64_t>(m.buffer);
+    } else {
+        auto m = TRY(ctx.guest.read_obj<xen_memory_map_compat32>(ctx.arg(1)));
+        room = m.nr_entries, buffer = m.buffer;
+    }
+    const auto& map = ctx.domain.setup().memory_map;
+    uint32_t n = std::min<uint32_t>(room, static_cast<uint32_t>(map.size()));
+    for (uint32_t i = 0; i < n; ++i) {
+        xen_e820_entry e { map[i].base, map[i].size, static_cast<uint32_t>(map[i].type) };
+        TRY(ctx.guest.write_obj(buffer + i * sizeof(e), e));
+    }
+    // Write back how many entries there are in the buffer now.
+    TRY(ctx.guest.write_obj<uint32_t>(ctx.arg(1), n));
+    return 0;
+}
+
+HypercallResult reservation(HypercallContext& ctx, bool maximum)
+{
+    auto domid = TRY(ctx.guest.read_obj<domid_t>(ctx.arg(1)));
+    TRY(check_self(ctx, domid));
+    return static_cast<int64_t>(maximum ? ctx.domain.setup().max_pages : ctx.domain.setup().ram_pages);
+}
+
+HypercallResult maximum_gpfn(HypercallContext& ctx)
+{
+    auto domid = TRY(ctx.guest.read_obj<domid_t>(ctx.arg(1)));
+    TRY(check_self(ctx, domid));
+    uint64_t top = 0;
+    for (const auto& e : ctx.domain.setup().memory_map)
+        if (e.type == memory::RegionType::Ram)
+            top = std::max(top, e.end());
+    return static_cast<int64_t>(top ? (top >> memory::kPageShift) - 1 : 0);
+}
+
+} // namespace
+
+HypercallResult do_memory_op(HypercallContext& ctx)
+{
+    unsigned cmd = ctx.cmd(0) & kMemopCmdMask;
+    switch (cmd) {
+    case XENMEM_add_to_physmap:
+        return add_to_physmap(ctx);
+    case XENMEM_memory_map:
+        return memory_map(ctx);
+    case XENMEM_current_reservation:
+        return reservation(ctx, false);
+    case XENMEM_maximum_reservation:
+        return reservation(ctx, true);
+    case XENMEM_maximum_gpfn:
+        return maximum_gpfn(ctx);
+    default:
+        return xen_fail(XEN_ENOSYS, "memory_op {} unknown", cmd);
+    }
+}
+
+} // namespace xkvm::xen

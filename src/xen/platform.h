@@ -1,0 +1,41 @@
+// What the Xen ABI layer needs from the machine underneath. The VMM implements it on KVM; unit tests
+// implement it with fakes. Nothing here names KVM.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "base/result.h"
+#include "memory/physmap.h"
+#include "x86/cpu_state.h"
+
+namespace xkvm::xen {
+
+class Platform {
+public:
+    virtual ~Platform() = default;
+
+    virtual memory::Physmap& physmap() = 0;
+
+    // Bytes the guest wrote to a console (console_io, debug port, UART, PV console).
+    virtual void console_write(std::string_view bytes) = 0;
+
+    // Make a vCPU re-examine its event state soon: it may be running, halted or blocked. Must not
+    // call back into the Xen layer synchronously.
+    virtual void kick_vcpu(uint32_t vcpu) = 0;
+    // Deliver `vector` through the vCPU's local APIC (the guest EOIs it).
+    virtual void lapic_vector(uint32_t vcpu, uint8_t vector) = 0;
+    // Drive an interrupt line of the emulated interrupt controllers.
+    virtual void set_gsi_level(uint32_t gsi, bool level) = 0;
+
+    // Monotonic system time in ns since the domain was built, the clock of vcpu_time_info.
+    virtual uint64_t system_time_ns() const = 0;
+
+    // Secondary vCPUs.
+    virtual Status vcpu_initialise(uint32_t vcpu, const x86::CpuState& state) = 0;
+    virtual Status vcpu_up(uint32_t vcpu) = 0;
+    virtual Status vcpu_down(uint32_t vcpu) = 0;
+    virtual bool vcpu_is_up(uint32_t vcpu) const = 0;
+};
+
+} // namespace xkvm::xen

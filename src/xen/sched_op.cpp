@@ -1,0 +1,123 @@
+// sched_op: yield, block, poll, shutdown.
+#include <sched.h>
+
+#include "xen/abi/compat32.h"
+#include "xen/abi/sched.h"
+#include "xen/domain.h"
+#include "xen/hypercall.h"
+#include "xen/xen_errno.h"
+
+namespace xkvm::xen {
+
+namespace {
+
+constexpr uint32_t kMaxPollPorts = 128;
+
+HypercallResult shutdown(HypercallContext& ctx, unsigned reason)
+{
+    if (reason > SHUTDOWN_MAX)
+        return xen_fail(XEN_EINVAL, "shutdown reason {} unknown", reason);
+    // A code set earlier with SCHEDOP_shutdown_code wins, as in Xen.
+    if (auto preset = ctx.domain.preset_shutdown_code())
+        reason = *preset;
+    ctx.domain.record_shutdown(reason);
+    ctx.effect = HypercallEffect::Shutdown;
+    ctx.shutdown_reason = reason;
+    return 0;
+}
+
+HypercallResult block(HypercallContext& ctx)
+{
+    // Blocking re-enables event delivery first, so a pending event ends it at once.
+    ctx.domain.shared_info().set_upcall_mask(ctx.vcpu_id, false);
+    VcpuXenState& st = ctx.domain.vcpu(ctx.vcpu_id);
+    st.polling = false;
+    st.poll_ports.clear();
+    ctx.effect = HypercallEffect::Block;
+    return 0;
+}
+
+HypercallResult poll(HypercallContext& ctx)
+{
+    uint64_t ports_va, timeout;
+    uint32_t nr;
+    if (ctx.mode64) {
+        auto p = TRY(ctx.guest.read_obj<sched_poll>(ctx.arg(1)));
+        ports_va = reinterpret_cast<uint64_t>(p.ports);
+        nr = p.nr_ports;
+        timeout = p.timeout;
+    } else {
+        auto p = TRY(ctx.guest.read_obj<sched_poll_compat32>(ctx.arg(1)));
+        ports_va = p.ports;
+        nr = p.nr_ports;
+        timeout = p.timeout;
+    }
+    if (nr > kMaxPollPorts)
+        return xen_fail(XEN_EINVAL, "poll on {} ports (at most {})", nr, kMaxPollPorts);
+    std::vector<evtchn_port_t> ports(nr);
+    TRY(ctx.guest.read(ports_va, std::span(reinterpret_cast<uint8_t*>(ports.data()), nr * sizeof(evtchn_port_t))));
+    uint32_t max = ctx.domain.evtchn().max_port();
+    for (evtchn_port_t p : ports)
+        if (p == 0 || p > max)
+            return xen_fail(XEN_EINVAL, "poll on invalid port {}", p);
+    if (ctx.domain.evtchn().any_pending(ports))
+        return 0;
+    if (timeout != 0 && timeout <= ctx.domain.platform().system_time_ns())
+        return 0;
+    VcpuXenState& st = ctx.domain.vcpu(ctx.vcpu_id);
+    st.poll_ports = std::move(ports);
+    st.polling = true;
+    st.poll_deadline_ns = timeout;
+    ctx.effect = HypercallEffect::Block;
+    return 0;
+}
+
+} // namespace
+
+HypercallResult do_sched_op(HypercallContext& ctx)
+{
+    switch (ctx.cmd(0)) {
+    case SCHEDOP_yield:
+        sched_yield();
+        return 0;
+    case SCHEDOP_block:
+        return block(ctx);
+    case SCHEDOP_shutdown: {
+        auto s = TRY(ctx.guest.read_obj<sched_shutdown>(ctx.arg(1)));
+        return shutdown(ctx, s.reason);
+    }
+    case SCHEDOP_shutdown_code: {
+        auto s = TRY(ctx.guest.read_obj<sched_shutdown>(ctx.arg(1)));
+        if (s.reason > SHUTDOWN_MAX)
+            return xen_fail(XEN_EINVAL, "shutdown code {} unknown", s.reason);
+        ctx.domain.set_shutdown_code(s.reason);
+        return 0;
+    }
+    case SCHEDOP_poll:
+        return poll(ctx);
+    case SCHEDOP_remote_shutdown: {
+        auto s = TRY(ctx.guest.read_obj<sched_remote_shutdown>(ctx.arg(1)));
+        return xen_fail(XEN_EPERM, "remote_shutdown of domain {} needs privilege", s.domain_id);
+    }
+    default:
+        return xen_fail(XEN_ENOSYS, "sched_op {} unknown", ctx.cmd(0));
+    }
+}
+
+HypercallResult do_sched_op_compat(HypercallContext& ctx)
+{
+    // The old form: the argument is a value, not a pointer.
+    switch (ctx.cmd(0)) {
+    case SCHEDOP_yield:
+        sched_yield();
+        return 0;
+    case SCHEDOP_block:
+        return block(ctx);
+    case SCHEDOP_shutdown:
+        return shutdown(ctx, static_cast<unsigned>(ctx.args[1]));
+    default:
+        return xen_fail(XEN_ENOSYS, "sched_op_compat {} unknown", ctx.cmd(0));
+    }
+}
+
+} // namespace xkvm::xen

@@ -1,0 +1,83 @@
+// xen_version: what Xen this is and what it offers the guest.
+#include <cstring>
+
+#include "xen/abi/version.h"
+#include "xen/domain.h"
+#include "xen/hypercall.h"
+#include "xen/version_info.h"
+#include "xen/xen_errno.h"
+
+namespace xkvm::xen {
+
+namespace {
+
+template<size_t N>
+Status copy_string(HypercallContext& ctx, uint64_t va, const char* s)
+{
+    char buf[N] = {};
+    std::strncpy(buf, s, N - 1);
+    return ctx.guest.write(va, std::span(reinterpret_cast<const uint8_t*>(buf), N));
+}
+
+} // namespace
+
+uint32_t hvm_feature_submap0()
+{
+    // What Xen reports to HVM guests, so a stock kernel takes the PV paths.
+    return (1u << XENFEAT_writable_page_tables) | (1u << XENFEAT_auto_translated_physmap)
+        | (1u << XENFEAT_supervisor_mode_kernel) | (1u << XENFEAT_hvm_callback_vector)
+        | (1u << XENFEAT_hvm_safe_pvclock) | (1u << XENFEAT_memory_op_vnode_supported);
+}
+
+HypercallResult do_xen_version(HypercallContext& ctx)
+{
+    uint64_t arg = ctx.arg(1);
+    switch (ctx.cmd(0)) {
+    case XENVER_version:
+        return (kXenMajor << 16) | kXenMinor;
+    case XENVER_extraversion:
+        TRY(copy_string<XEN_EXTRAVERSION_LEN>(ctx, arg, kXenExtraversion));
+        return 0;
+    case XENVER_compile_info: {
+        xen_compile_info info {};
+        std::strncpy(info.compiler, kCompiler, sizeof(info.compiler) - 1);
+        std::strncpy(info.compile_by, "xkvm", sizeof(info.compile_by) - 1);
+        std::strncpy(info.compile_domain, "xkvm", sizeof(info.compile_domain) - 1);
+        std::strncpy(info.compile_date, __DATE__ " " __TIME__, sizeof(info.compile_date) - 1);
+        TRY(ctx.guest.write_obj(arg, info));
+        return 0;
+    }
+    case XENVER_capabilities:
+        TRY(copy_string<XEN_CAPABILITIES_INFO_LEN>(ctx, arg, kXenCapabilities));
+        return 0;
+    case XENVER_changeset:
+        TRY(copy_string<XEN_CHANGESET_INFO_LEN>(ctx, arg, kXenChangeset));
+        return 0;
+    case XENVER_platform_parameters:
+        if (ctx.mode64)
+            TRY(ctx.guest.write_obj<uint64_t>(arg, 0xffff800000000000ull));
+        else
+            TRY(ctx.guest.write_obj<uint32_t>(arg, 0xf5800000u));
+        return 0;
+    case XENVER_get_features: {
+        xen_feature_info fi = TRY(ctx.guest.read_obj<xen_feature_info>(arg));
+        if (fi.submap_idx >= XENFEAT_NR_SUBMAPS)
+            return xen_fail(XEN_EINVAL, "feature submap {} does not exist", fi.submap_idx);
+        fi.submap = hvm_feature_submap0();
+        TRY(ctx.guest.write_obj(arg, fi));
+        return 0;
+    }
+    case XENVER_pagesize:
+        return 4096;
+    case XENVER_guest_handle:
+        TRY(ctx.guest.write(arg, ctx.domain.setup().handle));
+        return 0;
+    case XENVER_commandline:
+    case XENVER_build_id:
+        return xen_fail(XEN_EPERM, "xen_version {} is for privileged domains", ctx.cmd(0));
+    default:
+        return xen_fail(XEN_ENOSYS, "xen_version {} unknown", ctx.cmd(0));
+    }
+}
+
+} // namespace xkvm::xen
