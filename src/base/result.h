@@ -109,12 +109,16 @@ using Status = Result<void>;
 } // namespace xkvm
 
 // TRY(expr): evaluate a Result; on error return it from the enclosing function, else yield the value.
-// A GNU statement expression, as gcc and clang both accept; it keeps call sites flat.
-#define TRY(expr)                                                                        \
+// A GNU statement expression, as gcc and clang both accept; it keeps call sites flat. The temporary
+// gets a unique name so TRY can nest (TRY(f(TRY(g())))).
+#define XKVM_TRY_CONCAT_(a, b) a##b
+#define XKVM_TRY_CONCAT(a, b) XKVM_TRY_CONCAT_(a, b)
+#define XKVM_TRY_IMPL(expr, tmp)                                                         \
     ({                                                                                   \
-        auto&& _xkvm_try = (expr);                                                       \
-        if (!_xkvm_try.has_value()) [[unlikely]]                                         \
-            return ::xkvm::Unexpected<std::decay_t<decltype(_xkvm_try.error())>> {       \
-                std::move(_xkvm_try).release_error() };                                  \
-        std::move(_xkvm_try).release_value();                                            \
+        auto&& tmp = (expr);                                                             \
+        if (!tmp.has_value()) [[unlikely]]                                               \
+            return ::xkvm::Unexpected<std::decay_t<decltype(tmp.error())>> {             \
+                std::move(tmp).release_error() };                                        \
+        std::move(tmp).release_value();                                                  \
     })
+#define TRY(expr) XKVM_TRY_IMPL(expr, XKVM_TRY_CONCAT(_xkvm_try_, __COUNTER__))

@@ -86,3 +86,16 @@ TEST(UniqueFd, ClosesOnScopeExit)
     }
     EXPECT_EQ(::fcntl(raw, F_GETFD), -1);
 }
+
+namespace {
+Result<int> nested(int v)
+{
+    return TRY(doubled(TRY(parse_positive(v))));
+}
+} // namespace
+
+TEST(Result, NestedTry)
+{
+    EXPECT_EQ(nested(2).value(), 4);
+    EXPECT_EQ(nested(-2).error().code, EINVAL);
+}

@@ -255,4 +255,12 @@ Status Vcpu::set_single_step(bool on)
     return check(::ioctl(m_fd.get(), KVM_SET_GUEST_DEBUG, &dbg), "KVM_SET_GUEST_DEBUG", m_id);
 }
 
+Result<uint32_t> Vcpu::tsc_khz()
+{
+    int r = ::ioctl(m_fd.get(), KVM_GET_TSC_KHZ, 0);
+    if (r < 0)
+        return make_unexpected(Error::from_errno(fmt::format("KVM_GET_TSC_KHZ (vcpu {})", m_id)));
+    return static_cast<uint32_t>(r);
+}
+
 } // namespace xkvm::kvm

@@ -52,6 +52,7 @@ public:
     Status set_msrs(std::span<const std::pair<uint32_t, uint64_t>> msrs);
     Status set_cpuid(const CpuidTable& table);
     Status set_single_step(bool on);
+    Result<uint32_t> tsc_khz();
 
     // Thread-safe: make the current or next KVM_RUN return at once.
     void request_immediate_exit() { __atomic_store_n(&m_run->immediate_exit, 1, __ATOMIC_SEQ_CST); }

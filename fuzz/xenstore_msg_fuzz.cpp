@@ -1,0 +1,161 @@
+// Fuzzes the xenstore protocol engine with requests from dom0 and three guests, mixed with
+// toolstack calls, checking after every step that each request got exactly one well-formed reply
+// and that the tree is consistent (every listed child exists, nothing is orphaned, ownership
+// counts match).
+#include <cstdint>
+#include <cstdlib>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "xenstore/path.h"
+#include "xenstore/server.h"
+
+using namespace xkvm::xenstore;
+
+namespace {
+
+void check(bool ok)
+{
+    if (!ok)
+        std::abort();
+}
+
+class Input {
+public:
+    Input(const uint8_t* data, size_t size) : m_data(data), m_size(size) { }
+    bool empty() const { return m_pos >= m_size; }
+    uint8_t u8() { return m_pos < m_size ? m_data[m_pos++] : 0; }
+    uint16_t u16() { return static_cast<uint16_t>(u8() | (u8() << 8)); }
+    std::string bytes(size_t n)
+    {
+        n = std::min(n, m_size - std::min(m_pos, m_size));
+        std::string out(reinterpret_cast<const char*>(m_data) + m_pos, n);
+        m_pos += n;
+        return out;
+    }
+
+private:
+    const uint8_t* m_data;
+    size_t m_size;
+    size_t m_pos = 0;
+};
+
+class CheckingSink final : public MessageSink {
+public:
+    void deliver(ConnId conn, const Message& msg) override
+    {
+        check(msg.payload.size() <= kPayloadMax);
+        if (msg.msg_type() == MsgType::WatchEvent) {
+            auto parts = split_strings(msg.payload);
+            check(parts && parts->size() == 2 && msg.req_id == 0);
+        } else {
+            replies.push_back({ conn, msg });
+        }
+        if (msg.msg_type() == MsgType::Error)
+            check(!msg.payload.empty() && msg.payload.back() == '\0'
+                  && error_from_name(msg.payload.c_str()).has_value());
+    }
+    struct Delivered {
+        ConnId conn;
+        Message msg;
+    };
+    std::vector<Delivered> replies;
+};
+
+void check_tree(const Store& store)
+{
+    std::map<DomId, int64_t> owned;
+    size_t seen = 0;
+    std::vector<std::string> pending { "/" };
+    while (!pending.empty()) {
+        std::string path = std::move(pending.back());
+        pending.pop_back();
+        const Node* node = store.find(path);
+        check(node != nullptr && !node->perms.empty());
+        seen++;
+        owned[node->perms[0].domid]++;
+        check(seen <= store.node_count());
+        for (const auto& child : node->children)
+            pending.push_back(join_path(path, child));
+    }
+    check(seen == store.node_count());
+    for (auto [domid, count] : owned)
+        check(store.entries_owned(domid) == count);
+}
+
+constexpr ConnId kConns[] = { 10, 11, 12, 13 };
+constexpr DomId kDoms[] = { 0, 1, 2, 3 };
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
+{
+    Input in(data, size);
+    CheckingSink sink;
+    Quota quota;
+    quota.max_entries_per_domain = 64;
+    quota.max_watches_per_domain = 8;
+    quota.max_transactions_per_domain = 3;
+    quota.max_transaction_nodes = 64;
+    Server server(sink, quota);
+    for (int i = 0; i < 4; i++)
+        check(server.open_connection(kConns[i], kDoms[i]).has_value());
+    check(server.create_domain_tree(1, "one").has_value());
+
+    uint32_t req_id = 0;
+    for (int steps = 0; !in.empty() && steps < 512; steps++) {
+        uint8_t op = in.u8();
+        size_t which = in.u8() % 4;
+        ConnId conn = kConns[which];
+        sink.replies.clear();
+        if (op < 200) {
+            Message req;
+            req.type = in.u8() % 25;
+            uint8_t tx = in.u8();
+            req.tx_id = tx < 192 ? 0 : tx - 192;
+            req.req_id = ++req_id;
+            req.payload = in.bytes(in.u16() % 4200);
+            auto st = server.handle(conn, req);
+            if (st.has_value()) {
+                check(sink.replies.size() == 1);
+                check(sink.replies[0].conn == conn && sink.replies[0].msg.req_id == req.req_id
+                      && sink.replies[0].msg.tx_id == req.tx_id);
+                check(sink.replies[0].msg.type == req.type || sink.replies[0].msg.msg_type() == MsgType::Error);
+            } else {
+                check(sink.replies.empty());
+            }
+        } else if (op < 210) {
+            std::string raw = in.bytes(in.u16() % 4200);
+            auto st = server.handle_bytes(conn, std::span(reinterpret_cast<const uint8_t*>(raw.data()), raw.size()));
+            check(!st.has_value() || sink.replies.size() == 1);
+        } else {
+            DomId domid = static_cast<DomId>(1 + in.u8() % 4);
+            switch (op % 8) {
+            case 0: (void)server.create_domain_tree(domid, "fuzz"); break;
+            case 1: (void)server.destroy_domain(domid); break;
+            case 2: (void)server.introduce_domain(domid); break;
+            case 3: (void)server.release_domain(domid); break;
+            case 4: server.domain_shutdown(domid); break;
+            case 5: server.reset_connection(conn); break;
+            case 6:
+                server.close_connection(conn);
+                check(server.open_connection(conn, kDoms[which]).has_value());
+                break;
+            case 7: check(server.transaction_count(kDoms[which]) <= 1000); break;
+            }
+            check(sink.replies.empty());
+        }
+        for (DomId d : kDoms) {
+            if (d == 0)
+                continue;
+            check(server.watch_count(d) <= quota.max_watches_per_domain);
+            check(server.transaction_count(d) <= quota.max_transactions_per_domain);
+        }
+        if (steps % 8 == 7)
+            check_tree(server.store());
+    }
+    check_tree(server.store());
+    return 0;
+}

@@ -1,0 +1,242 @@
+// build_domain_config(): reads each xl.cfg key into a DomainConfigInput, applies the defaults,
+// then checks the cross-field rules, pointing errors at the value that breaks them.
+#include <algorithm>
+
+#include "config/cpuset_spec.h"
+#include "config/domain_config.h"
+#include "config/keys.h"
+#include "config/values.h"
+
+namespace xkvm::config {
+
+namespace {
+
+constexpr std::string_view kActionList = "destroy, restart, rename-restart, preserve, coredump-destroy, "
+                                         "coredump-restart or soft-reset";
+
+Position start_of(const ParsedConfig& parsed) { return Position { parsed.source, 1, 1 }; }
+
+// Runs a spec-string parser over a string value and maps its errors into the file.
+template<typename F>
+auto on_string(const Value& v, std::string_view key, F&& parse) -> ConfigResult<typename decltype(parse(""))::ValueType>
+{
+    auto text = TRY(value_string(v, key));
+    auto r = parse(std::string_view(text));
+    if (!r)
+        return make_unexpected(spec_error_at(v, key, r.error()));
+    return std::move(r).release_value();
+}
+
+ConfigResult<DomainType> read_type(const ParsedConfig& parsed)
+{
+    if (const Setting* s = parsed.find("type")) {
+        auto t = TRY(get_string(*s));
+        if (t == "hvm")
+            return DomainType::Hvm;
+        if (t == "pvh")
+            return DomainType::Pvh;
+        if (t == "pv")
+            return config_fail(s->value.pos, "type \"pv\" is not supported by xkvm (use \"hvm\" or \"pvh\")");
+        return config_fail(s->value.pos, "unknown type \"{}\" (expected \"hvm\" or \"pvh\")", t);
+    }
+    if (const Setting* s = parsed.find("builder")) {
+        auto b = TRY(get_string(*s));
+        if (b == "hvm")
+            return DomainType::Hvm;
+        if (b == "generic")
+            return config_fail(s->value.pos, "builder \"generic\" (PV) is not supported by xkvm (use type = \"hvm\" or "
+                                             "\"pvh\")");
+        return config_fail(s->value.pos, "unknown builder \"{}\" (expected \"hvm\"; better, type = \"hvm\" or \"pvh\")", b);
+    }
+    return config_fail(start_of(parsed), "missing 'type': xl's default is a PV guest, which xkvm does not support; "
+                                         "set type = \"hvm\" or type = \"pvh\"");
+}
+
+ConfigResult<ShutdownAction> read_action(const Setting& s)
+{
+    auto text = TRY(get_string(s));
+    if (auto a = shutdown_action_from_xl(text))
+        return *a;
+    return config_fail(s.value.pos, "unknown action \"{}\" for '{}' (expected {})", text, s.key, kActionList);
+}
+
+ConfigResult<AffinitySpec> read_affinity(const Setting& s)
+{
+    AffinitySpec spec;
+    if (s.value.kind != Value::Kind::List) {
+        spec.form = AffinitySpec::Form::AllVcpus;
+        spec.sets.push_back(TRY(on_string(s.value, s.key, parse_cpuset)));
+        return spec;
+    }
+    if (s.value.items.empty())
+        return config_fail(s.value.pos, "'{}' is an empty list (give a CPU list per vCPU, or one string for all)", s.key);
+    spec.form = AffinitySpec::Form::PerVcpu;
+    for (const auto& item : s.value.items) {
+        if (item.kind == Value::Kind::List)
+            return config_fail(item.pos, "'{}' expects a CPU list string per vCPU, found a nested list", s.key);
+        spec.sets.push_back(TRY(on_string(item, s.key, parse_cpuset)));
+    }
+    return spec;
+}
+
+ConfigResult<CpuidPolicy> read_cpuid(const Setting& s)
+{
+    CpuidPolicy policy;
+    if (s.value.kind == Value::Kind::String) {
+        auto apply = [&](std::string_view t) -> SpecResult<bool> {
+            TRY(apply_cpuid_libxl(t, policy));
+            return true;
+        };
+        TRY(on_string(s.value, s.key, apply));
+        return policy;
+    }
+    if (s.value.kind != Value::Kind::List)
+        return config_fail(s.value.pos, "'cpuid' expects \"host,...\" (libxl form) or a list of \"leaf:reg=bits\" "
+                                        "strings (xend form), found {}",
+                           s.value.kind_name());
+    auto apply = [&](std::string_view t) -> SpecResult<bool> {
+        TRY(apply_cpuid_xend(t, policy));
+        return true;
+    };
+    for (const auto& item : s.value.items) {
+        if (item.kind != Value::Kind::String)
+            return config_fail(item.pos, "'cpuid' list entries are strings like \"0x1:ecx=0x...\", found {}",
+                               item.kind_name());
+        TRY(on_string(item, s.key, apply));
+    }
+    return policy;
+}
+
+ConfigResult<std::vector<uint32_t>> read_nodes(const Setting& s)
+{
+    std::vector<uint32_t> nodes;
+    for (const Value* v : TRY(get_scalar_list(s, true)))
+        nodes.push_back(static_cast<uint32_t>(TRY(value_uint(*v, s.key, 0, kMaxNodeId))));
+    return nodes;
+}
+
+ConfigResult<DomainConfigInput> read_input(const ParsedConfig& parsed)
+{
+    DomainConfigInput in;
+    for (const auto& s : parsed.settings)
+        if (key_support(s.key) == KeySupport::Unsupported)
+            return config_fail(s.key_pos, "'{}' is not supported by xkvm", s.key);
+
+    in.type = TRY(read_type(parsed));
+    const Setting* name = parsed.find("name");
+    if (!name)
+        return config_fail(start_of(parsed), "missing required key 'name'");
+    in.name = TRY(get_string(*name));
+    if (auto why = name_problem(*in.name))
+        return config_fail(name->value.pos, "invalid name \"{}\": {}", *in.name, *why);
+
+    for (const auto& s : parsed.settings) {
+        const auto& k = s.key;
+        if (k == "uuid") {
+            auto text = TRY(get_string(s));
+            in.uuid = Uuid::parse(text);
+            if (!in.uuid)
+                return config_fail(s.value.pos, "invalid uuid \"{}\" (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", text);
+            if (in.uuid->is_nil())
+                return config_fail(s.value.pos, "the nil UUID cannot identify a domain");
+        } else if (k == "memory") {
+            in.memory_mib = TRY(get_uint(s, 1, kMaxMemoryMiB));
+        } else if (k == "maxmem") {
+            in.maxmem_mib = TRY(get_uint(s, 1, kMaxMemoryMiB));
+        } else if (k == "vcpus") {
+            in.vcpus = static_cast<uint32_t>(TRY(get_uint(s, 1, kMaxVcpus)));
+        } else if (k == "maxvcpus") {
+            in.maxvcpus = static_cast<uint32_t>(TRY(get_uint(s, 1, kMaxVcpus)));
+        } else if (k == "kernel") {
+            in.kernel = TRY(get_nonempty_string(s));
+        } else if (k == "ramdisk") {
+            in.ramdisk = TRY(get_nonempty_string(s));
+        } else if (k == "firmware_override") {
+            in.firmware_override = TRY(get_nonempty_string(s));
+        } else if (k == "cmdline") {
+            in.cmdline = TRY(get_string(s));
+        } else if (k == "extra") {
+            in.extra = TRY(get_string(s));
+        } else if (k == "root") {
+            in.root = TRY(get_string(s));
+        } else if (k == "on_poweroff") {
+            in.on_poweroff = TRY(read_action(s));
+        } else if (k == "on_reboot") {
+            in.on_reboot = TRY(read_action(s));
+        } else if (k == "on_crash") {
+            in.on_crash = TRY(read_action(s));
+        } else if (k == "on_watchdog") {
+            in.on_watchdog = TRY(read_action(s));
+        } else if (k == "on_soft_reset") {
+            in.on_soft_reset = TRY(read_action(s));
+        } else if (k == "serial") {
+            for (const Value* v : TRY(get_scalar_list(s, true))) {
+                auto dev = TRY(value_string(*v, k));
+                if (dev.empty())
+                    return config_fail(v->pos, "'serial' devices must not be empty (e.g. \"pty\")");
+                in.serial.push_back(std::move(dev));
+            }
+        } else if (k == "cpuid") {
+            in.cpuid = TRY(read_cpuid(s));
+        } else if (k == "pci") {
+            for (const Value* v : TRY(get_scalar_list(s, true)))
+                in.pci.push_back(TRY(on_string(*v, k, parse_pci_spec)));
+        } else if (k == "pci_permissive") {
+            in.pci_permissive = TRY(get_bool(s));
+        } else if (k == "pci_msitranslate") {
+            in.pci_msitranslate = TRY(get_bool(s));
+        } else if (k == "pci_seize") {
+            in.pci_seize = TRY(get_bool(s));
+        } else if (k == "pci_power_mgmt") {
+            in.pci_power_mgmt = TRY(get_bool(s));
+        } else if (k == "rdm") {
+            in.rdm = TRY(on_string(s.value, k, parse_rdm_spec));
+        } else if (k == "rdm_mem_boundary") {
+            in.rdm_mem_boundary_mib = TRY(get_uint(s, 0, kMaxRdmMemBoundaryMiB));
+        } else if (k == "cpus") {
+            in.cpus = TRY(read_affinity(s));
+        } else if (k == "cpus_soft") {
+            in.cpus_soft = TRY(read_affinity(s));
+        } else if (k == "nodes") {
+            in.nodes = TRY(read_nodes(s));
+        }
+    }
+    return in;
+}
+
+// Where to point for a broken invariant: the key's value (or its list item), else a related key.
+Position position_for(const ParsedConfig& parsed, const Invalid& bad)
+{
+    std::vector<std::string_view> keys { bad.key };
+    if (bad.key == "maxmem")
+        keys.push_back("memory");
+    else if (bad.key == "memory")
+        keys.push_back("maxmem");
+    else if (bad.key == "maxvcpus")
+        keys.push_back("vcpus");
+    else if (bad.key == "vcpus")
+        keys.push_back("maxvcpus");
+    else if (bad.key == "type")
+        keys.push_back("builder");
+    for (auto key : keys) {
+        const Setting* s = parsed.find(key);
+        if (!s)
+            continue;
+        if (bad.item && s->value.kind == Value::Kind::List && *bad.item < s->value.items.size())
+            return s->value.items[*bad.item].pos;
+        return s->value.pos;
+    }
+    return start_of(parsed);
+}
+
+} // namespace
+
+ConfigResult<DomainConfig> build_domain_config(const ParsedConfig& parsed)
+{
+    DomainConfig cfg = apply_defaults(TRY(read_input(parsed)));
+    if (auto bad = check_domain_config(cfg))
+        return make_unexpected(ConfigError::at(position_for(parsed, *bad), bad->message));
+    return cfg;
+}
+
+} // namespace xkvm::config

@@ -1,0 +1,286 @@
+#include "config/domain_config.h"
+
+#include <algorithm>
+#include <cctype>
+#include <tuple>
+
+#include "config/cpuset_spec.h"
+#include "config/utf8.h"
+
+namespace xkvm::config {
+
+namespace {
+
+constexpr std::array<std::pair<ShutdownAction, std::string_view>, 7> kActions { {
+    { ShutdownAction::Destroy, "destroy" },
+    { ShutdownAction::Restart, "restart" },
+    { ShutdownAction::RenameRestart, "rename-restart" },
+    { ShutdownAction::Preserve, "preserve" },
+    { ShutdownAction::CoredumpDestroy, "coredump-destroy" },
+    { ShutdownAction::CoredumpRestart, "coredump-restart" },
+    { ShutdownAction::SoftReset, "soft-reset" },
+} };
+
+int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+std::string compose_cmdline(const DomainConfigInput& in)
+{
+    if (in.cmdline)
+        return *in.cmdline;
+    std::string out;
+    if (in.root && !in.root->empty())
+        out = "root=" + *in.root;
+    if (in.extra && !in.extra->empty())
+        out += (out.empty() ? "" : " ") + *in.extra;
+    return out;
+}
+
+std::optional<Invalid> invalid(std::string key, std::string message, std::optional<size_t> item = std::nullopt)
+{
+    return Invalid { std::move(key), item, std::move(message) };
+}
+
+std::optional<Invalid> check_affinity(const AffinitySpec& a, std::string_view key, uint32_t maxvcpus)
+{
+    switch (a.form) {
+    case AffinitySpec::Form::Unset:
+        if (!a.sets.empty())
+            return invalid(std::string(key), "an unset affinity has no CPU sets");
+        return std::nullopt;
+    case AffinitySpec::Form::AllVcpus:
+        if (a.sets.size() != 1)
+            return invalid(std::string(key), "a single CPU list applies to all vCPUs; found several");
+        break;
+    case AffinitySpec::Form::PerVcpu:
+        if (a.sets.empty())
+            return invalid(std::string(key), "the per-vCPU list is empty");
+        if (a.sets.size() > maxvcpus)
+            return invalid(std::string(key), fmt::format("lists {} vCPUs but the guest has maxvcpus = {}", a.sets.size(),
+                                                         maxvcpus));
+        break;
+    }
+    for (size_t i = 0; i < a.sets.size(); i++) {
+        bool includes = std::any_of(a.sets[i].terms.begin(), a.sets[i].terms.end(),
+                                    [](const CpuSetTerm& t) { return !t.exclude; });
+        if (!includes)
+            return invalid(std::string(key), "a CPU list must include some CPUs, nodes or all", i);
+        for (const auto& t : a.sets[i].terms) {
+            uint32_t max = t.kind == CpuSetTerm::Kind::Nodes ? kMaxNodeId : kMaxCpuId;
+            if (t.first > t.last || t.last > max || (t.kind == CpuSetTerm::Kind::All && (t.exclude || t.first || t.last)))
+                return invalid(std::string(key), fmt::format("malformed CPU list term in '{}'", format_cpuset(a.sets[i])), i);
+        }
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+std::optional<Uuid> Uuid::parse(std::string_view s)
+{
+    if (s.size() != 36)
+        return std::nullopt;
+    Uuid u;
+    size_t b = 0;
+    for (size_t i = 0; i < s.size();) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-')
+                return std::nullopt;
+            i++;
+            continue;
+        }
+        int hi = hex_digit(s[i]), lo = hex_digit(s[i + 1]);
+        if (hi < 0 || lo < 0)
+            return std::nullopt;
+        u.bytes[b++] = static_cast<uint8_t>(hi * 16 + lo);
+        i += 2;
+    }
+    return u;
+}
+
+std::string Uuid::str() const
+{
+    std::string out;
+    for (size_t i = 0; i < bytes.size(); i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out += '-';
+        out += fmt::format("{:02x}", bytes[i]);
+    }
+    return out;
+}
+
+bool Uuid::is_nil() const
+{
+    return std::all_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b == 0; });
+}
+
+std::string_view xl_name(ShutdownAction a)
+{
+    for (const auto& [action, name] : kActions)
+        if (action == a)
+            return name;
+    return "?";
+}
+
+std::optional<ShutdownAction> shutdown_action_from_xl(std::string_view s)
+{
+    for (const auto& [action, name] : kActions)
+        if (name == s)
+            return action;
+    return std::nullopt;
+}
+
+std::optional<std::string> name_problem(std::string_view name)
+{
+    if (name.empty())
+        return "the name must not be empty";
+    if (name.size() > kMaxNameLength)
+        return fmt::format("the name is longer than {} characters", kMaxNameLength);
+    for (char c : name) {
+        auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u >= 0x7f || c == '/' || c == '\\' || c == '"' || c == '\'')
+            return fmt::format("the name may only contain printable ASCII without blanks, quotes, '/' or '\\'");
+    }
+    if (std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return "a name made only of digits would be mistaken for a domain id";
+    if (name == "Domain-0")
+        return "'Domain-0' is the name of the control domain";
+    return std::nullopt;
+}
+
+DomainConfig apply_defaults(const DomainConfigInput& in)
+{
+    DomainConfig cfg;
+    cfg.name = in.name.value_or("");
+    cfg.uuid = in.uuid;
+    cfg.type = in.type.value_or(DomainType::Hvm);
+
+    // xl: memory sets both target and maximum, maxmem raises the maximum; libxl: 32 MiB otherwise.
+    if (in.memory_mib) {
+        cfg.memory_mib = *in.memory_mib;
+        cfg.maxmem_mib = in.maxmem_mib.value_or(*in.memory_mib);
+    } else {
+        cfg.memory_mib = cfg.maxmem_mib = in.maxmem_mib.value_or(kDefaultMemoryMiB);
+    }
+    cfg.vcpus = in.vcpus.value_or(1);
+    cfg.maxvcpus = in.maxvcpus.value_or(cfg.vcpus);
+
+    cfg.kernel = in.kernel.value_or("");
+    cfg.ramdisk = in.ramdisk.value_or("");
+    cfg.cmdline = compose_cmdline(in);
+    cfg.firmware_override = in.firmware_override.value_or("");
+
+    cfg.on_poweroff = in.on_poweroff.value_or(ShutdownAction::Destroy);
+    cfg.on_reboot = in.on_reboot.value_or(ShutdownAction::Restart);
+    cfg.on_crash = in.on_crash.value_or(ShutdownAction::Destroy);
+    cfg.on_watchdog = in.on_watchdog.value_or(ShutdownAction::Destroy);
+    cfg.on_soft_reset = in.on_soft_reset.value_or(ShutdownAction::SoftReset);
+
+    cfg.serial = in.serial;
+    cfg.cpuid = in.cpuid;
+
+    // Per device: its own setting, else the pci_* global, else xl-pci-configuration(5)'s default.
+    for (const auto& d : in.pci) {
+        PciSpec spec;
+        spec.bdf = d.bdf.value_or(PciBdf {});
+        spec.vslot = d.vslot;
+        spec.permissive = d.permissive.value_or(in.pci_permissive.value_or(false));
+        spec.msitranslate = d.msitranslate.value_or(in.pci_msitranslate.value_or(false));
+        spec.seize = d.seize.value_or(in.pci_seize.value_or(false));
+        spec.power_mgmt = d.power_mgmt.value_or(in.pci_power_mgmt.value_or(false));
+        spec.rdm_policy = d.rdm_policy.value_or(RdmPolicy::Strict);
+        spec.name = d.name;
+        cfg.pci.push_back(std::move(spec));
+    }
+    cfg.rdm.strategy = in.rdm.strategy.value_or(RdmStrategy::None);
+    cfg.rdm.policy = in.rdm.policy.value_or(RdmPolicy::Relaxed);
+    cfg.rdm_mem_boundary_mib = in.rdm_mem_boundary_mib.value_or(kDefaultRdmMemBoundaryMiB);
+
+    cfg.cpus = in.cpus;
+    cfg.cpus_soft = in.cpus_soft;
+    cfg.nodes = in.nodes.value_or(std::vector<uint32_t> {});
+    std::sort(cfg.nodes.begin(), cfg.nodes.end());
+    cfg.nodes.erase(std::unique(cfg.nodes.begin(), cfg.nodes.end()), cfg.nodes.end());
+    return cfg;
+}
+
+std::optional<Invalid> check_domain_config(const DomainConfig& cfg)
+{
+    if (auto why = name_problem(cfg.name))
+        return invalid("name", *why);
+    if (cfg.uuid && cfg.uuid->is_nil())
+        return invalid("uuid", "the nil UUID is not a domain UUID");
+    if (cfg.memory_mib < 1 || cfg.memory_mib > kMaxMemoryMiB)
+        return invalid("memory", fmt::format("memory must be between 1 and {} MiB", kMaxMemoryMiB));
+    if (cfg.maxmem_mib > kMaxMemoryMiB)
+        return invalid("maxmem", fmt::format("maxmem must be at most {} MiB", kMaxMemoryMiB));
+    if (cfg.maxmem_mib < cfg.memory_mib)
+        return invalid("maxmem", fmt::format("maxmem ({} MiB) must not be less than memory ({} MiB)", cfg.maxmem_mib,
+                                             cfg.memory_mib));
+    if (cfg.vcpus < 1 || cfg.vcpus > kMaxVcpus)
+        return invalid("vcpus", fmt::format("vcpus must be between 1 and {}", kMaxVcpus));
+    if (cfg.maxvcpus > kMaxVcpus)
+        return invalid("maxvcpus", fmt::format("maxvcpus must be at most {}", kMaxVcpus));
+    if (cfg.maxvcpus < cfg.vcpus)
+        return invalid("maxvcpus", fmt::format("maxvcpus ({}) must not be less than vcpus ({})", cfg.maxvcpus, cfg.vcpus));
+    for (auto [key, text] : { std::pair<const char*, const std::string*> { "kernel", &cfg.kernel },
+                              { "ramdisk", &cfg.ramdisk }, { "cmdline", &cfg.cmdline },
+                              { "firmware_override", &cfg.firmware_override } })
+        if (utf8_error(*text))
+            return invalid(key, fmt::format("{} is not valid UTF-8", key));
+    for (size_t i = 0; i < cfg.serial.size(); i++)
+        if (utf8_error(cfg.serial[i]))
+            return invalid("serial", "a serial device is not valid UTF-8", i);
+    for (size_t i = 0; i < cfg.pci.size(); i++)
+        if (cfg.pci[i].name && utf8_error(*cfg.pci[i].name))
+            return invalid("pci", "a device name is not valid UTF-8", i);
+    if (cfg.type == DomainType::Pvh && cfg.kernel.empty() && cfg.firmware_override.empty())
+        return invalid("type", "a PVH guest needs kernel= (direct boot) or firmware_override=");
+    for (size_t i = 0; i < cfg.serial.size(); i++)
+        if (cfg.serial[i].empty())
+            return invalid("serial", "a serial device must not be empty", i);
+    for (size_t i = 0; i < cfg.cpuid.size(); i++) {
+        const auto& p = cfg.cpuid[i];
+        if ((p.set_mask & p.clear_mask) || (p.set_mask & p.host_mask) || (p.clear_mask & p.host_mask))
+            return invalid("cpuid", "a bit is given two policies", i);
+        if (i > 0 && !(std::tie(cfg.cpuid[i - 1].leaf, cfg.cpuid[i - 1].subleaf, cfg.cpuid[i - 1].reg)
+                       < std::tie(p.leaf, p.subleaf, p.reg)))
+            return invalid("cpuid", "entries must be sorted by leaf, subleaf and register, each register once", i);
+    }
+    for (size_t i = 0; i < cfg.pci.size(); i++) {
+        const auto& d = cfg.pci[i];
+        if (d.name && d.name->empty())
+            return invalid("pci", "an empty device name", i);
+        if (!d.name && (d.bdf.dev > kMaxPciDev || d.bdf.func > kMaxPciFunc))
+            return invalid("pci", fmt::format("{} is not a valid BDF", d.bdf.str()), i);
+        if (d.vslot && *d.vslot > kMaxPciDev)
+            return invalid("pci", fmt::format("vslot 0x{:x} is out of range (at most 0x{:x})", *d.vslot, kMaxPciDev), i);
+        for (size_t j = 0; j < i; j++) {
+            const auto& e = cfg.pci[j];
+            if (d.name ? e.name == d.name : (!e.name && e.bdf == d.bdf))
+                return invalid("pci", fmt::format("device {} is listed twice", d.name ? *d.name : d.bdf.str()), i);
+        }
+    }
+    if (cfg.rdm_mem_boundary_mib > kMaxRdmMemBoundaryMiB)
+        return invalid("rdm_mem_boundary", fmt::format("rdm_mem_boundary must be at most {} MiB", kMaxRdmMemBoundaryMiB));
+    if (auto bad = check_affinity(cfg.cpus, "cpus", cfg.maxvcpus))
+        return bad;
+    if (auto bad = check_affinity(cfg.cpus_soft, "cpus_soft", cfg.maxvcpus))
+        return bad;
+    for (size_t i = 0; i < cfg.nodes.size(); i++) {
+        if (cfg.nodes[i] > kMaxNodeId)
+            return invalid("nodes", fmt::format("node {} is out of range (at most {})", cfg.nodes[i], kMaxNodeId), i);
+        if (i > 0 && cfg.nodes[i - 1] >= cfg.nodes[i])
+            return invalid("nodes", "nodes must be sorted and unique", i);
+    }
+    return std::nullopt;
+}
+
+} // namespace xkvm::config

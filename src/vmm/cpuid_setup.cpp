@@ -1,0 +1,76 @@
+#include "vmm/cpuid_setup.h"
+
+#include "xen/abi/cpuid.h"
+#include "xen/cpuid_leaves.h"
+
+namespace xkvm::vmm {
+
+namespace {
+
+uint32_t& reg_of(kvm_cpuid_entry2& e, uint8_t reg)
+{
+    switch (reg) {
+    case 0: return e.eax;
+    case 1: return e.ebx;
+    case 2: return e.ecx;
+    default: return e.edx;
+    }
+}
+
+constexpr uint32_t kHypervisorBit = 1u << 31; // leaf 1 ECX
+
+} // namespace
+
+void apply_cpuid_overrides(kvm::CpuidTable& table, const std::vector<CpuidOverride>& overrides)
+{
+    for (const auto& o : overrides) {
+        uint32_t sub = o.subleaf.value_or(0);
+        kvm_cpuid_entry2* e = table.find(o.leaf, sub);
+        if (!e) {
+            table.set(o.leaf, sub, {}, o.subleaf.has_value());
+            e = table.find(o.leaf, sub);
+        }
+        uint32_t& r = reg_of(*e, o.reg);
+        r = (r | o.set) & ~o.clear;
+    }
+}
+
+kvm::CpuidTable build_cpuid(const kvm::KvmSystem& kvm, const VmSpec& spec, uint32_t vcpu_id, uint32_t tsc_khz)
+{
+    kvm::CpuidTable table(kvm.supported_cpuid());
+    // KVM's own leaves (KVMKVMKVM) would shadow Xen's: a second entry for a leaf is ignored.
+    table.remove_range(0x40000000, 0x4fffffff);
+
+    if (auto* l1 = table.find(1)) {
+        l1->ebx = (l1->ebx & 0x00ffffff) | (vcpu_id << 24);
+        l1->ecx |= kHypervisorBit;
+    }
+    for (auto& e : const_cast<std::vector<kvm_cpuid_entry2>&>(table.entries()))
+        if (e.function == 0xb || e.function == 0x1f)
+            e.edx = vcpu_id;
+
+    // The seed's PV-extension bits live in Xen leaf 2 EDX; cpuid= sets them with leaf 0x40000002.
+    uint32_t pv_edx = 0;
+    for (const auto& o : spec.cpuid)
+        if (o.leaf == XEN_CPUID_LEAF(2) && o.reg == 3)
+            pv_edx = (pv_edx | o.set) & ~o.clear;
+
+    xen::XenCpuidOptions opts;
+    opts.domid = spec.domid;
+    opts.vcpu_id = vcpu_id;
+    opts.tsc_khz = tsc_khz;
+    opts.pv_features_edx = pv_edx;
+    for (const auto& l : xen::xen_cpuid_leaves(opts))
+        table.set(l.leaf, l.subleaf, { l.eax, l.ebx, l.ecx, l.edx }, l.significant_subleaf);
+
+    // Overrides of the Xen leaves were folded in above (with the design thread's dependency rule);
+    // everything else is applied as given.
+    std::vector<CpuidOverride> rest;
+    for (const auto& o : spec.cpuid)
+        if (o.leaf < XEN_CPUID_FIRST_LEAF || o.leaf > XEN_CPUID_LEAF(0xff))
+            rest.push_back(o);
+    apply_cpuid_overrides(table, rest);
+    return table;
+}
+
+} // namespace xkvm::vmm

@@ -1,0 +1,16 @@
+// The CPUID a vCPU sees: KVM's supported set, minus KVM's own hypervisor leaves, plus Xen's, with the
+// vCPU's APIC id and the toolstack's cpuid= overrides applied last.
+#pragma once
+
+#include "kvm/cpuid_table.h"
+#include "kvm/kvm_system.h"
+#include "vmm/vm_spec.h"
+
+namespace xkvm::vmm {
+
+kvm::CpuidTable build_cpuid(const kvm::KvmSystem& kvm, const VmSpec& spec, uint32_t vcpu_id, uint32_t tsc_khz);
+
+// Apply cpuid= overrides to one table (exposed for tests).
+void apply_cpuid_overrides(kvm::CpuidTable& table, const std::vector<CpuidOverride>& overrides);
+
+} // namespace xkvm::vmm

@@ -1,0 +1,279 @@
+#include "vmm/machine.h"
+
+#include <algorithm>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+
+#include "base/log.h"
+#include "devices/debug_port.h"
+#include "loader/loader.h"
+#include "vmm/cpuid_setup.h"
+#include "vmm/guest_layout.h"
+#include "vmm/vcpu_exits.h"
+#include "xen/abi/hvm.h"
+#include "xen/abi/sched.h"
+
+namespace xkvm::vmm {
+
+namespace {
+
+std::shared_ptr<spdlog::logger> logger() { return log::get("vmm"); }
+
+uint64_t page_up(uint64_t v) { return (v + memory::kPageSize - 1) & ~(memory::kPageSize - 1); }
+uint64_t page_down(uint64_t v) { return v & ~(memory::kPageSize - 1); }
+
+// The far end of a channel whose backend lives in this VMM.
+class BackendEndpoint final : public xen::Endpoint {
+public:
+    explicit BackendEndpoint(std::function<void()> on_notify) : m_on_notify(std::move(on_notify)) { }
+    void notify() override { m_on_notify(); }
+
+private:
+    std::function<void()> m_on_notify;
+};
+
+// Port numbers the backends use on the dom0 side, as EVTCHNOP_status reports them.
+constexpr evtchn_port_t kStoreBackendPort = 1;
+constexpr evtchn_port_t kConsoleBackendPort = 2;
+
+} // namespace
+
+Result<std::unique_ptr<Machine>> Machine::create(const VmSpec& spec)
+{
+    std::unique_ptr<Machine> m(new Machine(spec));
+    m->m_console = TRY(ConsoleLog::create(spec.console_log));
+    TRY(m->build_memory());
+    m->m_kvm = TRY(kvm::KvmSystem::open());
+    kvm::VmOptions vm_opts;
+    vm_opts.tss_addr = kKvmTssGpa;
+    vm_opts.identity_map_addr = kKvmIdentityMapGpa;
+    m->m_vm = TRY(kvm::Vm::create(*m->m_kvm, vm_opts));
+    m->m_vm->attach_physmap(*m->m_physmap);
+
+    xen::DomainSetup setup;
+    setup.domid = spec.domid;
+    setup.name = spec.name;
+    setup.max_vcpus = spec.max_vcpus;
+    setup.memory_map = spec.memory_map;
+    setup.ram_pages = spec.memory_mib * memory::MiB / memory::kPageSize;
+    setup.max_pages = std::max(spec.maxmem_mib, spec.memory_mib) * memory::MiB / memory::kPageSize;
+    setup.max_evtchn_port = spec.max_evtchn_port;
+    setup.handle = spec.uuid;
+    setup.shared_info_page = m->m_physmap->host_base() + m->m_shared_info_offset;
+    setup.shared_info_offset = m->m_shared_info_offset;
+    m->m_xen = std::make_unique<xen::Domain>(*m, setup);
+
+    TRY(m->build_devices());
+    TRY(m->build_vcpus());
+    TRY(m->load_guest());
+    return m;
+}
+
+Machine::~Machine()
+{
+    destroy();
+    if (m_vm)
+        m_vm->detach_physmap();
+}
+
+Status Machine::build_memory()
+{
+    uint64_t ram_bytes = 0;
+    for (const auto& e : m_spec.memory_map)
+        if (e.type == memory::RegionType::Ram)
+            ram_bytes += page_up(e.end()) - page_down(e.base);
+    if (ram_bytes == 0)
+        return fail(EINVAL, "the memory map has no RAM");
+    m_special_offset = ram_bytes;
+    m_shared_info_offset = m_special_offset + kSpecialPagesCount * memory::kPageSize;
+    uint64_t backing = m_shared_info_offset + memory::kPageSize;
+    m_physmap = TRY(memory::Physmap::create(backing, fmt::format("xkvm-{}", m_spec.name)));
+    // NUMA placement binds the backing here, before any page is touched.
+    uint64_t offset = 0;
+    for (const auto& e : m_spec.memory_map) {
+        if (e.type != memory::RegionType::Ram)
+            continue;
+        uint64_t base = page_down(e.base);
+        uint64_t size = page_up(e.end()) - base;
+        TRY(m_physmap->map(base, size, offset));
+        offset += size;
+    }
+    TRY(m_physmap->map(kSpecialPagesGpa, kSpecialPagesCount * memory::kPageSize, m_special_offset));
+    return {};
+}
+
+Status Machine::build_devices()
+{
+    auto debug = std::make_unique<devices::DebugPort>(*m_console);
+    TRY(m_pio.claim(devices::kDebugPort, 1, debug.get(), "debug port"));
+    m_devices.push_back(std::move(debug));
+
+    auto uart = std::make_unique<devices::Uart16550>(*m_console, [this](bool level) {
+        (void)m_vm->set_irq_line(devices::kCom1Irq, level);
+    });
+    m_uart = uart.get();
+    TRY(m_pio.claim(devices::kCom1Base, 8, uart.get(), "COM1"));
+    m_devices.push_back(std::move(uart));
+
+    // The PV console: its ring in a special page, its channel bound to a backend in this VMM.
+    uint8_t* console_page = m_physmap->host_base() + m_special_offset + kConsolePageIndex * memory::kPageSize;
+    auto console_port = std::make_shared<evtchn_port_t>(0);
+    m_pv_console = std::make_unique<devices::PvConsole>(console_page, *m_console, [this, console_port] {
+        m_xen->evtchn().raise(*console_port);
+    });
+    auto console_ep = std::make_shared<BackendEndpoint>([this] { m_pv_console->guest_notified(); });
+    *console_port = TRY(m_xen->evtchn().bind_backend(console_ep, 0, kConsoleBackendPort));
+    TRY(m_xen->set_param(HVM_PARAM_CONSOLE_PFN, special_page_gfn(kConsolePageIndex), false));
+    TRY(m_xen->set_param(HVM_PARAM_CONSOLE_EVTCHN, *console_port, false));
+
+    // The xenstore ring and channel exist from the start; the xenstore link attaches to them.
+    auto store_ep = std::make_shared<BackendEndpoint>([this] {
+        if (m_store_notify)
+            m_store_notify();
+    });
+    m_store_port = TRY(m_xen->evtchn().bind_backend(store_ep, 0, kStoreBackendPort));
+    TRY(m_xen->set_param(HVM_PARAM_STORE_PFN, special_page_gfn(kStorePageIndex), false));
+    TRY(m_xen->set_param(HVM_PARAM_STORE_EVTCHN, m_store_port, false));
+    return {};
+}
+
+Status Machine::build_vcpus()
+{
+    m_vcpu_up = std::vector<std::atomic<bool>>(m_spec.max_vcpus);
+    uint32_t tsc_khz = 0;
+    for (uint32_t id = 0; id < m_spec.max_vcpus; ++id) {
+        auto vcpu = TRY(m_vm->create_vcpu(id));
+        if (id == 0)
+            tsc_khz = vcpu->tsc_khz().value_or(0);
+        TRY(vcpu->set_cpuid(build_cpuid(*m_kvm, m_spec, id, tsc_khz)));
+        m_exits.push_back(std::make_unique<VcpuExits>(*this, id));
+        m_vcpus.push_back(std::move(vcpu));
+    }
+    for (uint32_t id = 0; id < m_spec.max_vcpus; ++id) {
+        // Everything starts paused by the toolstack; secondary vCPUs also wait to be brought up.
+        uint32_t pause = kvm::kPauseController | (id == 0 ? 0u : uint32_t(kvm::kPauseDown));
+        m_runners.push_back(std::make_unique<kvm::VcpuRunner>(*m_vcpus[id], *m_exits[id], pause));
+    }
+    m_vcpu_up[0] = true;
+    return {};
+}
+
+Status Machine::load_guest()
+{
+    loader::LoadRequest req;
+    req.protocol = m_spec.type == BootType::Pvh ? loader::BootProtocol::Pvh : loader::BootProtocol::HvmFirmware;
+    req.kernel = m_spec.kernel;
+    req.ramdisk = m_spec.ramdisk;
+    req.cmdline = m_spec.cmdline;
+    loader::BootInfo boot = TRY(loader::load_kernel(*m_physmap, m_spec.memory_map, req));
+    logger()->info("{}: loaded {} [{:#x}-{:#x}), entry {:#x}", m_spec.name, m_spec.kernel, boot.image_low,
+                   boot.image_high, boot.entry);
+    TRY(m_vcpus[0]->set_cpu_state(x86::flat_protected_mode_32(boot.entry, boot.ebx)));
+    for (auto& r : m_runners)
+        r->start();
+    return {};
+}
+
+void Machine::unpause()
+{
+    m_paused = false;
+    for (auto& r : m_runners)
+        r->remove_pause(kvm::kPauseController);
+}
+
+void Machine::pause()
+{
+    m_paused = true;
+    for (auto& r : m_runners)
+        r->add_pause(kvm::kPauseController);
+}
+
+void Machine::destroy()
+{
+    for (auto& r : m_runners)
+        r->stop();
+}
+
+void Machine::console_input(std::string_view bytes)
+{
+    if (m_uart)
+        m_uart->receive(bytes);
+    if (m_pv_console)
+        m_pv_console->receive(bytes);
+}
+
+void Machine::guest_shutdown(unsigned reason, std::string detail)
+{
+    {
+        std::lock_guard guard(m_shutdown_lock);
+        if (m_shutdown)
+            return;
+        // A code set earlier with SCHEDOP_shutdown_code decides, as in Xen.
+        if (auto preset = m_xen->preset_shutdown_code())
+            reason = *preset;
+        m_shutdown = ShutdownInfo { reason, std::move(detail) };
+    }
+    for (auto& r : m_runners)
+        r->add_pause(kvm::kPauseShutdown);
+    m_shutdown_cv.notify_all();
+}
+
+std::optional<ShutdownInfo> Machine::wait_for_shutdown(std::chrono::milliseconds timeout)
+{
+    std::unique_lock lock(m_shutdown_lock);
+    m_shutdown_cv.wait_for(lock, timeout, [&] { return m_shutdown.has_value(); });
+    return m_shutdown;
+}
+
+std::optional<ShutdownInfo> Machine::shutdown_info() const
+{
+    std::lock_guard guard(m_shutdown_lock);
+    return m_shutdown;
+}
+
+void Machine::kick_vcpu(uint32_t vcpu)
+{
+    if (vcpu < m_runners.size())
+        m_runners[vcpu]->kick();
+}
+
+void Machine::lapic_vector(uint32_t vcpu, uint8_t vector)
+{
+    // vCPU n has APIC id n.
+    if (auto r = m_vm->send_fixed_interrupt(vcpu, vector); !r)
+        logger()->warn("{}", r.error().message);
+}
+
+void Machine::set_gsi_level(uint32_t gsi, bool level)
+{
+    if (auto r = m_vm->set_irq_line(gsi, level); !r)
+        logger()->warn("{}", r.error().message);
+}
+
+uint64_t Machine::system_time_ns() const
+{
+    return static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - m_boot_time).count());
+}
+
+Status Machine::vcpu_initialise(uint32_t, const x86::CpuState&)
+{
+    return fail(ENOSYS, "VCPUOP_initialise is not available yet");
+}
+
+Status Machine::vcpu_up(uint32_t)
+{
+    return fail(ENOSYS, "VCPUOP_up is not available yet");
+}
+
+Status Machine::vcpu_down(uint32_t)
+{
+    return fail(ENOSYS, "VCPUOP_down is not available yet");
+}
+
+bool Machine::vcpu_is_up(uint32_t vcpu) const
+{
+    return vcpu < m_vcpu_up.size() && m_vcpu_up[vcpu].load();
+}
+
+} // namespace xkvm::vmm

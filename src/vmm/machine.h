@@ -1,0 +1,125 @@
+// A running guest: guest memory, the KVM VM and its vCPU threads, devices, and the Xen ABI state.
+// One per VMM process. It implements xen::Platform on top of KVM.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "devices/io_bus.h"
+#include "devices/pv_console.h"
+#include "devices/uart16550.h"
+#include "kvm/kvm_system.h"
+#include "kvm/vcpu_runner.h"
+#include "kvm/vm.h"
+#include "memory/physmap.h"
+#include "vmm/console_log.h"
+#include "vmm/timer_service.h"
+#include "vmm/vcpu_exits.h"
+#include "vmm/vm_spec.h"
+#include "xen/domain.h"
+#include "xen/hypercall_page.h"
+
+namespace xkvm::vmm {
+
+class VcpuExits;
+
+inline constexpr uint64_t kStoreRingOffset = 0; // store ring is special page 0
+
+// How the domain ended.
+struct ShutdownInfo {
+    unsigned reason = 0; // SHUTDOWN_* (poweroff, reboot, suspend, crash, watchdog, soft_reset)
+    std::string detail;  // e.g. "triple fault on vcpu 0"
+};
+
+class Machine final : public xen::Platform {
+public:
+    // Builds the whole domain, paused: memory, KVM VM, vCPUs, devices, loaded kernel.
+    static Result<std::unique_ptr<Machine>> create(const VmSpec& spec);
+    ~Machine() override;
+
+    const VmSpec& spec() const { return m_spec; }
+    ConsoleLog& console() { return *m_console; }
+    xen::Domain& xen() { return *m_xen; }
+    devices::IoBus& pio() { return m_pio; }
+    devices::IoBus& mmio() { return m_mmio; }
+    xen::HypercallTrap hypercall_trap() const { return m_trap; }
+    uint32_t vcpu_count() const { return static_cast<uint32_t>(m_runners.size()); }
+    kvm::VcpuRunner& runner(uint32_t id) { return *m_runners.at(id); }
+
+    // Toolstack controls.
+    void unpause();
+    void pause();
+    bool paused() const { return m_paused.load(); }
+    // Stop all vCPUs for good (xl destroy); also what the destructor does.
+    void destroy();
+    // Typed console input (goes to the UART and the PV console).
+    void console_input(std::string_view bytes);
+
+    // Called by vCPU threads when the guest shuts down; the first call wins.
+    void guest_shutdown(unsigned reason, std::string detail);
+    std::optional<ShutdownInfo> wait_for_shutdown(std::chrono::milliseconds timeout);
+    std::optional<ShutdownInfo> shutdown_info() const;
+
+    // xen::Platform
+    memory::Physmap& physmap() override { return *m_physmap; }
+    void console_write(std::string_view bytes) override { m_console->console_output(bytes); }
+    void kick_vcpu(uint32_t vcpu) override;
+    void lapic_vector(uint32_t vcpu, uint8_t vector) override;
+    void set_gsi_level(uint32_t gsi, bool level) override;
+    uint64_t system_time_ns() const override;
+    Status vcpu_initialise(uint32_t vcpu, const x86::CpuState& state) override;
+    Status vcpu_up(uint32_t vcpu) override;
+    Status vcpu_down(uint32_t vcpu) override;
+    bool vcpu_is_up(uint32_t vcpu) const override;
+
+    TimerService& timers() { return m_timers; }
+    // The xenstore ring page (host view), its event channel, and who to call when the guest sends on it.
+    uint8_t* store_page() { return m_physmap->host_base() + m_special_offset + kStoreRingOffset; }
+    evtchn_port_t store_port() const { return m_store_port; }
+    void set_store_notify(std::function<void()> fn) { m_store_notify = std::move(fn); }
+
+private:
+    explicit Machine(const VmSpec& spec) : m_spec(spec) { }
+    Status build_memory();
+    Status build_vcpus();
+    Status build_devices();
+    Status load_guest();
+
+    VmSpec m_spec;
+    xen::HypercallTrap m_trap = xen::HypercallTrap::PortIo;
+    std::chrono::steady_clock::time_point m_boot_time = std::chrono::steady_clock::now();
+
+    std::unique_ptr<ConsoleLog> m_console;
+    std::unique_ptr<memory::Physmap> m_physmap;
+    uint64_t m_special_offset = 0;     // backing offset of the special pages
+    uint64_t m_shared_info_offset = 0; // backing offset of the shared_info page
+    std::unique_ptr<kvm::KvmSystem> m_kvm;
+    std::unique_ptr<kvm::Vm> m_vm;
+    std::unique_ptr<xen::Domain> m_xen;
+
+    devices::IoBus m_pio;
+    devices::IoBus m_mmio;
+    std::vector<std::unique_ptr<devices::IoDevice>> m_devices;
+    devices::Uart16550* m_uart = nullptr;
+    std::unique_ptr<devices::PvConsole> m_pv_console;
+    evtchn_port_t m_store_port = 0;
+    std::function<void()> m_store_notify;
+
+    TimerService m_timers;
+    std::vector<std::unique_ptr<kvm::Vcpu>> m_vcpus;
+    std::vector<std::unique_ptr<VcpuExits>> m_exits;
+    std::vector<std::unique_ptr<kvm::VcpuRunner>> m_runners;
+    std::vector<std::atomic<bool>> m_vcpu_up;
+
+    std::atomic<bool> m_paused { true };
+    mutable std::mutex m_shutdown_lock;
+    std::condition_variable m_shutdown_cv;
+    std::optional<ShutdownInfo> m_shutdown;
+};
+
+} // namespace xkvm::vmm

@@ -1,0 +1,235 @@
+#include "vmm/vcpu_exits.h"
+
+#include "base/log.h"
+#include "kvm/vcpu.h"
+#include "vmm/machine.h"
+#include "xen/abi/cpuid.h"
+#include "xen/abi/sched.h"
+#include "xen/hypercall.h"
+#include "xen/hypercall_msr.h"
+
+namespace xkvm::vmm {
+
+using kvm::ExitOutcome;
+
+namespace {
+std::shared_ptr<spdlog::logger> logger() { return log::get("vmm"); }
+constexpr uint32_t kRetryMinUs = 50;
+constexpr uint32_t kRetryMaxUs = 5000;
+} // namespace
+
+ExitOutcome VcpuExits::handle_exit(kvm::ExitContext& ctx)
+{
+    switch (ctx.reason) {
+    case KVM_EXIT_IO:
+        return on_io(ctx);
+    case KVM_EXIT_MMIO:
+        return on_mmio(ctx);
+    case KVM_EXIT_X86_RDMSR:
+    case KVM_EXIT_X86_WRMSR:
+        return on_msr(ctx);
+    case KVM_EXIT_HLT:
+    case KVM_EXIT_DEBUG:
+    case KVM_EXIT_IRQ_WINDOW_OPEN:
+        return ExitOutcome::Resume;
+    case KVM_EXIT_SHUTDOWN:
+        return crash(ctx, fmt::format("triple fault on vcpu {}", m_id));
+    case KVM_EXIT_SYSTEM_EVENT:
+        switch (ctx.run.system_event.type) {
+        case KVM_SYSTEM_EVENT_SHUTDOWN:
+            m_machine.guest_shutdown(SHUTDOWN_poweroff, "system event: shutdown");
+            return ExitOutcome::Shutdown;
+        case KVM_SYSTEM_EVENT_RESET:
+            m_machine.guest_shutdown(SHUTDOWN_reboot, "system event: reset");
+            return ExitOutcome::Shutdown;
+        default:
+            return crash(ctx, fmt::format("system event {}", ctx.run.system_event.type));
+        }
+    case KVM_EXIT_INTERNAL_ERROR:
+        return crash(ctx, fmt::format("KVM internal error {} on vcpu {} (ndata {} data0 {:#x})",
+                                      ctx.run.internal.suberror, m_id, ctx.run.internal.ndata,
+                                      ctx.run.internal.ndata ? ctx.run.internal.data[0] : 0));
+    case KVM_EXIT_FAIL_ENTRY:
+        return crash(ctx, fmt::format("VM entry failed on vcpu {} (reason {:#x})", m_id,
+                                      ctx.run.fail_entry.hardware_entry_failure_reason));
+    case kvm::kExitRunFailed:
+        return crash(ctx, ctx.detail);
+    default:
+        return crash(ctx, fmt::format("unexpected exit {} on vcpu {}", ctx.reason, m_id));
+    }
+}
+
+ExitOutcome VcpuExits::crash(kvm::ExitContext& ctx, std::string detail)
+{
+    if (auto regs = ctx.vcpu.regs())
+        detail += fmt::format(" at rip {:#x}", (*regs)->rip);
+    logger()->warn("domain {}: {}", m_machine.spec().name, detail);
+    m_machine.guest_shutdown(SHUTDOWN_crash, std::move(detail));
+    return ExitOutcome::Shutdown;
+}
+
+ExitOutcome VcpuExits::on_io(kvm::ExitContext& ctx)
+{
+    auto& io = ctx.run.io;
+    if (io.port == xen::kHypercallPort && io.direction == KVM_EXIT_IO_OUT
+        && m_machine.hypercall_trap() == xen::HypercallTrap::PortIo)
+        return on_hypercall(ctx);
+    auto* data = reinterpret_cast<uint8_t*>(&ctx.run) + io.data_offset;
+    for (uint32_t i = 0; i < io.count; ++i) {
+        std::span<uint8_t> chunk(data + i * io.size, io.size);
+        if (io.direction == KVM_EXIT_IO_OUT)
+            m_machine.pio().write(io.port, chunk);
+        else
+            m_machine.pio().read(io.port, chunk);
+    }
+    return ExitOutcome::Resume;
+}
+
+ExitOutcome VcpuExits::on_hypercall(kvm::ExitContext& ctx)
+{
+    auto regs = ctx.vcpu.regs();
+    auto mode = ctx.vcpu.paging_mode();
+    if (!regs || !mode)
+        return crash(ctx, "cannot read registers for a hypercall");
+    kvm_regs& r = **regs;
+    bool mode64 = mode->is_64bit_code();
+    xen::HypercallContext hc {
+        m_machine.xen(), m_id, mode64, mode->cpl, mode64 ? r.rax : (r.rax & 0xffffffffu), {},
+        x86::GuestVirtual(m_machine.physmap(), *mode),
+    };
+    if (mode64)
+        hc.args = { r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9 };
+    else
+        hc.args = { r.rbx & 0xffffffffu, r.rcx & 0xffffffffu, r.rdx & 0xffffffffu,
+                    r.rsi & 0xffffffffu, r.rdi & 0xffffffffu, r.rbp & 0xffffffffu };
+    int64_t result = xen::dispatch_hypercall(hc);
+    // Only rax changes: KVM finishes the OUT itself, and moving rip here would stop it doing so.
+    r.rax = mode64 ? static_cast<uint64_t>(result) : static_cast<uint32_t>(result);
+    ctx.vcpu.mark_regs_dirty();
+
+    switch (hc.effect) {
+    case xen::HypercallEffect::None:
+        return ExitOutcome::Resume;
+    case xen::HypercallEffect::Shutdown:
+        m_machine.guest_shutdown(hc.shutdown_reason, fmt::format("guest requested (vcpu {})", m_id));
+        return ExitOutcome::Shutdown;
+    case xen::HypercallEffect::Block:
+        // Wait in KVM's halt state: a LAPIC interrupt wakes it in the kernel, an event through a kick.
+        m_machine.xen().vcpu(m_id).blocked = true;
+        if (!m_machine.xen().wake_condition(m_id))
+            (void)ctx.vcpu.set_mp_state(KVM_MP_STATE_HALTED);
+        else
+            m_machine.xen().vcpu(m_id).blocked = false;
+        return ExitOutcome::Resume;
+    }
+    return ExitOutcome::Resume;
+}
+
+ExitOutcome VcpuExits::on_mmio(kvm::ExitContext& ctx)
+{
+    auto& mmio = ctx.run.mmio;
+    // A RAM address exits only while its memslot is being replaced: just try again.
+    if (m_machine.physmap().is_mapped(mmio.phys_addr) && !mmio.is_write)
+        return ExitOutcome::Resume;
+    std::span<uint8_t> data(mmio.data, std::min<uint32_t>(mmio.len, sizeof(mmio.data)));
+    if (mmio.is_write)
+        m_machine.mmio().write(mmio.phys_addr, data);
+    else
+        m_machine.mmio().read(mmio.phys_addr, data);
+    return ExitOutcome::Resume;
+}
+
+ExitOutcome VcpuExits::on_msr(kvm::ExitContext& ctx)
+{
+    auto& msr = ctx.run.msr;
+    msr.error = 1; // unknown MSRs fault, as KVM's own default is
+    if (ctx.reason == KVM_EXIT_X86_WRMSR && msr.index == XEN_HYPERCALL_MSR) {
+        auto r = xen::write_hypercall_msr(m_machine.physmap(), msr.data, m_machine.hypercall_trap());
+        if (r)
+            msr.error = 0;
+        else
+            logger()->debug("vcpu {}: hypercall MSR write {:#x} refused: {}", m_id, msr.data, r.error().message);
+    } else {
+        logger()->debug("vcpu {}: {} of unknown MSR {:#x}", m_id,
+                        ctx.reason == KVM_EXIT_X86_WRMSR ? "write" : "read", msr.index);
+    }
+    return ExitOutcome::Resume;
+}
+
+void VcpuExits::update_blocked(kvm::Vcpu& vcpu)
+{
+    auto& st = m_machine.xen().vcpu(m_id);
+    if (!st.blocked)
+        return;
+    bool timed_out = st.polling && st.poll_deadline_ns && m_machine.system_time_ns() >= st.poll_deadline_ns;
+    if (m_machine.xen().wake_condition(m_id) || timed_out) {
+        st.blocked = false;
+        st.polling = false;
+        (void)vcpu.set_mp_state(KVM_MP_STATE_RUNNABLE);
+        return;
+    }
+    // Woken inside KVM by a LAPIC interrupt, and it has run since.
+    auto mp = vcpu.mp_state();
+    if (mp && *mp == KVM_MP_STATE_RUNNABLE) {
+        st.blocked = false;
+        st.polling = false;
+    }
+}
+
+void VcpuExits::before_entry(kvm::Vcpu& vcpu)
+{
+    update_blocked(vcpu);
+    auto& xen = m_machine.xen();
+    if (auto vector = xen.direct_upcall_due(m_id))
+        inject_direct_upcall(vcpu, *vector);
+    // A GSI callback line follows vCPU 0's evtchn_upcall_pending.
+    if (m_id == 0) {
+        auto via = xen.callback_via();
+        bool gsi = via.kind == xen::CallbackVia::Kind::Gsi || via.kind == xen::CallbackVia::Kind::PciIntx;
+        bool want = gsi && xen.shared_info().upcall_pending(0);
+        if (want != m_gsi_asserted && gsi) {
+            m_machine.set_gsi_level(via.gsi, want);
+            m_gsi_asserted = want;
+        }
+    }
+}
+
+void VcpuExits::inject_direct_upcall(kvm::Vcpu& vcpu, uint8_t vector)
+{
+    auto regs = vcpu.regs();
+    auto ev = vcpu.events();
+    if (!regs || !ev)
+        return;
+    bool interruptible = ((*regs)->rflags & x86::kRflagsIf) && !ev->interrupt.injected && !ev->interrupt.shadow
+        && !ev->exception.injected && !ev->nmi.injected;
+    if (!interruptible) {
+        // No interrupt-window exit exists for this path with an in-kernel LAPIC: look again soon.
+        arm_retry();
+        return;
+    }
+    ev->interrupt.injected = 1;
+    ev->interrupt.nr = vector;
+    ev->interrupt.soft = 0;
+    ev->flags &= KVM_VCPUEVENT_VALID_SHADOW;
+    if (auto r = vcpu.set_events(*ev); !r) {
+        logger()->error("{}", r.error().message);
+        return;
+    }
+    auto mp = vcpu.mp_state();
+    if (mp && *mp == KVM_MP_STATE_HALTED)
+        (void)vcpu.set_mp_state(KVM_MP_STATE_RUNNABLE);
+    m_retry_delay_us = 0;
+}
+
+void VcpuExits::arm_retry()
+{
+    if (m_retry_armed.exchange(true))
+        return;
+    m_retry_delay_us = m_retry_delay_us ? std::min(m_retry_delay_us * 2, kRetryMaxUs) : kRetryMinUs;
+    m_machine.timers().schedule_in(std::chrono::microseconds(m_retry_delay_us), [this] {
+        m_retry_armed = false;
+        m_machine.kick_vcpu(m_id);
+    });
+}
+
+} // namespace xkvm::vmm

@@ -1,0 +1,101 @@
+// xkvm-vmm: runs one domain in the foreground. The toolstack starts one per domain; it is also the
+// quickest way to boot a guest by hand: xkvm-vmm --kernel guest.elf --memory 64 --console
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "base/log.h"
+#include "vmm/machine.h"
+#include "xen/abi/sched.h"
+
+using namespace xkvm;
+
+namespace {
+
+const char* reason_name(unsigned r)
+{
+    switch (r) {
+    case SHUTDOWN_poweroff: return "poweroff";
+    case SHUTDOWN_reboot: return "reboot";
+    case SHUTDOWN_suspend: return "suspend";
+    case SHUTDOWN_crash: return "crash";
+    case SHUTDOWN_watchdog: return "watchdog";
+    case SHUTDOWN_soft_reset: return "soft_reset";
+    default: return "unknown";
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    log::init_from_env();
+    CLI::App app { "xkvm-vmm: run one Xen HVM/PVH domain on KVM" };
+    std::string spec_file, kernel, type = "pvh", name = "guest", cmdline;
+    uint64_t memory = 64;
+    uint32_t vcpus = 1;
+    bool console = false;
+    app.add_option("--spec", spec_file, "VM spec (JSON) written by the toolstack");
+    app.add_option("--kernel", kernel, "guest kernel (PVH) or firmware (HVM) ELF");
+    app.add_option("--type", type, "pvh or hvm")->check(CLI::IsMember({ "pvh", "hvm" }));
+    app.add_option("--name", name, "domain name");
+    app.add_option("--memory", memory, "RAM in MiB");
+    app.add_option("--vcpus", vcpus, "number of vCPUs");
+    app.add_option("--cmdline", cmdline, "kernel command line");
+    app.add_flag("--console", console, "copy the guest console to stdout");
+    CLI11_PARSE(app, argc, argv);
+
+    vmm::VmSpec spec;
+    if (!spec_file.empty()) {
+        std::ifstream in(spec_file);
+        if (!in) {
+            std::fprintf(stderr, "xkvm-vmm: cannot read %s\n", spec_file.c_str());
+            return 1;
+        }
+        auto j = nlohmann::json::parse(in, nullptr, false);
+        if (j.is_discarded()) {
+            std::fprintf(stderr, "xkvm-vmm: %s is not valid JSON\n", spec_file.c_str());
+            return 1;
+        }
+        auto parsed = vmm::vm_spec_from_json(j);
+        if (!parsed) {
+            std::fprintf(stderr, "xkvm-vmm: %s\n", parsed.error().message.c_str());
+            return 1;
+        }
+        spec = parsed.release_value();
+    } else if (!kernel.empty()) {
+        spec.name = name;
+        spec.kernel = kernel;
+        spec.type = type == "pvh" ? vmm::BootType::Pvh : vmm::BootType::Hvm;
+        spec.cmdline = cmdline;
+        spec.memory_mib = spec.maxmem_mib = memory;
+        spec.vcpus = spec.max_vcpus = vcpus;
+        spec.memory_map = vmm::default_memory_map(memory);
+    } else {
+        std::fprintf(stderr, "xkvm-vmm: give --spec or --kernel\n");
+        return 1;
+    }
+
+    auto machine = vmm::Machine::create(spec);
+    if (!machine) {
+        std::fprintf(stderr, "xkvm-vmm: %s\n", machine.error().message.c_str());
+        return 1;
+    }
+    auto& m = **machine;
+    if (console)
+        (void)m.console().subscribe(1, [](std::string_view bytes) {
+            std::fwrite(bytes.data(), 1, bytes.size(), stdout);
+            std::fflush(stdout);
+        });
+    m.unpause();
+    std::optional<vmm::ShutdownInfo> info;
+    while (!(info = m.wait_for_shutdown(std::chrono::hours(1))))
+        ;
+    m.destroy();
+    std::fprintf(stderr, "xkvm-vmm: domain %s: %s (%s)\n", spec.name.c_str(), reason_name(info->reason),
+                 info->detail.c_str());
+    return info->reason == SHUTDOWN_poweroff ? 0 : 100 + static_cast<int>(info->reason);
+}

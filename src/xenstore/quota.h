@@ -1,0 +1,29 @@
+// Per-domain limits for unprivileged domains. Defaults are xenstored's; the error each one gives
+// is the one xenstored gives.
+#pragma once
+
+#include <cstdint>
+
+#include "xenstore/wire.h"
+
+namespace xkvm::xenstore {
+
+struct Quota {
+    // Nodes a domain may own. Creating one more: ENOSPC.
+    uint32_t max_entries_per_domain = 1000;
+    // Watches a domain may hold. One more: E2BIG.
+    uint32_t max_watches_per_domain = 128;
+    // Transactions a domain may have open. One more: ENOSPC.
+    uint32_t max_transactions_per_domain = 10;
+    // Bytes of one node record (value + child names + permissions, see node_record_size()).
+    // Bigger: ENOSPC.
+    uint32_t max_node_size = 2048;
+    // Entries in one node's permission list. More: ENOSPC.
+    uint32_t max_perms_per_node = 5;
+    // Distinct nodes one transaction may touch. More: ENOSPC.
+    uint32_t max_transaction_nodes = 1024;
+    // Path length, counted below the domain's home for paths there. Longer: EINVAL.
+    uint32_t max_path_length = kRelPathMax;
+};
+
+} // namespace xkvm::xenstore

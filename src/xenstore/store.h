@@ -1,0 +1,72 @@
+// The xenstore database: a tree of nodes keyed by absolute path, each with a value, permissions,
+// child names and a generation counter. NodeView is what operations run against: the Store itself,
+// or a Transaction layered over it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "base/result.h"
+#include "xenstore/permissions.h"
+
+namespace xkvm::xenstore {
+
+struct Node {
+    std::string value; // any bytes
+    Perms perms; // never empty
+    std::vector<std::string> children; // leaf names, in creation order
+    uint64_t generation = 0; // new on every change of this node (value, perms or child list)
+
+    bool has_child(std::string_view name) const;
+};
+
+// Bytes a node record takes, for the node size quota: value, child names with their NULs, and
+// 8 bytes per permission entry.
+size_t node_record_size(const Node& node);
+
+// What an operation changed, for watches.
+struct Change {
+    std::string path; // absolute, or a special "@..." path
+    bool removed = false; // `path` and everything below it were removed
+    Perms perms; // the node's permissions (before removal), deciding who may see the event
+};
+
+class NodeView {
+public:
+    virtual ~NodeView() = default;
+    // The node at `path`, or nullptr. The pointer is valid until the next put/erase.
+    // ENOSPC: a transaction touched more nodes than its quota allows.
+    virtual Result<const Node*> get(const std::string& path) = 0;
+    // Stores `node` (a new generation is assigned).
+    virtual Status put(const std::string& path, Node node) = 0;
+    virtual Status erase(const std::string& path) = 0;
+    // Nodes whose owner is `domid`, as seen through this view.
+    virtual int64_t entries_owned(DomId domid) const = 0;
+};
+
+class Store final : public NodeView {
+public:
+    // Starts with "/" owned by dom0, no access for anyone else.
+    Store();
+
+    Result<const Node*> get(const std::string& path) override { return find(path); }
+    Status put(const std::string& path, Node node) override;
+    Status erase(const std::string& path) override;
+    int64_t entries_owned(DomId domid) const override;
+
+    const Node* find(std::string_view path) const;
+    // A fresh generation number (monotonic, never 0).
+    uint64_t next_generation() { return ++m_generation; }
+    size_t node_count() const { return m_nodes.size(); }
+
+private:
+    std::map<std::string, Node, std::less<>> m_nodes;
+    std::unordered_map<DomId, int64_t> m_owned;
+    uint64_t m_generation = 0;
+};
+
+} // namespace xkvm::xenstore
