@@ -99,6 +99,14 @@ uint32_t VcpuRunner::pause_reasons() const
     return m_reasons;
 }
 
+pid_t VcpuRunner::tid()
+{
+    std::unique_lock lock(m_lock);
+    // start() returns before the thread has run; its id appears a moment later.
+    m_parked_cv.wait_for(lock, std::chrono::seconds(5), [&] { return m_tid != 0 || !m_started; });
+    return m_tid;
+}
+
 bool VcpuRunner::exited() const
 {
     std::lock_guard guard(m_lock);
@@ -172,6 +180,8 @@ void VcpuRunner::thread_main()
     pthread_setname_np(pthread_self(), name);
 
     std::unique_lock lock(m_lock);
+    m_tid = gettid();
+    m_parked_cv.notify_all();
     while (true) {
         // Cleared before looking at the state: a kick that lands after this line makes the next
         // KVM_RUN return at once, so nothing posted or paused from now on can be missed.

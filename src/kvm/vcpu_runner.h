@@ -8,6 +8,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <sys/types.h>
 #include <thread>
 
 #include "kvm/exit.h"
@@ -53,6 +54,8 @@ public:
     bool with_vcpu_parked(const std::function<void(Vcpu&)>& fn, std::chrono::milliseconds timeout);
 
     bool exited() const;
+    // The thread's kernel id, once started (for pinning and for reading its CPU time).
+    pid_t tid();
 
 private:
     void thread_main();
@@ -72,6 +75,7 @@ private:
     bool m_parked = false;
     bool m_exited = false;
     bool m_started = false;
+    pid_t m_tid = 0;
     std::thread m_thread;
 };
 

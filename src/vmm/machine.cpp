@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "devices/debug_port.h"
 #include "loader/loader.h"
+#include "numa/binding.h"
 #include "vmm/cpuid_setup.h"
 #include "vmm/guest_layout.h"
 #include "vmm/vcpu_exits.h"
@@ -88,7 +89,9 @@ Status Machine::build_memory()
     m_shared_info_offset = m_special_offset + kSpecialPagesCount * memory::kPageSize;
     uint64_t backing = m_shared_info_offset + memory::kPageSize;
     m_physmap = TRY(memory::Physmap::create(backing, fmt::format("xkvm-{}", m_spec.name)));
-    // NUMA placement binds the backing here, before any page is touched.
+    // NUMA placement binds the backing now, before any page is touched.
+    if (!m_spec.memory_nodes.empty())
+        TRY(numa::bind_memory(m_physmap->host_base(), backing, numa::NodeSet::from_ids(m_spec.memory_nodes)));
     uint64_t offset = 0;
     for (const auto& e : m_spec.memory_map) {
         if (e.type != memory::RegionType::Ram)
@@ -126,11 +129,10 @@ Status Machine::build_devices()
     TRY(m_xen->set_param(HVM_PARAM_CONSOLE_PFN, special_page_gfn(kConsolePageIndex), false));
     TRY(m_xen->set_param(HVM_PARAM_CONSOLE_EVTCHN, *console_port, false));
 
-    // The xenstore ring and channel exist from the start; the xenstore link attaches to them.
-    auto store_ep = std::make_shared<BackendEndpoint>([this] {
-        if (m_store_notify)
-            m_store_notify();
-    });
+    // The xenstore ring and channel exist from the start; a backend is attached before unpausing.
+    uint8_t* store_page = m_physmap->host_base() + m_special_offset + kStorePageIndex * memory::kPageSize;
+    m_xenstore = TRY(XenstoreLink::create(store_page, [this] { m_xen->evtchn().raise(m_store_port); }));
+    auto store_ep = std::make_shared<BackendEndpoint>([this] { m_xenstore->guest_notified(); });
     m_store_port = TRY(m_xen->evtchn().bind_backend(store_ep, 0, kStoreBackendPort));
     TRY(m_xen->set_param(HVM_PARAM_STORE_PFN, special_page_gfn(kStorePageIndex), false));
     TRY(m_xen->set_param(HVM_PARAM_STORE_EVTCHN, m_store_port, false));
@@ -171,6 +173,34 @@ Status Machine::load_guest()
     TRY(m_vcpus[0]->set_cpu_state(x86::flat_protected_mode_32(boot.entry, boot.ebx)));
     for (auto& r : m_runners)
         r->start();
+    for (uint32_t id = 0; id < m_runners.size(); ++id)
+        TRY(apply_vcpu_affinity(id));
+    return {};
+}
+
+Status Machine::apply_vcpu_affinity(uint32_t vcpu)
+{
+    if (vcpu >= m_spec.vcpu_affinity.size() || m_spec.vcpu_affinity[vcpu].empty())
+        return {};
+    return numa::pin_thread(m_runners[vcpu]->tid(), numa::CpuSet::from_ids(m_spec.vcpu_affinity[vcpu]));
+}
+
+Status Machine::set_vcpu_affinity(uint32_t vcpu, const std::vector<uint32_t>& cpus)
+{
+    if (vcpu >= m_runners.size())
+        return fail(EINVAL, "vcpu {} does not exist", vcpu);
+    if (m_spec.vcpu_affinity.size() < m_runners.size())
+        m_spec.vcpu_affinity.resize(m_runners.size());
+    m_spec.vcpu_affinity[vcpu] = cpus;
+    if (cpus.empty())
+        return {};
+    return apply_vcpu_affinity(vcpu);
+}
+
+Status Machine::use_local_xenstore()
+{
+    m_local_xenstore = TRY(LocalXenstore::create(m_spec.domid, m_spec.name, *m_xenstore));
+    m_xenstore->set_backend(m_local_xenstore.get());
     return {};
 }
 

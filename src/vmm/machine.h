@@ -21,14 +21,13 @@
 #include "vmm/timer_service.h"
 #include "vmm/vcpu_exits.h"
 #include "vmm/vm_spec.h"
+#include "vmm/xenstore_link.h"
 #include "xen/domain.h"
 #include "xen/hypercall_page.h"
 
 namespace xkvm::vmm {
 
 class VcpuExits;
-
-inline constexpr uint64_t kStoreRingOffset = 0; // store ring is special page 0
 
 // How the domain ended.
 struct ShutdownInfo {
@@ -78,10 +77,12 @@ public:
     bool vcpu_is_up(uint32_t vcpu) const override;
 
     TimerService& timers() { return m_timers; }
-    // The xenstore ring page (host view), its event channel, and who to call when the guest sends on it.
-    uint8_t* store_page() { return m_physmap->host_base() + m_special_offset + kStoreRingOffset; }
-    evtchn_port_t store_port() const { return m_store_port; }
-    void set_store_notify(std::function<void()> fn) { m_store_notify = std::move(fn); }
+    // Pin a vCPU's thread to host CPUs (empty: no restriction from now on, the current pinning stays).
+    Status set_vcpu_affinity(uint32_t vcpu, const std::vector<uint32_t>& cpus);
+    // The guest's xenstore connection; give it a backend before unpausing (or use_local_xenstore()).
+    XenstoreLink& xenstore() { return *m_xenstore; }
+    // Serve xenstore from a private in-process store (a VMM running without the daemon).
+    Status use_local_xenstore();
 
 private:
     explicit Machine(const VmSpec& spec) : m_spec(spec) { }
@@ -89,6 +90,7 @@ private:
     Status build_vcpus();
     Status build_devices();
     Status load_guest();
+    Status apply_vcpu_affinity(uint32_t vcpu);
 
     VmSpec m_spec;
     xen::HypercallTrap m_trap = xen::HypercallTrap::PortIo;
@@ -108,7 +110,8 @@ private:
     devices::Uart16550* m_uart = nullptr;
     std::unique_ptr<devices::PvConsole> m_pv_console;
     evtchn_port_t m_store_port = 0;
-    std::function<void()> m_store_notify;
+    std::unique_ptr<XenstoreLink> m_xenstore;
+    std::unique_ptr<LocalXenstore> m_local_xenstore;
 
     TimerService m_timers;
     std::vector<std::unique_ptr<kvm::Vcpu>> m_vcpus;

@@ -85,6 +85,10 @@ int main(int argc, char** argv)
         return 1;
     }
     auto& m = **machine;
+    if (auto r = m.use_local_xenstore(); !r) {
+        std::fprintf(stderr, "xkvm-vmm: %s\n", r.error().message.c_str());
+        return 1;
+    }
     if (console)
         (void)m.console().subscribe(1, [](std::string_view bytes) {
             std::fwrite(bytes.data(), 1, bytes.size(), stdout);
