@@ -255,6 +255,18 @@ Status Vcpu::set_single_step(bool on)
     return check(::ioctl(m_fd.get(), KVM_SET_GUEST_DEBUG, &dbg), "KVM_SET_GUEST_DEBUG", m_id);
 }
 
+Result<bool> Vcpu::set_tsc_offset(uint64_t offset)
+{
+    kvm_device_attr attr {};
+    attr.group = KVM_VCPU_TSC_CTRL;
+    attr.attr = KVM_VCPU_TSC_OFFSET;
+    attr.addr = reinterpret_cast<uint64_t>(&offset);
+    if (::ioctl(m_fd.get(), KVM_HAS_DEVICE_ATTR, &attr) < 0)
+        return false;
+    TRY(check(::ioctl(m_fd.get(), KVM_SET_DEVICE_ATTR, &attr), "KVM_SET_DEVICE_ATTR(TSC offset)", m_id));
+    return true;
+}
+
 Result<uint32_t> Vcpu::tsc_khz()
 {
     int r = ::ioctl(m_fd.get(), KVM_GET_TSC_KHZ, 0);

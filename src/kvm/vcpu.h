@@ -53,6 +53,8 @@ public:
     Status set_cpuid(const CpuidTable& table);
     Status set_single_step(bool on);
     Result<uint32_t> tsc_khz();
+    // The guest TSC is host TSC + offset (KVM_VCPU_TSC_OFFSET); false when KVM lacks the attribute.
+    Result<bool> set_tsc_offset(uint64_t offset);
 
     // Thread-safe: make the current or next KVM_RUN return at once.
     void request_immediate_exit() { __atomic_store_n(&m_run->immediate_exit, 1, __ATOMIC_SEQ_CST); }

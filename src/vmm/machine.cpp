@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <fcntl.h>
+#include <fstream>
 #include <sys/ioctl.h>
+#include <x86intrin.h>
 
 #include "base/log.h"
 #include "devices/debug_port.h"
@@ -50,6 +52,7 @@ Result<std::unique_ptr<Machine>> Machine::create(const VmSpec& spec)
     vm_opts.identity_map_addr = kKvmIdentityMapGpa;
     m->m_vm = TRY(kvm::Vm::create(*m->m_kvm, vm_opts));
     m->m_vm->attach_physmap(*m->m_physmap);
+    TRY(m->create_vcpus());
 
     xen::DomainSetup setup;
     setup.domid = spec.domid;
@@ -62,11 +65,13 @@ Result<std::unique_ptr<Machine>> Machine::create(const VmSpec& spec)
     setup.handle = spec.uuid;
     setup.shared_info_page = m->m_physmap->host_base() + m->m_shared_info_offset;
     setup.shared_info_offset = m->m_shared_info_offset;
+    setup.clock = m->m_clock;
+    setup.tsc_at_boot = 0; // every vCPU's TSC offset makes the guest TSC 0 at m_host_tsc0
     m->m_xen = std::make_unique<xen::Domain>(*m, setup);
 
     TRY(m->build_devices());
-    TRY(m->build_vcpus());
     TRY(m->load_guest());
+    TRY(m->start_vcpus());
     return m;
 }
 
@@ -139,24 +144,56 @@ Status Machine::build_devices()
     return {};
 }
 
-Status Machine::build_vcpus()
+namespace {
+
+// An invariant TSC lets one PV clock record stay right forever.
+bool host_tsc_invariant()
+{
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(cpuinfo, line))
+        if (line.rfind("flags", 0) == 0)
+            return line.find(" constant_tsc") != std::string::npos && line.find(" nonstop_tsc") != std::string::npos;
+    return false;
+}
+
+} // namespace
+
+Status Machine::create_vcpus()
 {
     m_vcpu_up = std::vector<std::atomic<bool>>(m_spec.max_vcpus);
+    m_vcpu_down = std::vector<std::atomic<bool>>(m_spec.max_vcpus);
+    // One offset for every vCPU: the guest TSC reads 0 at m_host_tsc0 on all of them.
+    m_host_tsc0 = __rdtsc();
+    uint64_t offset = 0 - m_host_tsc0;
+    bool offset_set = true;
     uint32_t tsc_khz = 0;
     for (uint32_t id = 0; id < m_spec.max_vcpus; ++id) {
         auto vcpu = TRY(m_vm->create_vcpu(id));
         if (id == 0)
-            tsc_khz = vcpu->tsc_khz().value_or(0);
+            tsc_khz = TRY(vcpu->tsc_khz());
+        offset_set &= TRY(vcpu->set_tsc_offset(offset));
         TRY(vcpu->set_cpuid(build_cpuid(*m_kvm, m_spec, id, tsc_khz)));
         m_exits.push_back(std::make_unique<VcpuExits>(*this, id));
         m_vcpus.push_back(std::move(vcpu));
     }
-    for (uint32_t id = 0; id < m_spec.max_vcpus; ++id) {
-        // Everything starts paused by the toolstack; secondary vCPUs also wait to be brought up.
-        uint32_t pause = kvm::kPauseController | (id == 0 ? 0u : uint32_t(kvm::kPauseDown));
-        m_runners.push_back(std::make_unique<kvm::VcpuRunner>(*m_vcpus[id], *m_exits[id], pause));
-    }
+    m_clock = xen::clock_params_for(tsc_khz, host_tsc_invariant() && offset_set);
+    if (!offset_set)
+        logger()->warn("{}: KVM cannot set TSC offsets here; the PV clock is not marked stable", m_spec.name);
     m_vcpu_up[0] = true;
+    return {};
+}
+
+Status Machine::start_vcpus()
+{
+    // Everything starts paused by the toolstack. Secondary vCPUs also sit in KVM's wait-for-SIPI
+    // state until the guest starts them (INIT-SIPI through the LAPIC, or VCPUOP_up).
+    for (uint32_t id = 0; id < m_spec.max_vcpus; ++id)
+        m_runners.push_back(std::make_unique<kvm::VcpuRunner>(*m_vcpus[id], *m_exits[id], kvm::kPauseController));
+    for (auto& r : m_runners)
+        r->start();
+    for (uint32_t id = 0; id < m_runners.size(); ++id)
+        TRY(apply_vcpu_affinity(id));
     return {};
 }
 
@@ -171,10 +208,6 @@ Status Machine::load_guest()
     logger()->info("{}: loaded {} [{:#x}-{:#x}), entry {:#x}", m_spec.name, m_spec.kernel, boot.image_low,
                    boot.image_high, boot.entry);
     TRY(m_vcpus[0]->set_cpu_state(x86::flat_protected_mode_32(boot.entry, boot.ebx)));
-    for (auto& r : m_runners)
-        r->start();
-    for (uint32_t id = 0; id < m_runners.size(); ++id)
-        TRY(apply_vcpu_affinity(id));
     return {};
 }
 
@@ -222,6 +255,7 @@ void Machine::destroy()
 {
     for (auto& r : m_runners)
         r->stop();
+    m_timers.shutdown();
 }
 
 void Machine::console_input(std::string_view bytes)
@@ -282,28 +316,63 @@ void Machine::set_gsi_level(uint32_t gsi, bool level)
 
 uint64_t Machine::system_time_ns() const
 {
-    return static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - m_boot_time).count());
+    // The guest's clock: its TSC (host TSC - m_host_tsc0) through the PV clock scale.
+    return xen::ticks_to_ns(__rdtsc() - m_host_tsc0, m_clock);
 }
 
-Status Machine::vcpu_initialise(uint32_t, const x86::CpuState&)
+uint64_t Machine::set_alarm(uint64_t deadline_ns, std::function<void()> fn)
 {
-    return fail(ENOSYS, "VCPUOP_initialise is not available yet");
+    uint64_t now = system_time_ns();
+    auto delay = std::chrono::nanoseconds(deadline_ns > now ? deadline_ns - now : 0);
+    return m_timers.schedule_in(delay, std::move(fn));
 }
 
-Status Machine::vcpu_up(uint32_t)
+void Machine::cancel_alarm(uint64_t handle)
 {
-    return fail(ENOSYS, "VCPUOP_up is not available yet");
+    m_timers.cancel(handle);
 }
 
-Status Machine::vcpu_down(uint32_t)
+Status Machine::vcpu_initialise(uint32_t vcpu, const x86::CpuState& state)
 {
-    return fail(ENOSYS, "VCPUOP_down is not available yet");
+    if (vcpu >= m_runners.size())
+        return fail(EINVAL, "vcpu {} does not exist", vcpu);
+    m_runners[vcpu]->post([state](kvm::Vcpu& v) {
+        if (auto r = v.set_cpu_state(state); !r)
+            logger()->error("{}", r.error().message);
+    });
+    return {};
+}
+
+Status Machine::vcpu_up(uint32_t vcpu)
+{
+    if (vcpu >= m_runners.size())
+        return fail(EINVAL, "vcpu {} does not exist", vcpu);
+    m_vcpu_down[vcpu] = false;
+    if (!m_vcpu_up[vcpu].exchange(true))
+        m_runners[vcpu]->post([](kvm::Vcpu& v) { (void)v.set_mp_state(KVM_MP_STATE_RUNNABLE); });
+    m_runners[vcpu]->remove_pause(kvm::kPauseDown);
+    return {};
+}
+
+Status Machine::vcpu_down(uint32_t vcpu)
+{
+    if (vcpu >= m_runners.size())
+        return fail(EINVAL, "vcpu {} does not exist", vcpu);
+    m_vcpu_down[vcpu] = true;
+    m_vcpu_up[vcpu] = false;
+    m_runners[vcpu]->add_pause(kvm::kPauseDown);
+    return {};
 }
 
 bool Machine::vcpu_is_up(uint32_t vcpu) const
 {
     return vcpu < m_vcpu_up.size() && m_vcpu_up[vcpu].load();
+}
+
+void Machine::note_vcpu_running(uint32_t vcpu)
+{
+    if (vcpu < m_vcpu_up.size() && !m_vcpu_down[vcpu])
+        m_vcpu_up[vcpu] = true;
 }
 
 } // namespace xkvm::vmm

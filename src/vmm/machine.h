@@ -24,6 +24,7 @@
 #include "vmm/xenstore_link.h"
 #include "xen/domain.h"
 #include "xen/hypercall_page.h"
+#include "xen/pvclock.h"
 
 namespace xkvm::vmm {
 
@@ -71,10 +72,15 @@ public:
     void lapic_vector(uint32_t vcpu, uint8_t vector) override;
     void set_gsi_level(uint32_t gsi, bool level) override;
     uint64_t system_time_ns() const override;
+    uint64_t set_alarm(uint64_t deadline_ns, std::function<void()> fn) override;
+    void cancel_alarm(uint64_t handle) override;
     Status vcpu_initialise(uint32_t vcpu, const x86::CpuState& state) override;
     Status vcpu_up(uint32_t vcpu) override;
     Status vcpu_down(uint32_t vcpu) override;
     bool vcpu_is_up(uint32_t vcpu) const override;
+    // An AP started by INIT-SIPI inside KVM becomes known as up when it first leaves the guest.
+    void note_vcpu_running(uint32_t vcpu);
+    bool vcpu_down(uint32_t vcpu) const { return vcpu < m_vcpu_down.size() && m_vcpu_down[vcpu].load(); }
 
     TimerService& timers() { return m_timers; }
     // Pin a vCPU's thread to host CPUs (empty: no restriction from now on, the current pinning stays).
@@ -87,14 +93,14 @@ public:
 private:
     explicit Machine(const VmSpec& spec) : m_spec(spec) { }
     Status build_memory();
-    Status build_vcpus();
+    Status create_vcpus();
+    Status start_vcpus();
     Status build_devices();
     Status load_guest();
     Status apply_vcpu_affinity(uint32_t vcpu);
 
     VmSpec m_spec;
     xen::HypercallTrap m_trap = xen::HypercallTrap::PortIo;
-    std::chrono::steady_clock::time_point m_boot_time = std::chrono::steady_clock::now();
 
     std::unique_ptr<ConsoleLog> m_console;
     std::unique_ptr<memory::Physmap> m_physmap;
@@ -118,6 +124,9 @@ private:
     std::vector<std::unique_ptr<VcpuExits>> m_exits;
     std::vector<std::unique_ptr<kvm::VcpuRunner>> m_runners;
     std::vector<std::atomic<bool>> m_vcpu_up;
+    std::vector<std::atomic<bool>> m_vcpu_down;
+    xen::ClockParams m_clock;
+    uint64_t m_host_tsc0 = 0;
 
     std::atomic<bool> m_paused { true };
     mutable std::mutex m_shutdown_lock;

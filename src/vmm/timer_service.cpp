@@ -8,12 +8,19 @@ TimerService::TimerService() : m_thread([this] { run(); }) { }
 
 TimerService::~TimerService()
 {
+    shutdown();
+}
+
+void TimerService::shutdown()
+{
     {
         std::lock_guard guard(m_lock);
         m_stop = true;
+        m_timers.clear();
     }
     m_cv.notify_all();
-    m_thread.join();
+    if (m_thread.joinable() && m_thread.get_id() != std::this_thread::get_id())
+        m_thread.join();
 }
 
 uint64_t TimerService::schedule(Clock::time_point when, Callback fn)

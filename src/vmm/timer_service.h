@@ -27,6 +27,8 @@ public:
     uint64_t schedule_in(std::chrono::nanoseconds delay, Callback fn) { return schedule(Clock::now() + delay, std::move(fn)); }
     // True if the timer was still pending (and now never runs).
     bool cancel(uint64_t id);
+    // Stops the thread; pending timers never run. Also done by the destructor.
+    void shutdown();
 
 private:
     void run();

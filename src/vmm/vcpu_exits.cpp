@@ -178,6 +178,12 @@ void VcpuExits::update_blocked(kvm::Vcpu& vcpu)
 
 void VcpuExits::before_entry(kvm::Vcpu& vcpu)
 {
+    // An AP that INIT-SIPI started inside KVM shows up here the first time it leaves the guest.
+    if (!m_machine.vcpu_is_up(m_id) && !m_machine.vcpu_down(m_id)) {
+        auto mp = vcpu.mp_state();
+        if (mp && (*mp == KVM_MP_STATE_RUNNABLE || *mp == KVM_MP_STATE_HALTED))
+            m_machine.note_vcpu_running(m_id);
+    }
     update_blocked(vcpu);
     auto& xen = m_machine.xen();
     if (auto vector = xen.direct_upcall_due(m_id))

@@ -1,6 +1,10 @@
 #include "xen/domain.h"
 
+#include <cstring>
+#include <ctime>
+
 #include "base/log.h"
+#include "xen/abi/compat32.h"
 #include "xen/xen_errno.h"
 
 namespace xkvm::xen {
@@ -32,10 +36,12 @@ uint32_t pci_intx_gsi(uint32_t dev, uint32_t intx)
 Domain::Domain(Platform& platform, DomainSetup setup)
     : m_platform(platform), m_setup(std::move(setup)), m_shared(m_setup.shared_info_page, m_setup.max_vcpus),
       m_evtchn(m_shared, m_setup.domid, m_setup.max_vcpus, m_setup.max_evtchn_port,
-               [this](uint32_t vcpu) { deliver_upcall(vcpu); })
+               [this](uint32_t vcpu) { deliver_upcall(vcpu); }),
+      m_timers(platform, m_setup.max_vcpus, [this](uint32_t vcpu) { m_evtchn.raise_virq(VIRQ_TIMER, vcpu); })
 {
     for (uint32_t i = 0; i < m_setup.max_vcpus; ++i)
         m_vcpus.push_back(std::make_unique<VcpuXenState>());
+    m_vcpus[0]->initialised = true;
 }
 
 Result<uint64_t> Domain::get_param(uint32_t index) const
@@ -109,7 +115,59 @@ Status Domain::map_shared_info(uint64_t gfn)
         TRY(pm.unmap(*m_shared_info_gfn << memory::kPageShift, memory::kPageSize));
     TRY(pm.unmap(gpa, memory::kPageSize));
     TRY(pm.map(gpa, memory::kPageSize, m_setup.shared_info_offset));
+    bool first = !m_shared_info_gfn;
     m_shared_info_gfn = gfn;
+    if (first) {
+        update_wallclock();
+        for (uint32_t v = 0; v < std::min<uint32_t>(m_setup.max_vcpus, XEN_LEGACY_MAX_VCPUS); ++v)
+            if (!m_shared.vcpu_info_registered(v))
+                update_vcpu_time(v);
+    }
+    return {};
+}
+
+void Domain::update_vcpu_time(uint32_t vcpu)
+{
+    if (uint8_t* vi = m_shared.vcpu_info(vcpu))
+        write_vcpu_time(vi, m_setup.tsc_at_boot, 0, m_setup.clock);
+}
+
+void Domain::update_wallclock()
+{
+    timespec real {};
+    clock_gettime(CLOCK_REALTIME, &real);
+    uint64_t now_ns = static_cast<uint64_t>(real.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(real.tv_nsec);
+    uint64_t boot_ns = now_ns - std::min(now_ns, m_platform.system_time_ns());
+    m_shared.update_wallclock(boot_ns / 1'000'000'000ull, static_cast<uint32_t>(boot_ns % 1'000'000'000ull));
+}
+
+Status Domain::register_vcpu_info(uint32_t vcpu, uint64_t gfn, uint32_t offset)
+{
+    if (vcpu >= m_setup.max_vcpus)
+        return xen_fail(XEN_EINVAL, "vcpu {} does not exist", vcpu);
+    // The record may not cross a page, and Xen lets each vCPU register it only once.
+    if (offset > memory::kPageSize - sizeof(struct vcpu_info))
+        return xen_fail(XEN_EINVAL, "vcpu_info at offset {:#x} would cross a page", offset);
+    if (m_shared.vcpu_info_registered(vcpu))
+        return xen_fail(XEN_EINVAL, "vcpu {} has registered its vcpu_info already", vcpu);
+    if (gfn >= (1ull << 40))
+        return xen_fail(XEN_EINVAL, "gfn {:#x} out of range", gfn);
+    uint8_t* host = TRY(physmap().host_range((gfn << memory::kPageShift) + offset, sizeof(struct vcpu_info), true));
+    if (uint8_t* old = m_shared.vcpu_info(vcpu)) {
+        std::memcpy(host, old, sizeof(struct vcpu_info));
+    } else {
+        std::memset(host, 0, sizeof(struct vcpu_info));
+        host[offsetof(struct vcpu_info, evtchn_upcall_mask)] = 1;
+    }
+    m_shared.set_vcpu_info(vcpu, host);
+    update_vcpu_time(vcpu);
+    // Everything is marked pending so nothing raised meanwhile is lost; a spurious upcall is harmless.
+    if (m_shared.is_32bit())
+        __atomic_store_n(reinterpret_cast<uint32_t*>(host + offsetof(vcpu_info_compat32, evtchn_pending_sel)), ~0u, __ATOMIC_SEQ_CST);
+    else
+        __atomic_store_n(reinterpret_cast<uint64_t*>(host + offsetof(struct vcpu_info, evtchn_pending_sel)), ~0ull, __ATOMIC_SEQ_CST);
+    if (!m_shared.test_and_set_upcall_pending(vcpu))
+        deliver_upcall(vcpu);
     return {};
 }
 

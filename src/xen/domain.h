@@ -16,6 +16,8 @@
 #include "xen/abi/xen.h"
 #include "xen/event_channels.h"
 #include "xen/platform.h"
+#include "xen/pvclock.h"
+#include "xen/vcpu_timers.h"
 #include "xen/shared_info.h"
 
 namespace xkvm::xen {
@@ -29,6 +31,9 @@ struct DomainSetup {
     uint64_t max_pages = 0;       // maximum reservation
     uint32_t max_evtchn_port = 1023;
     std::array<uint8_t, 16> handle {}; // the domain's UUID
+    // The PV clock: TSC scale, and the guest TSC value at system time 0.
+    ClockParams clock;
+    uint64_t tsc_at_boot = 0;
     // The domain's own shared_info page, outside guest RAM (host view + its offset in the backing file).
     uint8_t* shared_info_page = nullptr;
     uint64_t shared_info_offset = 0;
@@ -56,6 +61,7 @@ struct CallbackVia {
 };
 
 struct VcpuXenState {
+    std::atomic<bool> initialised { false };   // has a start state (vCPU 0 from the loader)
     std::atomic<uint8_t> upcall_vector { 0 }; // HVMOP_set_evtchn_upcall_vector; 0 = not set
     std::atomic<bool> blocked { false };      // in SCHEDOP_block / poll
     std::vector<evtchn_port_t> poll_ports;    // SCHEDOP_poll: wake when any is pending
@@ -79,6 +85,14 @@ public:
     SharedInfo& shared_info() { return m_shared; }
     EventChannels& evtchn() { return m_evtchn; }
     VcpuXenState& vcpu(uint32_t id) { return *m_vcpus.at(id); }
+    VcpuTimers& timers() { return m_timers; }
+
+    // VCPUOP_register_vcpu_info: move vcpu_info into guest memory at gfn:offset, as Xen does.
+    Status register_vcpu_info(uint32_t vcpu, uint64_t gfn, uint32_t offset);
+    // Write the PV clock record of one vCPU (wherever its vcpu_info is now).
+    void update_vcpu_time(uint32_t vcpu);
+    // The shared_info wallclock: wall time at system time 0.
+    void update_wallclock();
 
     // HVM params (HVMOP_get/set_param and the toolstack).
     Result<uint64_t> get_param(uint32_t index) const;
@@ -108,6 +122,7 @@ private:
     SharedInfo m_shared;
     EventChannels m_evtchn;
     std::vector<std::unique_ptr<VcpuXenState>> m_vcpus;
+    VcpuTimers m_timers;
 
     mutable std::mutex m_lock;
     std::array<uint64_t, HVM_NR_PARAMS> m_params {};

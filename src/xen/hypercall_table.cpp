@@ -12,6 +12,7 @@ constexpr std::array<HypercallHandler, XEN_HYPERCALL_COUNT> make_table()
 {
     std::array<HypercallHandler, XEN_HYPERCALL_COUNT> t {};
     t[XEN_HYPERCALL_memory_op] = do_memory_op;
+    t[XEN_HYPERCALL_set_timer_op] = do_set_timer_op;
     t[XEN_HYPERCALL_xen_version] = do_xen_version;
     t[XEN_HYPERCALL_console_io] = do_console_io;
     t[XEN_HYPERCALL_vcpu_op] = do_vcpu_op;

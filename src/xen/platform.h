@@ -8,12 +8,13 @@
 #include "base/result.h"
 #include "memory/physmap.h"
 #include "x86/cpu_state.h"
+#include "xen/vcpu_timers.h"
 
 namespace xkvm::xen {
 
-class Platform {
+class Platform : public TimerHost {
 public:
-    virtual ~Platform() = default;
+    ~Platform() override = default;
 
     virtual memory::Physmap& physmap() = 0;
 
@@ -28,10 +29,10 @@ public:
     // Drive an interrupt line of the emulated interrupt controllers.
     virtual void set_gsi_level(uint32_t gsi, bool level) = 0;
 
-    // Monotonic system time in ns since the domain was built, the clock of vcpu_time_info.
-    virtual uint64_t system_time_ns() const = 0;
+    // system_time_ns() (from TimerHost) is the clock of vcpu_time_info: ns since the domain was built.
 
-    // Secondary vCPUs.
+    // Secondary vCPUs. vcpu_initialise sets the state a vCPU starts from when vcpu_up brings it
+    // online; a vCPU taken down with vcpu_down stays out of the guest until vcpu_up.
     virtual Status vcpu_initialise(uint32_t vcpu, const x86::CpuState& state) = 0;
     virtual Status vcpu_up(uint32_t vcpu) = 0;
     virtual Status vcpu_down(uint32_t vcpu) = 0;

@@ -68,6 +68,12 @@ HypercallResult poll(HypercallContext& ctx)
     st.poll_ports = std::move(ports);
     st.polling = true;
     st.poll_deadline_ns = timeout;
+    if (timeout) {
+        // Wake the vCPU at the deadline; if an event woke it first, the kick finds nothing to do.
+        Platform& platform = ctx.domain.platform();
+        uint32_t vcpu = ctx.vcpu_id;
+        platform.set_alarm(timeout, [&platform, vcpu] { platform.kick_vcpu(vcpu); });
+    }
     ctx.effect = HypercallEffect::Block;
     return 0;
 }

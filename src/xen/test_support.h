@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -30,7 +31,33 @@ public:
     void lapic_vector(uint32_t vcpu, uint8_t vector) override { lapic.emplace_back(vcpu, vector); }
     void set_gsi_level(uint32_t gsi, bool level) override { gsi_levels[gsi] = level; }
     uint64_t system_time_ns() const override { return now_ns; }
-    Status vcpu_initialise(uint32_t, const x86::CpuState&) override { return {}; }
+    uint64_t set_alarm(uint64_t deadline_ns, std::function<void()> fn) override
+    {
+        alarms[next_alarm] = { deadline_ns, std::move(fn) };
+        return next_alarm++;
+    }
+    void cancel_alarm(uint64_t handle) override { alarms.erase(handle); }
+    // Move the clock forward, running the alarms that come due (in deadline order).
+    void advance(uint64_t ns)
+    {
+        now_ns += ns;
+        while (true) {
+            auto due = alarms.end();
+            for (auto it = alarms.begin(); it != alarms.end(); ++it)
+                if (it->second.first <= now_ns && (due == alarms.end() || it->second.first < due->second.first))
+                    due = it;
+            if (due == alarms.end())
+                return;
+            auto fn = std::move(due->second.second);
+            alarms.erase(due);
+            fn();
+        }
+    }
+    Status vcpu_initialise(uint32_t vcpu, const x86::CpuState& state) override
+    {
+        initialised[vcpu] = state;
+        return {};
+    }
     Status vcpu_up(uint32_t vcpu) override
     {
         up.insert(vcpu);
@@ -51,6 +78,9 @@ public:
     std::map<uint32_t, bool> gsi_levels;
     std::set<uint32_t> up { 0 };
     uint64_t now_ns = 1'000'000;
+    std::map<uint64_t, std::pair<uint64_t, std::function<void()>>> alarms;
+    uint64_t next_alarm = 1;
+    std::map<uint32_t, x86::CpuState> initialised;
 };
 
 // A domain on a FakePlatform, plus a scratch area in guest memory for hypercall arguments.
@@ -73,6 +103,7 @@ struct XenFixture : ::testing::Test {
         s.ram_pages = 4000;
         s.max_pages = 4096;
         s.max_evtchn_port = max_evtchn_port;
+        s.clock = clock_params_for(2'000'000, true);
         s.shared_info_page = platform.mem->host_base() + platform.shared_info_offset;
         s.shared_info_offset = platform.shared_info_offset;
         domain = std::make_unique<Domain>(platform, s);

@@ -1,10 +1,29 @@
-// vcpu_op: bringing vCPUs up and down, and their state.
+// vcpu_op: bringing vCPUs up and down, where their vcpu_info lives, and their PV timers.
 #include "xen/abi/vcpu.h"
 #include "xen/domain.h"
 #include "xen/hypercall.h"
+#include "xen/vcpu_context.h"
 #include "xen/xen_errno.h"
 
 namespace xkvm::xen {
+
+namespace {
+
+HypercallResult initialise(HypercallContext& ctx, uint32_t vcpu)
+{
+    auto hvm = TRY(ctx.guest.read_obj<vcpu_hvm_context>(ctx.arg(2)));
+    x86::CpuState state = TRY(cpu_state_from_hvm_context(hvm, ctx.domain.physmap()));
+    VcpuXenState& st = ctx.domain.vcpu(vcpu);
+    if (st.initialised.exchange(true))
+        return xen_fail(XEN_EEXIST, "vcpu {} is initialised already", vcpu);
+    if (auto r = ctx.domain.platform().vcpu_initialise(vcpu, state); !r) {
+        st.initialised = false;
+        return make_unexpected(r.release_error());
+    }
+    return 0;
+}
+
+} // namespace
 
 HypercallResult do_vcpu_op(HypercallContext& ctx)
 {
@@ -12,12 +31,64 @@ HypercallResult do_vcpu_op(HypercallContext& ctx)
     uint32_t vcpu = static_cast<uint32_t>(ctx.args[1]);
     if (vcpu >= ctx.domain.max_vcpus())
         return xen_fail(XEN_EINVAL, "vcpu_op {} on vcpu {} which does not exist", cmd, vcpu);
+    Domain& d = ctx.domain;
+    uint64_t arg = ctx.arg(2);
     switch (cmd) {
+    case VCPUOP_initialise:
+        return initialise(ctx, vcpu);
+    case VCPUOP_up:
+        if (!d.vcpu(vcpu).initialised)
+            return xen_fail(XEN_EINVAL, "vcpu {} has no start state (VCPUOP_initialise)", vcpu);
+        TRY(d.platform().vcpu_up(vcpu));
+        return 0;
+    case VCPUOP_down:
+        TRY(d.platform().vcpu_down(vcpu));
+        return 0;
     case VCPUOP_is_up:
-        return ctx.domain.platform().vcpu_is_up(vcpu) ? 1 : 0;
+        return d.platform().vcpu_is_up(vcpu) ? 1 : 0;
+    case VCPUOP_register_vcpu_info: {
+        auto info = TRY(ctx.guest.read_obj<vcpu_register_vcpu_info>(arg));
+        TRY(d.register_vcpu_info(vcpu, info.mfn, info.offset));
+        return 0;
+    }
+    case VCPUOP_set_periodic_timer: {
+        if (vcpu != ctx.vcpu_id)
+            return xen_fail(XEN_EINVAL, "a vcpu sets only its own timers");
+        auto t = TRY(ctx.guest.read_obj<vcpu_set_periodic_timer>(arg));
+        TRY(d.timers().set_periodic(vcpu, t.period_ns));
+        return 0;
+    }
+    case VCPUOP_stop_periodic_timer:
+        if (vcpu != ctx.vcpu_id)
+            return xen_fail(XEN_EINVAL, "a vcpu stops only its own timers");
+        d.timers().stop_periodic(vcpu);
+        return 0;
+    case VCPUOP_set_singleshot_timer: {
+        if (vcpu != ctx.vcpu_id)
+            return xen_fail(XEN_EINVAL, "a vcpu sets only its own timers");
+        auto t = TRY(ctx.guest.read_obj<vcpu_set_singleshot_timer>(arg));
+        TRY(d.timers().set_singleshot(vcpu, t.timeout_abs_ns, t.flags & VCPU_SSHOTTMR_future));
+        return 0;
+    }
+    case VCPUOP_stop_singleshot_timer:
+        if (vcpu != ctx.vcpu_id)
+            return xen_fail(XEN_EINVAL, "a vcpu stops only its own timers");
+        d.timers().stop_singleshot(vcpu);
+        return 0;
     default:
         return xen_fail(XEN_ENOSYS, "vcpu_op {} unknown", cmd);
     }
+}
+
+HypercallResult do_set_timer_op(HypercallContext& ctx)
+{
+    // A 32-bit caller passes the 64-bit deadline in two registers.
+    uint64_t timeout = ctx.mode64 ? ctx.args[0] : ((ctx.args[1] & 0xffffffffu) << 32) | (ctx.args[0] & 0xffffffffu);
+    if (timeout == 0)
+        ctx.domain.timers().stop_singleshot(ctx.vcpu_id);
+    else
+        TRY(ctx.domain.timers().set_singleshot(ctx.vcpu_id, timeout, false));
+    return 0;
 }
 
 } // namespace xkvm::xen

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs every test: the full suite (unit, conformance guests, CLI end to end),
+# then the unit tests again under ASan+UBSan, then the fuzz targets' corpora under clang.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+jobs=$(nproc)
+"$top/scripts/build.sh"
+
+echo "== full suite"
+ctest --test-dir "$top/build" --output-on-failure --parallel "$jobs" --timeout 300
+
+echo "== unit tests under ASan+UBSan"
+cmake -S "$top" -B "$top/build-asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DXKVM_SANITIZE=ON -DXKVM_UNIT_ONLY=ON >/dev/null
+cmake --build "$top/build-asan" --parallel "$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir "$top/build-asan" -L unit --output-on-failure --parallel "$jobs" --timeout 300
+
+echo "== fuzz targets (clang, libFuzzer): corpus replay and a short run each"
+CC=clang CXX=clang++ cmake -S "$top" -B "$top/build-fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DXKVM_FUZZ=ON -DXKVM_UNIT_ONLY=ON >/dev/null
+cmake --build "$top/build-fuzz" --parallel "$jobs"
+ctest --test-dir "$top/build-fuzz" -L fuzz --output-on-failure --parallel "$jobs" --timeout 300
+for f in "$top"/build-fuzz/fuzz/*_fuzz; do
+  [ -x "$f" ] || continue
+  name=$(basename "$f")
+  scratch=$(mktemp -d)
+  "$f" -max_total_time="${XKVM_FUZZ_SECONDS:-10}" -print_final_stats=0 "$scratch" \
+    "$top/fuzz/corpus/$name" >/dev/null 2>"$scratch.log" || { cat "$scratch.log"; exit 1; }
+  rm -rf "$scratch" "$scratch.log"
+  echo "fuzz: $name ok"
+done
+echo "== all tests passed"
