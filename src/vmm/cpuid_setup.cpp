@@ -35,6 +35,16 @@ void apply_cpuid_overrides(kvm::CpuidTable& table, const std::vector<CpuidOverri
     }
 }
 
+uint32_t requested_pv_features(const VmSpec& spec)
+{
+    // The seed's PV-extension bits live in Xen leaf 2 EDX; cpuid= sets them with leaf 0x40000002.
+    uint32_t edx = 0;
+    for (const auto& o : spec.cpuid)
+        if (o.leaf == XEN_CPUID_LEAF(2) && o.reg == 3)
+            edx = (edx | o.set) & ~o.clear;
+    return edx;
+}
+
 kvm::CpuidTable build_cpuid(const kvm::KvmSystem& kvm, const VmSpec& spec, uint32_t vcpu_id, uint32_t tsc_khz)
 {
     kvm::CpuidTable table(kvm.supported_cpuid());
@@ -49,11 +59,7 @@ kvm::CpuidTable build_cpuid(const kvm::KvmSystem& kvm, const VmSpec& spec, uint3
         if (e.function == 0xb || e.function == 0x1f)
             e.edx = vcpu_id;
 
-    // The seed's PV-extension bits live in Xen leaf 2 EDX; cpuid= sets them with leaf 0x40000002.
-    uint32_t pv_edx = 0;
-    for (const auto& o : spec.cpuid)
-        if (o.leaf == XEN_CPUID_LEAF(2) && o.reg == 3)
-            pv_edx = (pv_edx | o.set) & ~o.clear;
+    uint32_t pv_edx = requested_pv_features(spec);
 
     xen::XenCpuidOptions opts;
     opts.domid = spec.domid;

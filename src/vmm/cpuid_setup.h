@@ -10,6 +10,9 @@ namespace xkvm::vmm {
 
 kvm::CpuidTable build_cpuid(const kvm::KvmSystem& kvm, const VmSpec& spec, uint32_t vcpu_id, uint32_t tsc_khz);
 
+// Xen CPUID leaf 2 EDX as the cpuid= policy asks for it (before the design thread's dependency rule).
+uint32_t requested_pv_features(const VmSpec& spec);
+
 // Apply cpuid= overrides to one table (exposed for tests).
 void apply_cpuid_overrides(kvm::CpuidTable& table, const std::vector<CpuidOverride>& overrides);
 

@@ -13,7 +13,9 @@
 #include "vmm/cpuid_setup.h"
 #include "vmm/guest_layout.h"
 #include "vmm/vcpu_exits.h"
+#include "xen/abi/cpuid.h"
 #include "xen/abi/hvm.h"
+#include "xen/cpuid_leaves.h"
 #include "xen/abi/sched.h"
 
 namespace xkvm::vmm {
@@ -67,6 +69,7 @@ Result<std::unique_ptr<Machine>> Machine::create(const VmSpec& spec)
     setup.shared_info_offset = m->m_shared_info_offset;
     setup.clock = m->m_clock;
     setup.tsc_at_boot = 0; // every vCPU's TSC offset makes the guest TSC 0 at m_host_tsc0
+    setup.emul_pin_virqs = xen::effective_pv_features(requested_pv_features(spec)) & XEN_CPUID_FEAT2_HVM_PV_EVTCHN;
     m->m_xen = std::make_unique<xen::Domain>(*m, setup);
 
     TRY(m->build_devices());
@@ -112,12 +115,13 @@ Status Machine::build_memory()
 
 Status Machine::build_devices()
 {
+    m_isa_irq = std::make_unique<IsaIrqRouter>(*m_vm, *m_xen);
     auto debug = std::make_unique<devices::DebugPort>(*m_console);
     TRY(m_pio.claim(devices::kDebugPort, 1, debug.get(), "debug port"));
     m_devices.push_back(std::move(debug));
 
     auto uart = std::make_unique<devices::Uart16550>(*m_console, [this](bool level) {
-        (void)m_vm->set_irq_line(devices::kCom1Irq, level);
+        m_isa_irq->set_level(devices::kCom1Irq, level);
     });
     m_uart = uart.get();
     TRY(m_pio.claim(devices::kCom1Base, 8, uart.get(), "COM1"));

@@ -18,6 +18,7 @@
 #include "kvm/vm.h"
 #include "memory/physmap.h"
 #include "vmm/console_log.h"
+#include "vmm/isa_irq.h"
 #include "vmm/timer_service.h"
 #include "vmm/vcpu_exits.h"
 #include "vmm/vm_spec.h"
@@ -114,6 +115,7 @@ private:
     devices::IoBus m_mmio;
     std::vector<std::unique_ptr<devices::IoDevice>> m_devices;
     devices::Uart16550* m_uart = nullptr;
+    std::unique_ptr<IsaIrqRouter> m_isa_irq;
     std::unique_ptr<devices::PvConsole> m_pv_console;
     evtchn_port_t m_store_port = 0;
     std::unique_ptr<XenstoreLink> m_xenstore;

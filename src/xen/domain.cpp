@@ -36,7 +36,7 @@ uint32_t pci_intx_gsi(uint32_t dev, uint32_t intx)
 Domain::Domain(Platform& platform, DomainSetup setup)
     : m_platform(platform), m_setup(std::move(setup)), m_shared(m_setup.shared_info_page, m_setup.max_vcpus),
       m_evtchn(m_shared, m_setup.domid, m_setup.max_vcpus, m_setup.max_evtchn_port,
-               [this](uint32_t vcpu) { deliver_upcall(vcpu); }),
+               [this](uint32_t vcpu) { deliver_upcall(vcpu); }, m_setup.emul_pin_virqs),
       m_timers(platform, m_setup.max_vcpus, [this](uint32_t vcpu) { m_evtchn.raise_virq(VIRQ_TIMER, vcpu); })
 {
     for (uint32_t i = 0; i < m_setup.max_vcpus; ++i)
@@ -222,6 +222,11 @@ bool Domain::wake_condition(uint32_t vcpu)
     if (st.polling)
         return m_evtchn.any_pending(st.poll_ports);
     return m_shared.upcall_pending(vcpu);
+}
+
+bool Domain::pin_routed_to_evtchn(uint32_t pin) const
+{
+    return m_setup.emul_pin_virqs && pin < VIRQ_EMUL_PIN_NUM && m_evtchn.global_virq_bound(VIRQ_EMUL_PIN_START + pin);
 }
 
 std::optional<unsigned> Domain::preset_shutdown_code() const

@@ -30,6 +30,8 @@ struct DomainSetup {
     uint64_t ram_pages = 0;       // current reservation
     uint64_t max_pages = 0;       // maximum reservation
     uint32_t max_evtchn_port = 1023;
+    // Legacy ISA pins may be delivered as VIRQ_EMUL_PIN_START + pin (the CPUID leaf 2 EDX evtchn bit).
+    bool emul_pin_virqs = false;
     std::array<uint8_t, 16> handle {}; // the domain's UUID
     // The PV clock: TSC scale, and the guest TSC value at system time 0.
     ClockParams clock;
@@ -109,6 +111,9 @@ public:
     std::optional<uint8_t> direct_upcall_due(uint32_t vcpu) const;
     // Has anything arrived that should end SCHEDOP_block/poll on this vCPU?
     bool wake_condition(uint32_t vcpu);
+
+    // Is ISA pin `pin` delivered as an event (the guest bound its VIRQ) instead of through the IOAPIC?
+    bool pin_routed_to_evtchn(uint32_t pin) const;
 
     // Shutdown requests from the guest (SCHEDOP_shutdown), for the toolstack.
     void record_shutdown(unsigned reason) { m_shutdown_code.store(static_cast<int>(reason)); }

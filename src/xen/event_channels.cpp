@@ -20,8 +20,9 @@ private:
 } // namespace
 
 EventChannels::EventChannels(SharedInfo& shared, domid_t self, uint32_t max_vcpus, uint32_t max_port,
-                             std::function<void(uint32_t)> upcall)
+                             std::function<void(uint32_t)> upcall, bool emul_pin_virqs)
     : m_shared(shared), m_self(self), m_max_vcpus(max_vcpus), m_max_port(max_port), m_upcall(std::move(upcall)),
+      m_emul_pin_virqs(emul_pin_virqs),
       m_ports(1), m_virqs(max_vcpus, std::vector<evtchn_port_t>(NR_VIRQS, 0))
 {
 }
@@ -103,6 +104,9 @@ Result<evtchn_port_t> EventChannels::bind_virq(uint32_t virq, uint32_t vcpu)
 {
     if (virq >= NR_VIRQS)
         return xen_fail(XEN_EINVAL, "VIRQ {} out of range", virq);
+    // Without the PV event-channel extension the legacy-pin VIRQs do not exist.
+    if (virq >= VIRQ_EMUL_PIN_START && !m_emul_pin_virqs)
+        return xen_fail(XEN_EINVAL, "VIRQ {} (legacy pin) is not offered to this domain", virq);
     if (vcpu >= m_max_vcpus)
         return xen_fail(XEN_ENOENT, "vcpu {} does not exist", vcpu);
     // Global VIRQs are bound on vCPU 0 first and may be moved later with bind_vcpu.
@@ -273,6 +277,17 @@ evtchn_port_t EventChannels::virq_port(uint32_t virq, uint32_t vcpu) const
 {
     std::lock_guard guard(m_lock);
     return virq < NR_VIRQS && vcpu < m_max_vcpus ? m_virqs[vcpu][virq] : 0;
+}
+
+bool EventChannels::global_virq_bound(uint32_t virq) const
+{
+    std::lock_guard guard(m_lock);
+    if (virq >= NR_VIRQS)
+        return false;
+    for (uint32_t v = 0; v < m_max_vcpus; ++v)
+        if (m_virqs[v][virq])
+            return true;
+    return false;
 }
 
 Result<evtchn_status> EventChannels::status(evtchn_port_t port) const

@@ -28,8 +28,9 @@ public:
 class EventChannels {
 public:
     // `upcall(vcpu)` is called, outside the lock, when a vCPU's evtchn_upcall_pending went 0 -> 1.
+    // `emul_pin_virqs`: the guest was offered the legacy-pin VIRQs (CPUID leaf 2 EDX evtchn bit).
     EventChannels(SharedInfo& shared, domid_t self, uint32_t max_vcpus, uint32_t max_port,
-                  std::function<void(uint32_t vcpu)> upcall);
+                  std::function<void(uint32_t vcpu)> upcall, bool emul_pin_virqs = false);
 
     // Guest operations (EVTCHNOP_*): arguments already copied in; every value validated here.
     Result<evtchn_port_t> alloc_unbound(domid_t remote_dom);
@@ -53,6 +54,8 @@ public:
     void raise_virq(uint32_t virq, uint32_t vcpu = 0);
     // The port a VIRQ is bound to on `vcpu`, 0 if none.
     evtchn_port_t virq_port(uint32_t virq, uint32_t vcpu) const;
+    // Is a global VIRQ bound anywhere?
+    bool global_virq_bound(uint32_t virq) const;
 
     // Are any of these ports pending (SCHEDOP_poll)? Invalid ports count as not pending.
     bool any_pending(const std::vector<evtchn_port_t>& ports) const;
@@ -86,6 +89,7 @@ private:
     uint32_t m_max_vcpus;
     uint32_t m_max_port;
     std::function<void(uint32_t)> m_upcall;
+    bool m_emul_pin_virqs;
 
     mutable std::mutex m_lock;
     std::vector<Port> m_ports;                       // index = port number; port 0 is never used

@@ -152,3 +152,28 @@ TEST_F(EventChannelTest, BadArguments)
     EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_send, 0x7fff0000000ull), -XEN_EFAULT);
     EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, 99, kScratch), -XEN_ENOSYS);
 }
+
+TEST_F(EventChannelTest, LegacyPinVirqsOnlyWhenOffered)
+{
+    put(evtchn_bind_virq { VIRQ_EMUL_PIN_START + 4, 0, 0 });
+    EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_bind_virq, kScratch), -XEN_EINVAL);
+    EXPECT_FALSE(domain->pin_routed_to_evtchn(4));
+
+    DomainSetup s = domain->setup();
+    s.emul_pin_virqs = true;
+    domain = std::make_unique<Domain>(platform, s);
+    EXPECT_FALSE(domain->pin_routed_to_evtchn(4));
+    EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_bind_virq, kScratch), 0);
+    evtchn_port_t port = get<evtchn_bind_virq>().port;
+    EXPECT_TRUE(domain->pin_routed_to_evtchn(4));
+    EXPECT_FALSE(domain->pin_routed_to_evtchn(0));
+    domain->evtchn().raise_virq(VIRQ_EMUL_PIN_START + 4);
+    EXPECT_TRUE(pending(port));
+    // Like any global VIRQ it can move to another vCPU and stays routed.
+    put(evtchn_bind_vcpu { port, 2 });
+    EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_bind_vcpu, kScratch), 0);
+    EXPECT_TRUE(domain->pin_routed_to_evtchn(4));
+    put(evtchn_close { port });
+    EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_close, kScratch), 0);
+    EXPECT_FALSE(domain->pin_routed_to_evtchn(4));
+}

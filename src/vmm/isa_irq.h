@@ -1,0 +1,37 @@
+// Where an emulated ISA device's interrupt pin goes: the in-kernel PIC/IOAPIC, or — once the guest
+// has bound VIRQ_EMUL_PIN_START + pin (the PV event-channel extension) — that event channel.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <mutex>
+
+namespace xkvm::kvm {
+class Vm;
+}
+namespace xkvm::xen {
+class Domain;
+}
+
+namespace xkvm::vmm {
+
+class IsaIrqRouter {
+public:
+    IsaIrqRouter(kvm::Vm& vm, xen::Domain& domain) : m_vm(vm), m_domain(domain) { }
+
+    // A device drives its pin. Event delivery happens on the rising edge; the IOAPIC sees the level.
+    void set_level(uint32_t pin, bool level);
+    // An edge-triggered device's tick (the PIT): a rising and a falling edge.
+    void pulse(uint32_t pin);
+
+    static constexpr uint32_t kPins = 16;
+
+private:
+    kvm::Vm& m_vm;
+    xen::Domain& m_domain;
+    std::mutex m_lock;
+    std::array<bool, kPins> m_level {};     // the device's line
+    std::array<bool, kPins> m_ioapic {};    // what the IOAPIC was last told
+};
+
+} // namespace xkvm::vmm
