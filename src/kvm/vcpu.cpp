@@ -1,5 +1,6 @@
 #include "kvm/vcpu.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -51,7 +52,13 @@ Result<std::unique_ptr<Vcpu>> Vcpu::create(Vm& vm, uint32_t id, UniqueFd fd)
     void* run = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
     if (run == MAP_FAILED)
         return make_unexpected(Error::from_errno(fmt::format("mmap kvm_run of vcpu {}", id)));
-    return std::unique_ptr<Vcpu>(new Vcpu(vm, id, std::move(fd), static_cast<kvm_run*>(run), size));
+    std::unique_ptr<Vcpu> vcpu(new Vcpu(vm, id, std::move(fd), static_cast<kvm_run*>(run), size));
+    int kinds = vm.system().check_extension(KVM_CAP_SYNC_REGS);
+    if (kinds > 0 && !std::getenv("XKVM_NO_SYNC_REGS")) {
+        vcpu->m_sync_kinds = static_cast<uint32_t>(kinds) & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
+        vcpu->m_run->kvm_valid_regs = vcpu->m_sync_kinds;
+    }
+    return vcpu;
 }
 
 Vcpu::~Vcpu()
@@ -61,6 +68,19 @@ Vcpu::~Vcpu()
 
 Status Vcpu::flush()
 {
+    if (m_synced) {
+        // Hand the writes to KVM through kvm_run, keeping a copy in case the run never applies them.
+        if (m_regs_dirty && (m_sync_kinds & KVM_SYNC_X86_REGS)) {
+            m_regs = m_run->s.regs.regs;
+            m_run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+            m_regs_dirty = false;
+        }
+        if (m_sregs_dirty && (m_sync_kinds & KVM_SYNC_X86_SREGS)) {
+            m_sregs = m_run->s.regs.sregs;
+            m_run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
+            m_sregs_dirty = false;
+        }
+    }
     if (m_regs_dirty) {
         TRY(check(::ioctl(m_fd.get(), KVM_SET_REGS, &m_regs), "KVM_SET_REGS", m_id));
         m_regs_dirty = false;
@@ -72,21 +92,45 @@ Status Vcpu::flush()
     return {};
 }
 
+Status Vcpu::recover_unsynced()
+{
+    // A run that ended before KVM read kvm_dirty_regs (an immediate exit) leaves the bits set and
+    // kvm_run refilled from the vCPU: apply the saved writes directly.
+    if (m_run->kvm_dirty_regs & KVM_SYNC_X86_REGS) {
+        TRY(check(::ioctl(m_fd.get(), KVM_SET_REGS, &m_regs), "KVM_SET_REGS", m_id));
+        m_run->s.regs.regs = m_regs;
+        m_run->kvm_dirty_regs &= ~KVM_SYNC_X86_REGS;
+    }
+    if (m_run->kvm_dirty_regs & KVM_SYNC_X86_SREGS) {
+        TRY(check(::ioctl(m_fd.get(), KVM_SET_SREGS, &m_sregs), "KVM_SET_SREGS", m_id));
+        m_run->s.regs.sregs = m_sregs;
+        m_run->kvm_dirty_regs &= ~KVM_SYNC_X86_SREGS;
+    }
+    return {};
+}
+
 Result<uint32_t> Vcpu::run()
 {
     TRY(flush());
     invalidate();
     int r = ::ioctl(m_fd.get(), KVM_RUN, 0);
+    int saved_errno = errno;
+    if (m_sync_kinds) {
+        m_synced = true;
+        TRY(recover_unsynced());
+    }
     if (r < 0) {
-        if (errno == EINTR || errno == EAGAIN)
+        if (saved_errno == EINTR || saved_errno == EAGAIN)
             return static_cast<uint32_t>(KVM_EXIT_INTR);
-        return make_unexpected(Error::from_errno(fmt::format("KVM_RUN (vcpu {})", m_id)));
+        return make_unexpected(Error::from_errno(fmt::format("KVM_RUN (vcpu {})", m_id), saved_errno));
     }
     return m_run->exit_reason;
 }
 
 Result<kvm_regs*> Vcpu::regs()
 {
+    if (synced(KVM_SYNC_X86_REGS))
+        return &m_run->s.regs.regs;
     if (!m_regs_valid) {
         TRY(check(::ioctl(m_fd.get(), KVM_GET_REGS, &m_regs), "KVM_GET_REGS", m_id));
         m_regs_valid = true;
@@ -96,6 +140,8 @@ Result<kvm_regs*> Vcpu::regs()
 
 Result<kvm_sregs*> Vcpu::sregs()
 {
+    if (synced(KVM_SYNC_X86_SREGS))
+        return &m_run->s.regs.sregs;
     if (!m_sregs_valid) {
         TRY(check(::ioctl(m_fd.get(), KVM_GET_SREGS, &m_sregs), "KVM_GET_SREGS", m_id));
         m_sregs_valid = true;

@@ -64,7 +64,9 @@ private:
     Vcpu(Vm& vm, uint32_t id, UniqueFd fd, kvm_run* run, size_t run_size)
         : m_vm(vm), m_id(id), m_fd(std::move(fd)), m_run(run), m_run_size(run_size) { }
     Status flush();
+    Status recover_unsynced();
     void invalidate() { m_regs_valid = m_sregs_valid = false; }
+    bool synced(uint32_t kind) const { return m_synced && (m_sync_kinds & kind); }
 
     Vm& m_vm;
     uint32_t m_id;
@@ -72,7 +74,11 @@ private:
     kvm_run* m_run;
     size_t m_run_size;
 
-    kvm_regs m_regs {};
+    // With KVM_CAP_SYNC_REGS the registers arrive in kvm_run on every exit and go back through
+    // kvm_dirty_regs: no ioctl per access, which matters where each vCPU ioctl costs microseconds.
+    uint32_t m_sync_kinds = 0;
+    bool m_synced = false; // kvm_run holds this exit's registers (false before the first run)
+    kvm_regs m_regs {};   // ioctl path; with sync, the copy of what was last written
     kvm_sregs m_sregs {};
     bool m_regs_valid = false, m_regs_dirty = false;
     bool m_sregs_valid = false, m_sregs_dirty = false;
