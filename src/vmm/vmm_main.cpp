@@ -1,5 +1,5 @@
-// xkvm-vmm: runs one domain in the foreground. The toolstack starts one per domain; it is also the
-// quickest way to boot a guest by hand: xkvm-vmm --kernel guest.elf --memory 64 --console
+// xkvm-vmm: runs one domain. xkvmd starts one per domain with --control-fd (see control.h); by hand
+// it is the quickest way to boot a guest in the foreground: xkvm-vmm --kernel guest.elf --memory 64 --console
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/log.h"
+#include "vmm/control.h"
 #include "vmm/machine.h"
 #include "xen/abi/sched.h"
 
@@ -38,6 +39,7 @@ int main(int argc, char** argv)
     uint64_t memory = 64;
     uint32_t vcpus = 1;
     bool console = false;
+    int control_fd = -1;
     app.add_option("--spec", spec_file, "VM spec (JSON) written by the toolstack");
     app.add_option("--kernel", kernel, "guest kernel (PVH) or firmware (HVM) ELF");
     app.add_option("--type", type, "pvh or hvm")->check(CLI::IsMember({ "pvh", "hvm" }));
@@ -46,7 +48,12 @@ int main(int argc, char** argv)
     app.add_option("--vcpus", vcpus, "number of vCPUs");
     app.add_option("--cmdline", cmdline, "kernel command line");
     app.add_flag("--console", console, "copy the guest console to stdout");
+    app.add_option("--control-fd", control_fd, "run under xkvmd: the control socket's descriptor")
+        ->check(CLI::NonNegativeNumber);
     CLI11_PARSE(app, argc, argv);
+
+    if (control_fd >= 0)
+        return vmm::run_control_channel(control_fd);
 
     vmm::VmSpec spec;
     if (!spec_file.empty()) {

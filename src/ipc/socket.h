@@ -1,0 +1,22 @@
+// Unix stream sockets for the toolstack: listening, connecting, socket pairs.
+#pragma once
+
+#include <string>
+#include <utility>
+
+#include "base/result.h"
+#include "base/unique_fd.h"
+
+namespace xkvm::ipc {
+
+// Binds and listens at `path` (which must not exist; callers that own the path remove stale ones).
+// The socket is non-blocking and close-on-exec. ENAMETOOLONG past sun_path's 107 bytes.
+Result<UniqueFd> listen_unix(const std::string& path, int backlog = 64);
+// Connects (blocking) to `path`; the errno of a failure is kept (ENOENT, ECONNREFUSED, ...).
+Result<UniqueFd> connect_unix(const std::string& path);
+// A connected pair, close-on-exec.
+Result<std::pair<UniqueFd, UniqueFd>> socket_pair();
+// accept4 with CLOEXEC; EAGAIN when nothing is waiting.
+Result<UniqueFd> accept_unix(int listener);
+
+} // namespace xkvm::ipc

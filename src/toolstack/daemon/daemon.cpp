@@ -1,0 +1,340 @@
+#include "toolstack/daemon/daemon.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "ipc/rundir.h"
+#include "ipc/socket.h"
+
+namespace xkvm::toolstack {
+
+namespace {
+
+std::shared_ptr<spdlog::logger> logger() { return log::get("xkvmd"); }
+
+constexpr xenstore::ConnId kToolstackConn = uint64_t(1) << 40;
+
+} // namespace
+
+Daemon::Daemon(DaemonOptions opts) : m_opts(std::move(opts)), m_store(*this) { }
+
+Result<std::unique_ptr<Daemon>> Daemon::create(DaemonOptions opts)
+{
+    TRY(ipc::make_dirs(opts.rundir));
+    std::unique_ptr<Daemon> d(new Daemon(std::move(opts)));
+    const std::string& rundir = d->m_opts.rundir;
+
+    // The pid file's lock says who owns the rundir; it goes away with the process.
+    std::string pid_path = ipc::daemon_pid_path(rundir);
+    d->m_lock_fd = UniqueFd(::open(pid_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (!d->m_lock_fd)
+        return make_unexpected(Error::from_errno(fmt::format("open {}", pid_path)));
+    if (::flock(d->m_lock_fd.get(), LOCK_EX | LOCK_NB) < 0) {
+        if (errno == EWOULDBLOCK)
+            return fail(EBUSY, "another xkvmd already serves {}", rundir);
+        return make_unexpected(Error::from_errno("flock"));
+    }
+    std::string pid = fmt::format("{}\n", ::getpid());
+    if (::ftruncate(d->m_lock_fd.get(), 0) < 0 || ::pwrite(d->m_lock_fd.get(), pid.data(), pid.size(), 0) < 0)
+        return make_unexpected(Error::from_errno("write pid file"));
+
+    std::string sock = ipc::daemon_socket_path(rundir);
+    ::unlink(sock.c_str()); // a stale one from a daemon that died; we hold the lock
+    d->m_listener = TRY(ipc::listen_unix(sock));
+
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGCHLD);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    if (::sigprocmask(SIG_BLOCK, &mask, nullptr) < 0)
+        return make_unexpected(Error::from_errno("sigprocmask"));
+    ::signal(SIGPIPE, SIG_IGN);
+    d->m_signal_fd = UniqueFd(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!d->m_signal_fd)
+        return make_unexpected(Error::from_errno("signalfd"));
+
+    TRY(d->m_store.open_connection(kToolstackConn, 0));
+    // What xl sets up for the host at boot: dom0's name and id, and the parent of every domain's home.
+    TRY(d->xs_call(xenstore::MsgType::Write, std::string("/local/domain/0/name") + '\0' + "Domain-0"));
+    TRY(d->xs_call(xenstore::MsgType::Write, std::string("/local/domain/0/domid") + '\0' + "0"));
+    return d;
+}
+
+Daemon::~Daemon()
+{
+    shutdown_all();
+    if (m_listener) {
+        ::unlink(ipc::daemon_socket_path(m_opts.rundir).c_str());
+        ::unlink(ipc::daemon_pid_path(m_opts.rundir).c_str());
+    }
+}
+
+int Daemon::run()
+{
+    if (m_opts.ready_fd >= 0) {
+        (void)!::write(m_opts.ready_fd, "R", 1);
+        ::close(m_opts.ready_fd);
+        m_opts.ready_fd = -1;
+    }
+    logger()->info("serving {}", m_opts.rundir);
+    while (!m_stop) {
+        auto now = Clock::now();
+        std::optional<Clock::time_point> deadline;
+        for (auto& [pid, link] : m_vmms) {
+            if (link->kill_deadline && *link->kill_deadline <= now && !link->exited) {
+                logger()->warn("the VMM of domain {} (pid {}) did not exit; killing it", link->domid(), pid);
+                ::kill(pid, SIGKILL);
+                link->kill_deadline.reset();
+            }
+            if (auto next = link->expire(now); next && (!deadline || *next < *deadline))
+                deadline = next;
+        }
+        check_waiters();
+        bool idle = m_table.empty() && m_vmms.empty() && m_clients.empty();
+        if (!idle)
+            m_idle_since = now;
+        else if (now - m_idle_since >= m_opts.idle_timeout)
+            break;
+        else if (auto until = m_idle_since + m_opts.idle_timeout; !deadline || until < *deadline)
+            deadline = until;
+
+        std::vector<pollfd> fds;
+        fds.push_back({ m_listener.get(), POLLIN, 0 });
+        fds.push_back({ m_signal_fd.get(), POLLIN, 0 });
+        std::vector<uint64_t> client_ids;
+        for (auto& [id, c] : m_clients) {
+            fds.push_back({ c->chan->fd(), short(POLLIN | (c->chan->has_pending_output() ? POLLOUT : 0)), 0 });
+            client_ids.push_back(id);
+        }
+        std::vector<pid_t> vmm_pids;
+        for (auto& [pid, link] : m_vmms) {
+            if (!link->channel_open())
+                continue;
+            fds.push_back({ link->channel().fd(),
+                            short(POLLIN | (link->channel().has_pending_output() ? POLLOUT : 0)), 0 });
+            vmm_pids.push_back(pid);
+        }
+        int timeout = -1;
+        if (deadline)
+            timeout = static_cast<int>(std::max<int64_t>(
+                0, std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - now).count() + 1));
+        if (::poll(fds.data(), fds.size(), timeout) < 0) {
+            if (errno == EINTR)
+                continue;
+            logger()->error("poll: {}", errno_string(errno));
+            return 1;
+        }
+        if (fds[1].revents & POLLIN)
+            handle_signals();
+        if (fds[0].revents & POLLIN)
+            accept_clients();
+        size_t i = 2;
+        for (uint64_t id : client_ids) {
+            auto it = m_clients.find(id);
+            short rev = fds[i++].revents;
+            if (it == m_clients.end())
+                continue;
+            if (rev & POLLOUT)
+                (void)it->second->chan->flush();
+            if (rev & (POLLIN | POLLHUP | POLLERR))
+                client_readable(*it->second);
+        }
+        for (pid_t pid : vmm_pids) {
+            auto it = m_vmms.find(pid);
+            short rev = fds[i++].revents;
+            if (it == m_vmms.end() || !it->second->channel_open())
+                continue;
+            if (rev & POLLOUT)
+                (void)it->second->channel().flush();
+            if (rev & (POLLIN | POLLHUP | POLLERR))
+                vmm_readable(*it->second);
+        }
+    }
+    logger()->info("idle; exiting");
+    return 0;
+}
+
+void Daemon::accept_clients()
+{
+    for (;;) {
+        auto fd = ipc::accept_unix(m_listener.get());
+        if (!fd)
+            return;
+        auto chan = ipc::Channel::create(fd.release_value());
+        if (!chan)
+            continue;
+        auto c = std::make_unique<Client>();
+        c->id = m_next_client++;
+        c->chan = chan.release_value();
+        // A client that does not read its replies is dropped rather than buffered without end.
+        c->chan->set_max_queued_bytes(16 << 20);
+        m_clients.emplace(c->id, std::move(c));
+    }
+}
+
+void Daemon::client_readable(Client& c)
+{
+    uint64_t id = c.id;
+    std::vector<ipc::Frame> frames;
+    auto open = c.chan->receive(frames);
+    for (auto& f : frames) {
+        auto j = ipc::parse_json(f);
+        if (!j) {
+            open = make_unexpected(j.release_error());
+            break;
+        }
+        handle_request(id, *j);
+        if (!m_clients.count(id))
+            return;
+    }
+    if (!open || !*open) {
+        if (!open)
+            logger()->warn("client {}: {}", id, open.error().message);
+        m_clients.erase(id);
+    }
+}
+
+void Daemon::reply(uint64_t client, uint64_t id, Result<ipc::Json> r)
+{
+    auto it = m_clients.find(client);
+    if (it == m_clients.end())
+        return; // the client went away; nothing to tell
+    auto msg = r ? ipc::ok_reply(id, r.release_value()) : ipc::error_reply(id, r.error());
+    if (auto s = it->second->chan->send(ipc::json_frame(msg)); !s) {
+        logger()->warn("client {}: {}", client, s.error().message);
+        m_clients.erase(it);
+    }
+}
+
+void Daemon::vmm_readable(VmmLink& link)
+{
+    pid_t pid = link.pid();
+    std::vector<ipc::Frame> frames;
+    auto open = link.channel().receive(frames);
+    for (auto& f : frames) {
+        if (f.kind == ipc::FrameKind::Xenstore) {
+            auto* rec = m_table.find(link.domid());
+            if (rec && rec->vmm_pid == pid)
+                (void)m_store.handle_bytes(link.domid(), std::span(reinterpret_cast<const uint8_t*>(f.payload.data()),
+                                                                   f.payload.size()));
+            continue;
+        }
+        auto j = ipc::parse_json(f);
+        if (!j) {
+            open = make_unexpected(j.release_error());
+            break;
+        }
+        if (!link.complete(*j))
+            vmm_event(link, *j);
+        if (!m_vmms.count(pid))
+            return;
+    }
+    if (!open || !*open) {
+        if (!open) {
+            // A VMM that breaks the protocol is not trusted with its domain any longer.
+            logger()->error("VMM of domain {} (pid {}): {}; killing it", link.domid(), pid, open.error().message);
+            ::kill(pid, SIGKILL);
+        }
+        link.close_channel();
+    }
+}
+
+void Daemon::handle_signals()
+{
+    signalfd_siginfo si;
+    bool child = false;
+    while (::read(m_signal_fd.get(), &si, sizeof(si)) == sizeof(si)) {
+        if (si.ssi_signo == SIGCHLD)
+            child = true;
+        else
+            m_stop = true;
+    }
+    if (child)
+        reap_children();
+}
+
+void Daemon::reap_children()
+{
+    for (;;) {
+        int status = 0;
+        pid_t pid = ::waitpid(-1, &status, WNOHANG);
+        if (pid <= 0)
+            return;
+        auto it = m_vmms.find(pid);
+        if (it == m_vmms.end())
+            continue;
+        // Its last words (a build error, a shutdown event) are still in the socket: read them first.
+        if (it->second->channel_open())
+            vmm_readable(*it->second);
+        it->second->exited = true;
+        it->second->wait_status = status;
+        vmm_exited(*it->second);
+        m_vmms.erase(pid);
+    }
+}
+
+VmmLink* Daemon::link_of(const DomainRecord& rec)
+{
+    if (!rec.vmm_pid)
+        return nullptr;
+    auto it = m_vmms.find(rec.vmm_pid);
+    return it == m_vmms.end() ? nullptr : it->second.get();
+}
+
+VmmLink* Daemon::live_link(uint32_t domid)
+{
+    for (auto& [pid, link] : m_vmms)
+        if (link->domid() == domid)
+            return link.get();
+    return nullptr;
+}
+
+void Daemon::check_waiters()
+{
+    // Firing may add waiters (a reply never does, but be safe): take the list first.
+    std::vector<Waiter> pending;
+    pending.swap(m_waiters);
+    std::vector<Waiter> keep;
+    for (auto& w : pending) {
+        bool present;
+        if (w.domid) {
+            present = m_table.find(*w.domid) || live_link(*w.domid);
+        } else {
+            present = m_table.find_name(w.name) != nullptr;
+            for (auto& [pid, link] : m_vmms)
+                present = present || link->name == w.name;
+        }
+        if (present)
+            keep.push_back(std::move(w));
+        else
+            w.fire();
+    }
+    for (auto& w : m_waiters)
+        keep.push_back(std::move(w));
+    m_waiters = std::move(keep);
+}
+
+void Daemon::shutdown_all()
+{
+    for (auto* rec : m_table.all())
+        forget(rec->domid);
+    for (auto& [pid, link] : m_vmms) {
+        ::kill(pid, SIGKILL);
+        int status;
+        ::waitpid(pid, &status, 0);
+        ipc::remove_tree(ipc::domain_dir(m_opts.rundir, link->domid()));
+    }
+    m_vmms.clear();
+    for (auto* rec : m_table.all())
+        ipc::remove_tree(ipc::domain_dir(m_opts.rundir, rec->domid));
+}
+
+} // namespace xkvm::toolstack

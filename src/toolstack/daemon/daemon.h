@@ -1,0 +1,120 @@
+// xkvmd: one per runtime directory. Owns the domain table (ids, names, state), the xenstore
+// database (dom0 = the toolstack; one connection per domain, fed by that domain's VMM) and the VMM
+// processes; applies on_poweroff/on_reboot/on_crash. A single-threaded poll loop: CLI clients and
+// VMMs are channels; SIGCHLD and SIGTERM arrive through a signalfd. See README.md for the protocol.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "base/unique_fd.h"
+#include "ipc/channel.h"
+#include "ipc/json_message.h"
+#include "toolstack/daemon/domain_table.h"
+#include "toolstack/daemon/vmm_link.h"
+#include "xenstore/server.h"
+
+namespace xkvm::toolstack {
+
+struct DaemonOptions {
+    std::string rundir;
+    std::chrono::milliseconds idle_timeout { 5000 }; // exit after this long with no domain and no client
+    std::string vmm_path;                            // xkvm-vmm
+    int ready_fd = -1;                               // written to (one byte) once the socket listens
+};
+
+class Daemon final : private xenstore::MessageSink {
+public:
+    using Done = std::function<void(Result<ipc::Json>)>;
+    using Clock = std::chrono::steady_clock;
+
+    // Takes the rundir's lock (EBUSY: another daemon has it), listens on its socket.
+    static Result<std::unique_ptr<Daemon>> create(DaemonOptions opts);
+    ~Daemon() override;
+    // Until idle for idle_timeout, or SIGTERM/SIGINT. Returns the exit code.
+    int run();
+
+private:
+    struct Client {
+        uint64_t id = 0;
+        std::unique_ptr<ipc::Channel> chan;
+    };
+    // Fires once no domain matches: by id, or (when name is set) by name.
+    struct Waiter {
+        std::optional<uint32_t> domid;
+        std::string name;
+        std::function<void()> fire;
+    };
+    struct StartRequest {
+        config::DomainConfig config;
+        ipc::Json spec;
+        bool paused = false;
+        std::optional<std::array<uint8_t, 16>> uuid;
+        std::vector<std::vector<uint32_t>> hard, soft;
+        std::vector<uint32_t> nodes;
+        unsigned restarts = 0;
+    };
+
+    explicit Daemon(DaemonOptions opts);
+
+    // daemon.cpp: the loop
+    void accept_clients();
+    void client_readable(Client& c);
+    void vmm_readable(VmmLink& link);
+    void handle_signals();
+    void reap_children();
+    void check_waiters();
+    void shutdown_all();
+    void reply(uint64_t client, uint64_t id, Result<ipc::Json> r);
+    VmmLink* link_of(const DomainRecord& rec);
+    VmmLink* live_link(uint32_t domid);
+
+    // daemon_ops.cpp: CLI requests
+    void handle_request(uint64_t client, const ipc::Json& req);
+    Result<ipc::Json> dispatch(uint64_t client, uint64_t id, const std::string& op, const ipc::Json& req);
+    Result<ipc::Json> op_create(uint64_t client, uint64_t id, const ipc::Json& req);
+    Result<ipc::Json> op_list(uint64_t client, uint64_t id, const ipc::Json& req);
+    Result<ipc::Json> op_forward(uint64_t client, uint64_t id, const std::string& op, const ipc::Json& req);
+    Result<ipc::Json> op_destroy(uint64_t client, uint64_t id, const ipc::Json& req);
+    Result<ipc::Json> op_shutdown(uint64_t client, uint64_t id, const ipc::Json& req);
+    Result<ipc::Json> op_wait(uint64_t client, uint64_t id, const ipc::Json& req);
+    Result<ipc::Json> op_vcpu_pin(uint64_t client, uint64_t id, const ipc::Json& req);
+    Result<ipc::Json> op_xenstore(const std::string& op, const ipc::Json& req);
+    ipc::Json record_json(const DomainRecord& rec);
+
+    // daemon_lifecycle.cpp: domains coming and going
+    void start_domain(StartRequest req, Done done);
+    void build_finished(uint32_t domid, pid_t pid, bool paused, Result<ipc::Json> r, Done done);
+    void abort_domain(uint32_t domid, Error e, Done done);
+    void vmm_event(VmmLink& link, const ipc::Json& ev);
+    void guest_shutdown(DomainRecord& rec, unsigned reason, std::string detail);
+    void destroy_domain(DomainRecord& rec);
+    void restart_domain(DomainRecord& rec, bool rename_old);
+    void vmm_exited(VmmLink& link);
+
+    // daemon_store.cpp: xenstore
+    void deliver(xenstore::ConnId conn, const xenstore::Message& msg) override;
+    Result<std::string> xs_call(xenstore::MsgType type, std::string payload);
+    Status introduce(const DomainRecord& rec);
+    void forget(uint32_t domid);
+
+    DaemonOptions m_opts;
+    UniqueFd m_lock_fd, m_listener, m_signal_fd;
+    DomainTable m_table;
+    xenstore::Server m_store;
+    std::map<pid_t, std::unique_ptr<VmmLink>> m_vmms;
+    std::map<uint64_t, std::unique_ptr<Client>> m_clients;
+    std::vector<Waiter> m_waiters;
+    std::vector<xenstore::Message> m_toolstack_inbox;
+    uint64_t m_next_client = 1;
+    uint32_t m_next_xs_req = 1;
+    Clock::time_point m_idle_since = Clock::now();
+    bool m_stop = false;
+};
+
+} // namespace xkvm::toolstack

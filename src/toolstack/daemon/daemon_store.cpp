@@ -1,0 +1,90 @@
+// xkvmd's xenstore: one xenstore::Server; the toolstack is a dom0 connection, each domain's
+// connection is fed by its VMM (FrameKind::Xenstore frames both ways).
+#include "toolstack/daemon/daemon.h"
+
+#include "base/log.h"
+
+namespace xkvm::toolstack {
+
+namespace {
+
+constexpr xenstore::ConnId kToolstackConn = uint64_t(1) << 40;
+
+int errno_from_name(std::string_view name)
+{
+    static const std::pair<std::string_view, int> table[] = {
+        { "ENOENT", ENOENT }, { "EACCES", EACCES }, { "EINVAL", EINVAL }, { "EEXIST", EEXIST },
+        { "EISDIR", EISDIR }, { "ENOSPC", ENOSPC }, { "ENOTEMPTY", ENOTEMPTY }, { "EPERM", EPERM },
+        { "E2BIG", E2BIG },   { "EAGAIN", EAGAIN }, { "EBUSY", EBUSY },         { "EROFS", EROFS },
+    };
+    for (auto& [n, e] : table)
+        if (n == name)
+            return e;
+    return EIO;
+}
+
+} // namespace
+
+void Daemon::deliver(xenstore::ConnId conn, const xenstore::Message& msg)
+{
+    if (conn == kToolstackConn) {
+        m_toolstack_inbox.push_back(msg);
+        return;
+    }
+    // A guest connection's id is its domid.
+    auto* rec = m_table.find(static_cast<uint32_t>(conn));
+    VmmLink* link = rec ? link_of(*rec) : nullptr;
+    if (!link || !link->channel_open())
+        return;
+    auto bytes = msg.encode();
+    if (auto r = link->channel().send(ipc::Frame::make(ipc::FrameKind::Xenstore, std::string(bytes.begin(), bytes.end())));
+        !r)
+        log::get("xkvmd")->warn("domain {}: xenstore reply lost: {}", rec->domid, r.error().message);
+}
+
+Result<std::string> Daemon::xs_call(xenstore::MsgType type, std::string payload)
+{
+    m_toolstack_inbox.clear();
+    TRY(m_store.handle(kToolstackConn, xenstore::Message::make(type, m_next_xs_req++, 0, std::move(payload))));
+    if (m_toolstack_inbox.empty())
+        return fail(EIO, "xenstore gave no reply");
+    xenstore::Message reply = std::move(m_toolstack_inbox.front());
+    m_toolstack_inbox.clear();
+    if (reply.msg_type() == xenstore::MsgType::Error) {
+        std::string name = reply.payload;
+        while (!name.empty() && name.back() == '\0')
+            name.pop_back();
+        return fail(errno_from_name(name), "xenstore: {}", name);
+    }
+    return reply.payload;
+}
+
+Status Daemon::introduce(const DomainRecord& rec)
+{
+    TRY(m_store.create_domain_tree(static_cast<xenstore::DomId>(rec.domid), rec.name));
+    // libxl's /vm/<uuid> entries, which tools use to find a domain by uuid.
+    std::string vm = "/vm/" + uuid_string(rec.uuid);
+    TRY(xs_call(xenstore::MsgType::Write, fmt::format("{}/name", vm) + '\0' + rec.name));
+    TRY(xs_call(xenstore::MsgType::Write, fmt::format("{}/uuid", vm) + '\0' + uuid_string(rec.uuid)));
+    TRY(xs_call(xenstore::MsgType::Write,
+                fmt::format("/local/domain/{}/vm", rec.domid) + '\0' + vm));
+    TRY(m_store.introduce_domain(static_cast<xenstore::DomId>(rec.domid)));
+    TRY(m_store.open_connection(rec.domid, static_cast<xenstore::DomId>(rec.domid)));
+    return {};
+}
+
+void Daemon::forget(uint32_t domid)
+{
+    m_store.close_connection(domid);
+    if (auto* rec = m_table.find(domid)) {
+        // Another record may share the uuid (rename-restart keeps the old domain): keep /vm then.
+        bool shared = false;
+        for (auto* other : m_table.all())
+            shared = shared || (other != rec && other->uuid == rec->uuid);
+        if (!shared)
+            (void)xs_call(xenstore::MsgType::Rm, "/vm/" + uuid_string(rec->uuid) + '\0');
+    }
+    (void)m_store.destroy_domain(static_cast<xenstore::DomId>(domid));
+}
+
+} // namespace xkvm::toolstack

@@ -1,0 +1,40 @@
+// xkvmd: the toolstack daemon. Normally started on demand by the CLI (`xkvm`), one per runtime dir.
+#include <cstdio>
+#include <cstdlib>
+
+#include <CLI/CLI.hpp>
+
+#include "base/log.h"
+#include "ipc/rundir.h"
+#include "toolstack/daemon/daemon.h"
+
+using namespace xkvm;
+
+int main(int argc, char** argv)
+{
+    log::init_from_env();
+    CLI::App app { "xkvmd: owns domain ids, names, xenstore and the VMM processes of one runtime directory" };
+    std::string rundir = ipc::runtime_dir();
+    int64_t idle_ms = 5000;
+    if (const char* env = std::getenv("XKVM_DAEMON_IDLE_MS"); env && *env)
+        idle_ms = std::strtoll(env, nullptr, 10);
+    int ready_fd = -1;
+    app.add_option("--rundir", rundir, "runtime directory (default $XKVM_RUNDIR or /run/xkvm)");
+    app.add_option("--idle-ms", idle_ms, "exit after this long with no domain and no client (default "
+                                         "$XKVM_DAEMON_IDLE_MS or 5000)")
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--ready-fd", ready_fd, "write one byte here once the socket accepts connections");
+    CLI11_PARSE(app, argc, argv);
+
+    toolstack::DaemonOptions opts;
+    opts.rundir = rundir;
+    opts.idle_timeout = std::chrono::milliseconds(idle_ms);
+    opts.vmm_path = toolstack::find_vmm_binary();
+    opts.ready_fd = ready_fd;
+    auto d = toolstack::Daemon::create(opts);
+    if (!d) {
+        std::fprintf(stderr, "xkvmd: %s\n", d.error().message.c_str());
+        return d.error().code == EBUSY ? 3 : 1;
+    }
+    return (*d)->run();
+}

@@ -1,0 +1,132 @@
+#include "toolstack/daemon/vmm_link.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "ipc/socket.h"
+
+namespace xkvm::toolstack {
+
+std::string find_vmm_binary()
+{
+    if (const char* env = std::getenv("XKVM_VMM"); env && *env)
+        return env;
+    std::error_code ec;
+    auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+        auto dir = self.parent_path();
+        for (auto candidate : { dir / "xkvm-vmm", dir / "../../vmm/xkvm-vmm" })
+            if (::access(candidate.c_str(), X_OK) == 0)
+                return std::filesystem::weakly_canonical(candidate, ec).string();
+    }
+#ifdef XKVM_BUILD_VMM_PATH
+    return XKVM_BUILD_VMM_PATH;
+#else
+    return "xkvm-vmm";
+#endif
+}
+
+Result<std::unique_ptr<VmmLink>> VmmLink::spawn(const std::string& vmm_path, uint32_t domid)
+{
+    auto [ours, theirs] = TRY(ipc::socket_pair());
+    std::string fd_arg = std::to_string(theirs.get());
+    pid_t parent = ::getpid();
+    pid_t pid = ::fork();
+    if (pid < 0)
+        return make_unexpected(Error::from_errno("fork"));
+    if (pid == 0) {
+        // Child: only async-signal-safe calls until exec.
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != parent)
+            ::_exit(127);
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        ::fcntl(theirs.get(), F_SETFD, 0);
+        int devnull = ::open("/dev/null", O_RDONLY);
+        if (devnull >= 0)
+            ::dup2(devnull, 0);
+        const char* argv[] = { vmm_path.c_str(), "--control-fd", fd_arg.c_str(), nullptr };
+        ::execv(vmm_path.c_str(), const_cast<char* const*>(argv));
+        ::_exit(127);
+    }
+    auto chan = TRY(ipc::Channel::create(std::move(ours)));
+    return std::unique_ptr<VmmLink>(new VmmLink(pid, domid, std::move(chan)));
+}
+
+void VmmLink::request(const std::string& op, ipc::Json args, Callback done, std::chrono::milliseconds timeout)
+{
+    if (!m_open) {
+        done(fail(ECONNRESET, "the VMM of domain {} is gone", m_domid));
+        return;
+    }
+    uint64_t id = m_next_id++;
+    if (!args.is_object())
+        args = ipc::Json::object();
+    args["op"] = op;
+    args["id"] = id;
+    if (auto r = m_chan->send(ipc::json_frame(args)); !r) {
+        done(make_unexpected(r.release_error()));
+        return;
+    }
+    m_pending.emplace(id, Pending { std::move(done), Clock::now() + timeout });
+}
+
+bool VmmLink::complete(const ipc::Json& msg)
+{
+    if (msg.contains("event"))
+        return false;
+    auto id = ipc::get_uint(msg, "id");
+    if (!id)
+        return false;
+    auto it = m_pending.find(*id);
+    if (it == m_pending.end())
+        return true; // late reply to an expired request
+    auto done = std::move(it->second.done);
+    m_pending.erase(it);
+    done(ipc::reply_result(msg));
+    return true;
+}
+
+void VmmLink::fail_all(const Error& e)
+{
+    auto pending = std::move(m_pending);
+    m_pending.clear();
+    for (auto& [id, p] : pending)
+        p.done(make_unexpected(e));
+}
+
+std::optional<VmmLink::Clock::time_point> VmmLink::expire(Clock::time_point now)
+{
+    // Collect first: a callback may send another request on this link.
+    std::vector<Callback> expired;
+    for (auto it = m_pending.begin(); it != m_pending.end();) {
+        if (it->second.deadline <= now) {
+            expired.push_back(std::move(it->second.done));
+            it = m_pending.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    for (auto& done : expired)
+        done(fail(ETIMEDOUT, "the VMM of domain {} did not answer", m_domid));
+    std::optional<Clock::time_point> next;
+    for (auto& [id, p] : m_pending)
+        if (!next || p.deadline < *next)
+            next = p.deadline;
+    if (kill_deadline && (!next || *kill_deadline < *next))
+        next = kill_deadline;
+    return next;
+}
+
+void VmmLink::close_channel()
+{
+    m_open = false;
+    fail_all(Error { ECONNRESET, fmt::format("the VMM of domain {} is gone", m_domid) });
+}
+
+} // namespace xkvm::toolstack

@@ -1,0 +1,71 @@
+// One VMM process as xkvmd sees it: spawning `xkvm-vmm --control-fd N`, its control channel, and the
+// requests in flight to it (each with a callback and a deadline, so a hung VMM cannot hang the
+// daemon).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+
+#include "base/result.h"
+#include "ipc/channel.h"
+#include "ipc/json_message.h"
+
+namespace xkvm::toolstack {
+
+class VmmLink {
+public:
+    using Callback = std::function<void(Result<ipc::Json>)>;
+    using Clock = std::chrono::steady_clock;
+
+    // Forks and execs `vmm_path --control-fd N`. The child dies with the daemon (PR_SET_PDEATHSIG).
+    static Result<std::unique_ptr<VmmLink>> spawn(const std::string& vmm_path, uint32_t domid);
+
+    pid_t pid() const { return m_pid; }
+    uint32_t domid() const { return m_domid; }
+    ipc::Channel& channel() { return *m_chan; }
+
+    // Sends {"op": op, "id": N, ...args}; `done` gets the reply's fields or its error exactly once.
+    void request(const std::string& op, ipc::Json args, Callback done,
+                 std::chrono::milliseconds timeout = std::chrono::seconds(5));
+    // If `msg` answers a request in flight, completes it and returns true.
+    bool complete(const ipc::Json& msg);
+    // Fails everything in flight (the VMM went away).
+    void fail_all(const Error& e);
+    // Fails requests past their deadline; returns the earliest deadline left.
+    std::optional<Clock::time_point> expire(Clock::time_point now);
+
+    // Set once the channel is closed or broken: no more requests can be sent.
+    bool channel_open() const { return m_open; }
+    void close_channel();
+
+    std::string name; // of its domain, for waiters by name
+    // SIGKILL if it is still around at this time (destroy gives it a moment to exit cleanly).
+    std::optional<Clock::time_point> kill_deadline;
+    bool exited = false;
+    int wait_status = 0;
+
+private:
+    struct Pending {
+        Callback done;
+        Clock::time_point deadline;
+    };
+    VmmLink(pid_t pid, uint32_t domid, std::unique_ptr<ipc::Channel> chan)
+        : m_pid(pid), m_domid(domid), m_chan(std::move(chan)) { }
+
+    pid_t m_pid;
+    uint32_t m_domid;
+    std::unique_ptr<ipc::Channel> m_chan;
+    bool m_open = true;
+    uint64_t m_next_id = 1;
+    std::map<uint64_t, Pending> m_pending;
+};
+
+// Where xkvm-vmm is: $XKVM_VMM, else next to this executable, else the build tree's src/vmm.
+std::string find_vmm_binary();
+
+} // namespace xkvm::toolstack

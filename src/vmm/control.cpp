@@ -1,0 +1,450 @@
+#include "vmm/control.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "base/log.h"
+#include "ipc/channel.h"
+#include "ipc/json_message.h"
+#include "ipc/rundir.h"
+#include "ipc/socket.h"
+#include "numa/binding.h"
+#include "vmm/daemon_xenstore.h"
+#include "vmm/machine.h"
+#include "xen/abi/sched.h"
+
+namespace xkvm::vmm {
+
+namespace {
+
+using ipc::Json;
+using namespace std::chrono_literals;
+
+std::shared_ptr<spdlog::logger> logger() { return log::get("vmm"); }
+
+constexpr size_t kHistoryLimit = 1 << 20;
+constexpr size_t kClientBacklogLimit = 4 << 20; // a console client that stops reading is dropped
+constexpr size_t kMaxConsoleClients = 16;
+
+struct ThreadStat {
+    uint64_t time_ns = 0;
+    int cpu = -1;
+};
+
+// utime + stime and the last CPU of one of our threads, from /proc/self/task/<tid>/stat.
+ThreadStat read_thread_stat(pid_t tid)
+{
+    ThreadStat st;
+    std::ifstream in(fmt::format("/proc/self/task/{}/stat", tid));
+    std::string line;
+    if (!std::getline(in, line))
+        return st;
+    auto close = line.rfind(')'); // the command name may contain anything, even ')'
+    if (close == std::string::npos)
+        return st;
+    std::istringstream fields(line.substr(close + 1));
+    std::vector<std::string> f;
+    for (std::string s; fields >> s;)
+        f.push_back(s);
+    // f[0] is field 3 (state): utime is field 14, stime 15, processor 39.
+    if (f.size() < 37)
+        return st;
+    static const long ticks = ::sysconf(_SC_CLK_TCK);
+    uint64_t t = std::stoull(f[11]) + std::stoull(f[12]);
+    st.time_ns = t * (1000000000ull / static_cast<uint64_t>(ticks > 0 ? ticks : 100));
+    st.cpu = std::stoi(f[36]);
+    return st;
+}
+
+void signal_fd(int fd)
+{
+    uint64_t one = 1;
+    (void)!::write(fd, &one, sizeof(one));
+}
+
+void drain_fd(int fd)
+{
+    uint64_t n;
+    (void)!::read(fd, &n, sizeof(n));
+}
+
+class ControlLoop {
+public:
+    explicit ControlLoop(std::unique_ptr<ipc::Channel> chan) : m_chan(std::move(chan)) { }
+    ~ControlLoop();
+    int run();
+
+private:
+    struct Client {
+        UniqueFd fd;
+        std::string out;
+    };
+
+    Status build(const Json& req, uint64_t id);
+    Status handle_frame(ipc::Frame& f);
+    Status handle_request(const Json& req);
+    Result<Json> dispatch(const std::string& op, const Json& req);
+    Json status() ;
+    void report_shutdown();
+    void accept_clients();
+    void client_readable(Client& c);
+    void distribute_console();
+    void flush_client(Client& c);
+    void close_consoles();
+    void send(const Json& j);
+
+    std::unique_ptr<ipc::Channel> m_chan;
+    std::unique_ptr<Machine> m_machine;
+    std::unique_ptr<DaemonXenstore> m_xs;
+    UniqueFd m_listener;
+    std::string m_console_path;
+    std::vector<std::unique_ptr<Client>> m_clients;
+    UniqueFd m_console_wake, m_shutdown_wake;
+    std::mutex m_console_lock;
+    std::string m_console_pending; // written by vCPU threads, taken by the loop
+    std::string m_history;         // what the loop has passed on, for clients that attach later
+    std::thread m_shutdown_thread;
+    std::atomic<bool> m_stop { false };
+    bool m_shutdown_reported = false;
+    bool m_consoles_closed = false;
+    bool m_exit = false;
+    int m_exit_code = 0;
+};
+
+ControlLoop::~ControlLoop()
+{
+    m_stop = true;
+    if (m_shutdown_thread.joinable())
+        m_shutdown_thread.join();
+    if (m_machine) {
+        m_machine->console().unsubscribe(1);
+        m_machine->destroy();
+    }
+    if (!m_console_path.empty())
+        ::unlink(m_console_path.c_str());
+}
+
+void ControlLoop::send(const Json& j)
+{
+    if (auto r = m_chan->send(ipc::json_frame(j)); !r)
+        logger()->warn("control channel: {}", r.error().message);
+}
+
+Status ControlLoop::build(const Json& req, uint64_t id)
+{
+    if (!req.contains("spec"))
+        return fail(EPROTO, "build: no spec");
+    auto spec = TRY(vm_spec_from_json(req["spec"]));
+    auto rundir = TRY(ipc::get_string(req, "rundir", 1024));
+    m_console_wake = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    m_shutdown_wake = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!m_console_wake || !m_shutdown_wake)
+        return make_unexpected(Error::from_errno("eventfd"));
+
+    m_machine = TRY(Machine::create(spec));
+    m_xs = TRY(DaemonXenstore::create());
+    m_machine->xenstore().set_backend(m_xs.get());
+
+    std::string dir = ipc::domain_dir(rundir, spec.domid);
+    TRY(ipc::make_dirs(dir));
+    m_console_path = ipc::console_socket_path(rundir, spec.domid);
+    ::unlink(m_console_path.c_str());
+    m_listener = TRY(ipc::listen_unix(m_console_path));
+
+    m_history = m_machine->console().subscribe(1, [this](std::string_view bytes) {
+        std::lock_guard guard(m_console_lock);
+        m_console_pending.append(bytes);
+        signal_fd(m_console_wake.get());
+    });
+    m_shutdown_thread = std::thread([this] {
+        while (!m_stop) {
+            if (m_machine->wait_for_shutdown(200ms)) {
+                signal_fd(m_shutdown_wake.get());
+                return;
+            }
+        }
+    });
+
+    Json vcpus = Json::array();
+    for (uint32_t i = 0; i < m_machine->vcpu_count(); ++i)
+        vcpus.push_back(Json { { "id", i }, { "tid", m_machine->runner(i).tid() } });
+    send(ipc::ok_reply(id, Json { { "pid", ::getpid() }, { "vcpus", vcpus } }));
+    return {};
+}
+
+Json ControlLoop::status()
+{
+    Machine& m = *m_machine;
+    Json vcpus = Json::array();
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < m.vcpu_count(); ++i) {
+        auto& r = m.runner(i);
+        pid_t tid = r.tid();
+        auto st = read_thread_stat(tid);
+        total += st.time_ns;
+        uint32_t reasons = r.pause_reasons();
+        Json affinity = Json::array();
+        if (auto set = numa::query_thread_affinity(tid))
+            for (uint32_t cpu : set->ids())
+                affinity.push_back(cpu);
+        vcpus.push_back(Json {
+            { "id", i },
+            { "tid", tid },
+            { "cpu", st.cpu },
+            { "time_ns", st.time_ns },
+            { "online", m.vcpu_is_up(i) },
+            { "blocked", (reasons & kvm::kPauseBlocked) != 0 },
+            { "paused", (reasons & (kvm::kPauseController | kvm::kPauseShutdown)) != 0 },
+            { "running", reasons == 0 },
+            { "affinity", affinity },
+        });
+    }
+    return Json { { "paused", m.paused() }, { "shutdown", m.shutdown_info().has_value() },
+                  { "cpu_time_ns", total }, { "vcpus", vcpus } };
+}
+
+Result<Json> ControlLoop::dispatch(const std::string& op, const Json& req)
+{
+    Machine& m = *m_machine;
+    if (op == "pause") {
+        m.pause();
+    } else if (op == "unpause") {
+        m.unpause();
+    } else if (op == "status") {
+        return status();
+    } else if (op == "set-affinity") {
+        uint32_t vcpu = static_cast<uint32_t>(TRY(ipc::get_uint(req, "vcpu", UINT32_MAX)));
+        auto cpus = TRY(ipc::get_uint_list(req, "cpus", 65535, 65536));
+        if (vcpu >= m.vcpu_count())
+            return fail(EINVAL, "vCPU {} does not exist (the domain has {})", vcpu, m.vcpu_count());
+        TRY(m.set_vcpu_affinity(vcpu, cpus));
+    } else if (op == "console-input") {
+        auto data = TRY(ipc::get_string(req, "data", 64 * 1024));
+        m.console_input(data);
+    } else if (op == "shutdown-request") {
+        auto reason = TRY(ipc::get_uint(req, "reason", SHUTDOWN_MAX));
+        m.guest_shutdown(static_cast<unsigned>(reason), "requested by the toolstack");
+    } else if (op == "end-console") {
+        close_consoles();
+    } else if (op == "destroy") {
+        m_exit = true;
+    } else {
+        return fail(EOPNOTSUPP, "unknown control operation '{}'", op);
+    }
+    return Json::object();
+}
+
+Status ControlLoop::handle_request(const Json& req)
+{
+    auto op = TRY(ipc::get_string(req, "op", 64));
+    uint64_t id = TRY(ipc::get_uint(req, "id"));
+    if (!m_machine) {
+        if (op != "build")
+            return fail(EPROTO, "'{}' before build", op);
+        if (auto r = build(req, id); !r) {
+            send(ipc::error_reply(id, r.error()));
+            m_exit = true;
+            m_exit_code = 1;
+        }
+        return {};
+    }
+    auto r = dispatch(op, req);
+    send(r ? ipc::ok_reply(id, r.release_value()) : ipc::error_reply(id, r.error()));
+    return {};
+}
+
+Status ControlLoop::handle_frame(ipc::Frame& f)
+{
+    if (f.kind == ipc::FrameKind::Xenstore) {
+        if (!m_machine)
+            return fail(EPROTO, "xenstore traffic before build");
+        return DaemonXenstore::deliver(m_machine->xenstore(), f);
+    }
+    auto j = TRY(ipc::parse_json(f));
+    return handle_request(j);
+}
+
+void ControlLoop::report_shutdown()
+{
+    drain_fd(m_shutdown_wake.get());
+    if (m_shutdown_reported)
+        return;
+    auto info = m_machine->shutdown_info();
+    if (!info)
+        return;
+    m_shutdown_reported = true;
+    distribute_console(); // the last words reach the clients before the daemon decides
+    send(Json { { "event", "shutdown" }, { "reason", info->reason }, { "detail", info->detail } });
+}
+
+void ControlLoop::accept_clients()
+{
+    for (;;) {
+        auto fd = ipc::accept_unix(m_listener.get());
+        if (!fd)
+            return;
+        if (m_consoles_closed || m_clients.size() >= kMaxConsoleClients)
+            continue; // closing it tells the client the console is gone
+        auto c = std::make_unique<Client>();
+        c->fd = fd.release_value();
+        c->out = m_history;
+        flush_client(*c);
+        m_clients.push_back(std::move(c));
+    }
+}
+
+void ControlLoop::flush_client(Client& c)
+{
+    while (!c.out.empty() && c.fd) {
+        ssize_t n = ::send(c.fd.get(), c.out.data(), c.out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                c.fd.reset();
+            return;
+        }
+        c.out.erase(0, static_cast<size_t>(n));
+    }
+}
+
+void ControlLoop::client_readable(Client& c)
+{
+    char buf[4096];
+    ssize_t n = ::recv(c.fd.get(), buf, sizeof(buf), MSG_DONTWAIT);
+    if (n > 0)
+        m_machine->console_input(std::string_view(buf, static_cast<size_t>(n)));
+    else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+        c.fd.reset();
+}
+
+void ControlLoop::distribute_console()
+{
+    drain_fd(m_console_wake.get());
+    std::string bytes;
+    {
+        std::lock_guard guard(m_console_lock);
+        bytes.swap(m_console_pending);
+    }
+    if (bytes.empty())
+        return;
+    m_history += bytes;
+    if (m_history.size() > kHistoryLimit)
+        m_history.erase(0, m_history.size() - kHistoryLimit);
+    for (auto& c : m_clients) {
+        c->out += bytes;
+        if (c->out.size() > kClientBacklogLimit)
+            c->fd.reset();
+        else
+            flush_client(*c);
+    }
+}
+
+void ControlLoop::close_consoles()
+{
+    distribute_console();
+    m_consoles_closed = true;
+    accept_clients(); // anyone already connecting still gets the whole history
+    // Later attempts fail at connect and say the domain has ended, instead of waiting forever.
+    m_listener.reset();
+    if (!m_console_path.empty())
+        ::unlink(m_console_path.c_str());
+    for (auto& c : m_clients) {
+        if (!c->fd)
+            continue;
+        // Give a slow reader a moment to take the rest; the domain is over, nothing more comes.
+        auto deadline = std::chrono::steady_clock::now() + 2s;
+        while (!c->out.empty() && c->fd && std::chrono::steady_clock::now() < deadline) {
+            pollfd p { c->fd.get(), POLLOUT, 0 };
+            ::poll(&p, 1, 100);
+            flush_client(*c);
+        }
+        ::shutdown(c->fd.get(), SHUT_RDWR);
+    }
+    m_clients.clear();
+}
+
+int ControlLoop::run()
+{
+    while (!m_exit) {
+        std::erase_if(m_clients, [](const auto& c) { return !c->fd; });
+        std::vector<pollfd> fds;
+        fds.push_back({ m_chan->fd(), short(POLLIN | (m_chan->has_pending_output() ? POLLOUT : 0)), 0 });
+        if (m_machine) {
+            fds.push_back({ m_xs->wake_fd(), POLLIN, 0 });
+            fds.push_back({ m_console_wake.get(), POLLIN, 0 });
+            fds.push_back({ m_shutdown_wake.get(), POLLIN, 0 });
+            fds.push_back({ m_listener ? m_listener.get() : -1, POLLIN, 0 });
+            for (auto& c : m_clients)
+                fds.push_back({ c->fd.get(), short(POLLIN | (c->out.empty() ? 0 : POLLOUT)), 0 });
+        }
+        if (::poll(fds.data(), fds.size(), -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            logger()->error("poll: {}", errno_string(errno));
+            return 1;
+        }
+        if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+            std::vector<ipc::Frame> frames;
+            auto open = m_chan->receive(frames);
+            for (auto& f : frames)
+                if (auto r = handle_frame(f); !r) {
+                    logger()->error("control channel: {}", r.error().message);
+                    open = false;
+                }
+            if (!open || !*open) {
+                // No daemon, no domain: nobody could manage it any more.
+                logger()->info("control channel closed; destroying the domain");
+                return m_exit_code ? m_exit_code : 0;
+            }
+        }
+        if (m_machine) {
+            if (fds[1].revents & POLLIN)
+                for (auto& f : m_xs->take_outgoing())
+                    if (auto r = m_chan->send(std::move(f)); !r)
+                        logger()->warn("control channel: {}", r.error().message);
+            if (fds[2].revents & POLLIN)
+                distribute_console();
+            if (fds[3].revents & POLLIN)
+                report_shutdown();
+            if (fds[4].revents & POLLIN)
+                accept_clients();
+            for (size_t i = 5; i < fds.size() && i - 5 < m_clients.size(); ++i) {
+                Client& c = *m_clients[i - 5];
+                if (fds[i].revents & POLLOUT)
+                    flush_client(c);
+                if (c.fd && (fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                    client_readable(c);
+            }
+        }
+        if (auto r = m_chan->flush(); !r)
+            return 1;
+    }
+    // Answer the last request before going.
+    (void)m_chan->flush_blocking(1s);
+    if (m_machine)
+        close_consoles();
+    return m_exit_code;
+}
+
+} // namespace
+
+int run_control_channel(int control_fd)
+{
+    auto chan = ipc::Channel::create(UniqueFd(control_fd));
+    if (!chan) {
+        std::fprintf(stderr, "xkvm-vmm: %s\n", chan.error().message.c_str());
+        return 1;
+    }
+    ControlLoop loop(chan.release_value());
+    return loop.run();
+}
+
+} // namespace xkvm::vmm

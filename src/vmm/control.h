@@ -1,0 +1,29 @@
+// The VMM under xkvmd's control: `xkvm-vmm --control-fd N`. N is this process's end of a socketpair
+// whose other end the daemon holds. Protocol (ipc/json_message.h conventions):
+//
+//   daemon -> VMM requests        reply fields
+//     build {spec, rundir}          pid, vcpus: [{id, tid}]      (first message; failure = the error)
+//     pause | unpause               -
+//     status                        paused, shutdown, cpu_time_ns, vcpus: [{id, tid, cpu, time_ns,
+//                                   online, running, blocked, paused, affinity: [cpu...]}]
+//     set-affinity {vcpu, cpus}     -        (pins the vCPU thread)
+//     console-input {data}          -
+//     shutdown-request {reason}     -        (ends the domain now as if the guest shut down: -F)
+//     end-console                   -        (the domain is preserved after shutdown: close consoles)
+//     destroy                       -        (then the process exits)
+//   VMM -> daemon events
+//     {"event": "shutdown", "reason": SHUTDOWN_*, "detail": "..."}
+//     {"event": "xs-reset"}          the guest reconnected its xenstore ring
+//   both ways: FrameKind::Xenstore frames, the guest's xenstore traffic (daemon_xenstore.h).
+//
+// The console is served at <rundir>/<domid>/console.sock: a client gets the history, then the live
+// output; bytes it sends are typed into the guest. Connections close when the domain shuts down.
+// If the control channel closes (the daemon died) the domain is destroyed.
+#pragma once
+
+namespace xkvm::vmm {
+
+// Returns the process exit code.
+int run_control_channel(int control_fd);
+
+} // namespace xkvm::vmm

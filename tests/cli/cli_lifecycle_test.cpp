@@ -1,0 +1,224 @@
+// Domains from create to gone: the console scenario, bad input leaving nothing behind, and what
+// on_poweroff / on_reboot / on_crash do.
+#include <regex>
+#include <sstream>
+
+#include "cli_harness.h"
+#include "xkvm/guest_paths.h"
+
+namespace xkvm::testing {
+namespace {
+
+class CliLifecycle : public CliTest {
+protected:
+    // Nothing of a domain is left: no VMM process, no xenstore tree, no rundir entry.
+    void expect_nothing_left()
+    {
+        // A domain the guest ended goes asynchronously: give the daemon a moment to reap it.
+        EXPECT_TRUE(eventually([&] { return processes("xkvm-vmm").empty(); }, 5s)) << "a VMM process is left";
+        EXPECT_TRUE(eventually([&] { return domain_dirs().empty(); }, 5s)) << "rundir entries are left";
+        auto xs = run({ "xenstore-ls", "/local/domain" });
+        EXPECT_EQ(xs.rc, 0) << xs.err;
+        std::istringstream lines(xs.out);
+        for (std::string line; std::getline(lines, line);)
+            EXPECT_TRUE(line.rfind(" ", 0) == 0 || line.rfind("0 = ", 0) == 0) << "a domain tree is left: " << line;
+        auto vm = run({ "xenstore-ls", "/vm" });
+        EXPECT_EQ(vm.out, "");
+    }
+
+    // Starts `xkvm console name` in the background and waits until it is connected.
+    Background attach(const std::string& name, const std::string& out)
+    {
+        auto domid = domid_of(name);
+        EXPECT_TRUE(domid);
+        std::string sock = fmt::format("{}/{}/console.sock", m_rundir, domid.value_or(0));
+        Background bg = start({ "console", name }, out);
+        EXPECT_TRUE(eventually([&] { return socket_users(sock) >= 2; })) << "console did not connect";
+        return bg;
+    }
+
+    // The domain called `name` gets a new domid (it was restarted); returns it.
+    std::optional<uint32_t> wait_restart(const std::string& name, uint32_t old_id)
+    {
+        std::optional<uint32_t> now;
+        eventually([&] {
+            now = domid_of(name);
+            return now && *now != old_id;
+        });
+        return now;
+    }
+};
+
+TEST_F(CliLifecycle, CreatePausedConsoleUnpauseUntilPoweroff)
+{
+    // xkvm create -p g.cfg && xkvm console g > out & xkvm unpause g
+    std::string cfg = guest_config("g", XKVM_GUEST_ELF("hello"));
+    auto created = run({ "create", "-p", cfg });
+    ASSERT_EQ(created.rc, 0) << created.err;
+    auto row = list_row("g");
+    ASSERT_TRUE(row);
+    EXPECT_NE(row->find("--p---"), std::string::npos) << *row;
+    Background console = attach("g", "out");
+    auto unpaused = run({ "unpause", "g" });
+    ASSERT_EQ(unpaused.rc, 0) << unpaused.err;
+    ASSERT_TRUE(wait_exit(console, 20s)) << "console did not exit when the guest powered off";
+    EXPECT_EQ(*console.exit_code, 0);
+    std::string out = read_file(console.out_path);
+    EXPECT_NE(out.find("hello: 32-bit PVH guest"), std::string::npos) << out;
+    EXPECT_NE(out.find("hello: done"), std::string::npos) << out;
+    EXPECT_FALSE(list_row("g")) << "the powered-off domain is still listed";
+    expect_nothing_left();
+}
+
+TEST_F(CliLifecycle, MissingKernelFailsClearlyAndLeavesNothing)
+{
+    std::string cfg = write_config("g", "name = \"g\"\ntype = \"pvh\"\nkernel = \"/nonexistent/vmlinuz\"\n");
+    auto r = run({ "create", cfg });
+    EXPECT_NE(r.rc, 0);
+    EXPECT_NE(r.err.find(cfg + ":3:10: error:"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("/nonexistent/vmlinuz"), std::string::npos) << r.err;
+    EXPECT_FALSE(list_row("g"));
+    expect_nothing_left();
+}
+
+TEST_F(CliLifecycle, MalformedKernelFailsClearlyAndLeavesNothing)
+{
+    std::string junk = m_rundir + "/junk.elf";
+    std::ofstream(junk) << "this is not an ELF image\n";
+    std::string cfg = write_config("g", fmt::format("name = \"g\"\ntype = \"pvh\"\nkernel = \"{}\"\n", junk));
+    auto r = run({ "create", cfg });
+    EXPECT_NE(r.rc, 0);
+    EXPECT_NE(r.err.find(cfg + ":3:10: error:"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("ELF"), std::string::npos) << r.err;
+    expect_nothing_left();
+}
+
+TEST_F(CliLifecycle, ConfigSyntaxErrorPointsAtTheSpot)
+{
+    std::string cfg = write_config("g", "name = \"g\"\nmemory = = 3\n");
+    auto r = run({ "create", cfg });
+    EXPECT_NE(r.rc, 0);
+    EXPECT_TRUE(std::regex_search(r.err, std::regex(std::regex_replace(cfg, std::regex("[.]"), "\\.") + ":2:\\d+: error: ")))
+        << r.err;
+    // Nothing got as far as the daemon.
+    EXPECT_FALSE(daemon_pid());
+    EXPECT_TRUE(domain_dirs().empty());
+}
+
+TEST_F(CliLifecycle, BadOverrideOnTheCommandLine)
+{
+    std::string cfg = guest_config("g", XKVM_GUEST_ELF("hello"));
+    auto r = run({ "create", cfg, "memory=\"lots\"" });
+    EXPECT_NE(r.rc, 0);
+    EXPECT_NE(r.err.find("<command line>:1:"), std::string::npos) << r.err;
+}
+
+TEST_F(CliLifecycle, DuplicateNameIsRefused)
+{
+    std::string cfg = guest_config("g", XKVM_GUEST_ELF("tsguest"), "cmdline = \"ticker\"\n");
+    ASSERT_EQ(run({ "create", "-p", cfg }).rc, 0);
+    auto again = run({ "create", cfg });
+    EXPECT_NE(again.rc, 0);
+    EXPECT_NE(again.err.find("'g' already exists"), std::string::npos) << again.err;
+    EXPECT_EQ(processes("xkvm-vmm").size(), 1u);
+    EXPECT_EQ(domain_dirs().size(), 1u);
+    auto list = run({ "list" });
+    EXPECT_EQ(std::count(list.out.begin(), list.out.end(), '\n'), 3) << list.out; // header, Domain-0, g
+}
+
+TEST_F(CliLifecycle, OnPoweroffPreserveKeepsItUntilDestroyed)
+{
+    std::string cfg = guest_config("g", XKVM_GUEST_ELF("tsguest"), "on_poweroff = \"preserve\"\n");
+    ASSERT_EQ(run({ "create", cfg }).rc, 0);
+    std::optional<std::string> row;
+    ASSERT_TRUE(eventually([&] { return (row = list_row("g")) && row->find("---s--") != std::string::npos; }))
+        << row.value_or("(not listed)");
+    ASSERT_EQ(run({ "destroy", "g" }).rc, 0);
+    EXPECT_FALSE(list_row("g"));
+    expect_nothing_left();
+}
+
+TEST_F(CliLifecycle, OnPoweroffRestartStartsItAgain)
+{
+    std::string cfg = guest_config("g", XKVM_GUEST_ELF("tsguest"), "on_poweroff = \"restart\"\n");
+    ASSERT_EQ(run({ "create", "-p", cfg }).rc, 0);
+    auto first = domid_of("g");
+    ASSERT_TRUE(first);
+    ASSERT_EQ(run({ "unpause", "g" }).rc, 0);
+    auto next = wait_restart("g", *first);
+    ASSERT_TRUE(next && *next != *first) << "not restarted";
+    ASSERT_EQ(run({ "destroy", "g" }).rc, 0);
+    expect_nothing_left();
+}
+
+TEST_F(CliLifecycle, OnRebootDefaultRestarts)
+{
+    std::string cfg = guest_config("g", XKVM_GUEST_ELF("tsguest"), "cmdline = \"reboot\"\n");
+    ASSERT_EQ(run({ "create", "-p", cfg }).rc, 0);
+    auto first = domid_of("g");
+    ASSERT_EQ(run({ "unpause", "g" }).rc, 0);
+    auto next = wait_restart("g", first.value_or(0));
+    ASSERT_TRUE(next && *next != *first);
+    ASSERT_EQ(run({ "destroy", "g" }).rc, 0);
+    expect_nothing_left();
+}
+
+TEST_F(CliLifecycle, OnRebootDestroy)
+{
+    std::string cfg = guest_config("g", XKVM_GUEST_ELF("tsguest"), "cmdline = \"reboot\"\non_reboot = \"destroy\"\n");
+    ASSERT_EQ(run({ "create", cfg }).rc, 0);
+    EXPECT_TRUE(eventually([&] { return !list_row("g"); }));
+    expect_nothing_left();
+}
+
+TEST_F(CliLifecycle, OnRebootPreserve)
+{
+    std::string cfg = guest_config("g", XKVM_GUEST_ELF("tsguest"), "cmdline = \"reboot\"\non_reboot = \"preserve\"\n");
+    ASSERT_EQ(run({ "create", cfg }).rc, 0);
+    std::optional<std::string> row;
+    EXPECT_TRUE(eventually([&] { return (row = list_row("g")) && row->find("---sr-") != std::string::npos; }))
+        << row.value_or("(not listed)");
+}
+
+TEST_F(CliLifecycle, OnCrashDefaultDestroys)
+{
+    std::string cfg = guest_config("g", XKVM_GUEST_ELF("tsguest"), "cmdline = \"crash\"\n");
+    ASSERT_EQ(run({ "create", cfg }).rc, 0);
+    EXPECT_TRUE(eventually([&] { return !list_row("g"); }));
+    expect_nothing_left();
+}
+
+TEST_F(CliLifecycle, OnCrashPreserve)
+{
+    std::string cfg = guest_config("g", XKVM_GUEST_ELF("tsguest"), "cmdline = \"crash\"\non_crash = \"preserve\"\n");
+    ASSERT_EQ(run({ "create", cfg }).rc, 0);
+    std::optional<std::string> row;
+    EXPECT_TRUE(eventually([&] { return (row = list_row("g")) && row->find("---sc-") != std::string::npos; }))
+        << row.value_or("(not listed)");
+    auto v = run({ "list", "-v", "g" });
+    EXPECT_NE(v.out.find("        3"), std::string::npos) << v.out; // reason code 3 = crash
+}
+
+TEST_F(CliLifecycle, OnCrashRestart)
+{
+    std::string cfg = guest_config("g", XKVM_GUEST_ELF("tsguest"), "cmdline = \"crash\"\non_crash = \"restart\"\n");
+    ASSERT_EQ(run({ "create", "-p", cfg }).rc, 0);
+    auto first = domid_of("g");
+    ASSERT_EQ(run({ "unpause", "g" }).rc, 0);
+    auto next = wait_restart("g", first.value_or(0));
+    ASSERT_TRUE(next && *next != *first);
+    ASSERT_EQ(run({ "destroy", "g" }).rc, 0);
+    expect_nothing_left();
+}
+
+TEST_F(CliLifecycle, TripleFaultIsACrash)
+{
+    std::string cfg = guest_config("t", XKVM_GUEST_ELF("crash64"), "cmdline = \"triple\"\non_crash = \"preserve\"\n");
+    ASSERT_EQ(run({ "create", cfg }).rc, 0);
+    std::optional<std::string> row;
+    EXPECT_TRUE(eventually([&] { return (row = list_row("t")) && row->find("---sc-") != std::string::npos; }))
+        << row.value_or("(not listed)");
+}
+
+} // namespace
+} // namespace xkvm::testing
