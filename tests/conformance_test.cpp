@@ -104,6 +104,14 @@ TEST_F(conformance_xen_version, bits32)
 {
     expect_passed(boot("xen_version", 32), "conf-xen_version32", 14);
 }
+TEST_F(conformance_xen_version, hvm64)
+{
+    // The feature bits differ between PVH and HVM guests.
+    GuestOptions o;
+    o.type = "hvm";
+    o.name = "conf-xen_version-hvm64";
+    expect_passed(boot("xen_version", 64, o), "conf-xen_version-hvm64", 14);
+}
 
 CONFORMANCE_SUITE(conformance_console);
 static void expect_console_markers(const GuestRun& run)

@@ -59,6 +59,7 @@ Result<std::unique_ptr<Machine>> Machine::create(const VmSpec& spec)
     xen::DomainSetup setup;
     setup.domid = spec.domid;
     setup.name = spec.name;
+    setup.type = spec.type == BootType::Hvm ? xen::GuestType::Hvm : xen::GuestType::Pvh;
     setup.max_vcpus = spec.max_vcpus;
     setup.memory_map = spec.memory_map;
     setup.ram_pages = spec.memory_mib * memory::MiB / memory::kPageSize;

@@ -149,6 +149,9 @@ ExitOutcome VcpuExits::on_msr(kvm::ExitContext& ctx)
             msr.error = 0;
         else
             logger()->debug("vcpu {}: hypercall MSR write {:#x} refused: {}", m_id, msr.data, r.error().message);
+    } else if (ctx.reason == KVM_EXIT_X86_RDMSR && msr.index == XEN_HYPERCALL_MSR) {
+        msr.data = 0; // write-only on Xen: reads as zero
+        msr.error = 0;
     } else {
         logger()->debug("vcpu {}: {} of unknown MSR {:#x}", m_id,
                         ctx.reason == KVM_EXIT_X86_WRMSR ? "write" : "read", msr.index);

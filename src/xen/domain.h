@@ -15,6 +15,7 @@
 #include "xen/abi/hvm.h"
 #include "xen/abi/xen.h"
 #include "xen/event_channels.h"
+#include "xen/guest_type.h"
 #include "xen/platform.h"
 #include "xen/pvclock.h"
 #include "xen/vcpu_timers.h"
@@ -24,6 +25,7 @@ namespace xkvm::xen {
 
 struct DomainSetup {
     domid_t domid = 1;
+    GuestType type = GuestType::Pvh;
     std::string name;
     uint32_t max_vcpus = 1;
     memory::MemoryMap memory_map; // what XENMEM_memory_map returns
@@ -117,7 +119,12 @@ public:
 
     // Shutdown requests from the guest (SCHEDOP_shutdown), for the toolstack.
     void record_shutdown(unsigned reason) { m_shutdown_code.store(static_cast<int>(reason)); }
-    void set_shutdown_code(unsigned reason) { m_preset_shutdown_code.store(static_cast<int>(reason)); }
+    // SCHEDOP_shutdown_code: the first code set is the one a later shutdown reports.
+    void set_shutdown_code(unsigned reason)
+    {
+        int unset = -1;
+        m_preset_shutdown_code.compare_exchange_strong(unset, static_cast<int>(reason));
+    }
     std::optional<unsigned> preset_shutdown_code() const;
 
 private:

@@ -52,7 +52,6 @@ int64_t dispatch_hypercall(HypercallContext& ctx);
 HypercallResult do_xen_version(HypercallContext&);
 HypercallResult do_console_io(HypercallContext&);
 HypercallResult do_sched_op(HypercallContext&);
-HypercallResult do_sched_op_compat(HypercallContext&);
 HypercallResult do_set_timer_op(HypercallContext&);
 HypercallResult do_hvm_op(HypercallContext&);
 HypercallResult do_memory_op(HypercallContext&);

@@ -17,7 +17,7 @@ inline constexpr uint16_t kHypercallPort = 0xe4;
 
 using HypercallPage = std::array<uint8_t, 4096>;
 
-// 128 stubs of 32 bytes: `mov $nr, %eax; <trap>; ret`. Padding and the iret slot (unsupported for
+// 128 stubs of 32 bytes: `mov $nr, %eax; <trap>; ret` (the port-I/O trap checks CPL first). Padding and the iret slot (unsupported for
 // HVM, as in Xen) hold `ud2` so a stray jump faults instead of sliding into the next stub.
 HypercallPage build_hypercall_page(HypercallTrap trap);
 

@@ -11,14 +11,17 @@ TEST(HypercallPage, PortIoStubsLoadNumberTrapAndReturn)
 {
     auto page = build_hypercall_page(HypercallTrap::PortIo);
     const uint8_t* stub = page.data() + XEN_HYPERCALL_xen_version * 32;
-    const uint8_t expect[] = { 0xb8, 17, 0, 0, 0, 0xe6, kHypercallPort, 0xc3 };
+    const uint8_t expect[] = { 0xb8, 17, 0, 0, 0, 0x51, 0x8c, 0xc9, 0xf6, 0xc1, 0x03, 0x59, 0x75, 0x03,
+                               0xe6, kHypercallPort, 0xc3, 0x48, 0xc7, 0xc0, 0xff, 0xff, 0xff, 0xff, 0xc3 };
     EXPECT_EQ(std::memcmp(stub, expect, sizeof(expect)), 0);
+    static_assert(sizeof(expect) <= XEN_HYPERCALL_STUB_SIZE);
     // The iret slot is not a hypercall for HVM guests: it faults.
     const uint8_t* iret = page.data() + XEN_HYPERCALL_iret * 32;
     EXPECT_EQ(iret[0], 0x0f);
     EXPECT_EQ(iret[1], 0x0b);
-    // Padding after a stub faults too.
-    EXPECT_EQ(stub[8], 0x0f);
+    // Padding after a stub faults too (ud2 pairs from the page's start).
+    EXPECT_EQ(stub[sizeof(expect) + 1], 0x0f);
+    EXPECT_EQ(stub[sizeof(expect) + 2], 0x0b);
 }
 
 TEST(HypercallPage, VmcallVariantForKernelsWithXenSupport)

@@ -16,7 +16,6 @@ constexpr std::array<HypercallHandler, XEN_HYPERCALL_COUNT> make_table()
     t[XEN_HYPERCALL_xen_version] = do_xen_version;
     t[XEN_HYPERCALL_console_io] = do_console_io;
     t[XEN_HYPERCALL_vcpu_op] = do_vcpu_op;
-    t[XEN_HYPERCALL_sched_op_compat] = do_sched_op_compat;
     t[XEN_HYPERCALL_sched_op] = do_sched_op;
     t[XEN_HYPERCALL_event_channel_op] = do_event_channel_op;
     t[XEN_HYPERCALL_hvm_op] = do_hvm_op;

@@ -45,7 +45,12 @@ TEST_F(Hypercalls, XenVersion)
     EXPECT_EQ(call(XEN_HYPERCALL_xen_version, XENVER_get_features, kBadPtr), -XEN_EFAULT);
     EXPECT_EQ(call(XEN_HYPERCALL_xen_version, 99), -XEN_ENOSYS);
     EXPECT_EQ(call(XEN_HYPERCALL_xen_version, XENVER_pagesize), 4096);
-    EXPECT_EQ(call(XEN_HYPERCALL_xen_version, XENVER_commandline, kScratch), -XEN_EPERM);
+    EXPECT_EQ(call(XEN_HYPERCALL_xen_version, XENVER_pagesize, kScratch), -XEN_EINVAL);
+    // An unprivileged domain gets the placeholder string, and success.
+    EXPECT_EQ(call(XEN_HYPERCALL_xen_version, XENVER_commandline, kScratch), 0);
+    EXPECT_STREQ(reinterpret_cast<const char*>(get<std::array<char, 16>>().data()), "<denied>");
+    EXPECT_EQ(call(XEN_HYPERCALL_xen_version, XENVER_commandline, kBadPtr), -XEN_EFAULT);
+    EXPECT_EQ(call(XEN_HYPERCALL_xen_version, XENVER_build_id, kScratch), -XEN_EPERM);
 }
 
 TEST_F(Hypercalls, ConsoleIo)
@@ -198,7 +203,8 @@ TEST_F(Hypercalls, VcpuOpIsUp)
 {
     EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_is_up, 0), 1);
     EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_is_up, 3), 0);
-    EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_is_up, 4), -XEN_EINVAL);
-    EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_is_up, 0xffffffff), -XEN_EINVAL);
+    EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_is_up, 4), -XEN_ENOENT);
+    EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_is_up, 0xffffffff), -XEN_ENOENT);
     EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, 99, 0), -XEN_ENOSYS);
+    EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, 99, 4), -XEN_ENOENT); // the vCPU is checked first
 }

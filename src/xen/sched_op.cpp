@@ -110,20 +110,4 @@ HypercallResult do_sched_op(HypercallContext& ctx)
     }
 }
 
-HypercallResult do_sched_op_compat(HypercallContext& ctx)
-{
-    // The old form: the argument is a value, not a pointer.
-    switch (ctx.cmd(0)) {
-    case SCHEDOP_yield:
-        sched_yield();
-        return 0;
-    case SCHEDOP_block:
-        return block(ctx);
-    case SCHEDOP_shutdown:
-        return shutdown(ctx, static_cast<unsigned>(ctx.args[1]));
-    default:
-        return xen_fail(XEN_ENOSYS, "sched_op_compat {} unknown", ctx.cmd(0));
-    }
-}
-
 } // namespace xkvm::xen

@@ -30,7 +30,7 @@ HypercallResult do_vcpu_op(HypercallContext& ctx)
     unsigned cmd = ctx.cmd(0);
     uint32_t vcpu = static_cast<uint32_t>(ctx.args[1]);
     if (vcpu >= ctx.domain.max_vcpus())
-        return xen_fail(XEN_EINVAL, "vcpu_op {} on vcpu {} which does not exist", cmd, vcpu);
+        return xen_fail(XEN_ENOENT, "vcpu_op {} on vcpu {} which does not exist", cmd, vcpu);
     Domain& d = ctx.domain;
     uint64_t arg = ctx.arg(2);
     switch (cmd) {

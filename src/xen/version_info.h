@@ -3,6 +3,8 @@
 
 #include <cstdint>
 
+#include "xen/guest_type.h"
+
 namespace xkvm::xen {
 
 inline constexpr uint32_t kXenMajor = 4;
@@ -12,7 +14,7 @@ inline constexpr const char* kXenChangeset = "xkvm";
 inline constexpr const char* kXenCapabilities = "xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64";
 inline constexpr const char* kCompiler = "gcc";
 
-// XENVER_get_features submap 0 for an HVM guest.
-uint32_t hvm_feature_submap0();
+// XENVER_get_features submap 0 for a PVH or HVM guest.
+uint32_t feature_submap0(GuestType type);
 
 } // namespace xkvm::xen

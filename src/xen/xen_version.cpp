@@ -11,6 +11,8 @@ namespace xkvm::xen {
 
 namespace {
 
+constexpr char kDenied[] = "<denied>";
+
 template<size_t N>
 Status copy_string(HypercallContext& ctx, uint64_t va, const char* s)
 {
@@ -21,12 +23,16 @@ Status copy_string(HypercallContext& ctx, uint64_t va, const char* s)
 
 } // namespace
 
-uint32_t hvm_feature_submap0()
+uint32_t feature_submap0(GuestType type)
 {
-    // What Xen reports to HVM guests, so a stock kernel takes the PV paths.
-    return (1u << XENFEAT_writable_page_tables) | (1u << XENFEAT_auto_translated_physmap)
-        | (1u << XENFEAT_supervisor_mode_kernel) | (1u << XENFEAT_hvm_callback_vector)
-        | (1u << XENFEAT_hvm_safe_pvclock) | (1u << XENFEAT_memory_op_vnode_supported);
+    // What Xen reports to translated guests, so a stock kernel takes the PV paths. Xen adds
+    // hvm_pirqs for HVM guests only when PIRQ emulation is on; xkvm has no PIRQs, so never.
+    uint32_t bits = (1u << XENFEAT_writable_page_tables) | (1u << XENFEAT_auto_translated_physmap)
+        | (1u << XENFEAT_hvm_callback_vector) | (1u << XENFEAT_hvm_safe_pvclock)
+        | (1u << XENFEAT_memory_op_vnode_supported);
+    if (type == GuestType::Pvh)
+        bits |= 1u << XENFEAT_supervisor_mode_kernel;
+    return bits;
 }
 
 HypercallResult do_xen_version(HypercallContext& ctx)
@@ -63,16 +69,21 @@ HypercallResult do_xen_version(HypercallContext& ctx)
         xen_feature_info fi = TRY(ctx.guest.read_obj<xen_feature_info>(arg));
         if (fi.submap_idx >= XENFEAT_NR_SUBMAPS)
             return xen_fail(XEN_EINVAL, "feature submap {} does not exist", fi.submap_idx);
-        fi.submap = hvm_feature_submap0();
+        fi.submap = feature_submap0(ctx.domain.setup().type);
         TRY(ctx.guest.write_obj(arg, fi));
         return 0;
     }
     case XENVER_pagesize:
+        if (arg != 0)
+            return xen_fail(XEN_EINVAL, "xen_version pagesize takes no argument");
         return 4096;
     case XENVER_guest_handle:
         TRY(ctx.guest.write(arg, ctx.domain.setup().handle));
         return 0;
     case XENVER_commandline:
+        // Unprivileged domains get the placeholder, not an error.
+        TRY(ctx.guest.write(arg, std::span(reinterpret_cast<const uint8_t*>(kDenied), sizeof(kDenied))));
+        return 0;
     case XENVER_build_id:
         return xen_fail(XEN_EPERM, "xen_version {} is for privileged domains", ctx.cmd(0));
     default:

@@ -213,7 +213,7 @@ Server::Reply Server::dispatch(Connection& conn, const Message& req)
     case MsgType::SetTarget: return op_set_target(conn, req);
     case MsgType::GetDomainPath: return op_get_domain_path(conn, req);
     case MsgType::Control: return op_control(conn, req);
-    default: return fail(EINVAL, "message type {} is not a request", req.type);
+    default: return fail(ENOSYS, "message type {} is not a request", req.type);
     }
 }
 

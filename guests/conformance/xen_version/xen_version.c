@@ -78,16 +78,17 @@ TEST_CASE(features_hvm_bits_set)
 
 TEST_CASE(features_pv_and_dom0_bits_clear)
 {
-    /* What Xen gives PV guests or dom0 only. supervisor_mode_kernel belonged to the retired
-     * PVHv1 mode; Xen no longer sets it for HVM. */
+    /* What Xen gives PV guests or dom0 only. hvm_pirqs is HVM-only, and only with PIRQ emulation,
+     * which xkvm does not offer. supervisor_mode_kernel is set for PVH guests, not for HVM. */
     struct xen_feature_info fi = {.submap_idx = 0};
     REQUIRE_EQ(hypercall_xen_version(XENVER_get_features, &fi), 0);
     static const unsigned unwanted[] = {XENFEAT_mmu_pt_update_preserve_ad, XENFEAT_highmem_assist,
-                                        XENFEAT_gnttab_map_avail_bits, XENFEAT_dom0,
-                                        XENFEAT_supervisor_mode_kernel};
+                                        XENFEAT_gnttab_map_avail_bits, XENFEAT_dom0, XENFEAT_hvm_pirqs};
     for (size_t i = 0; i < ARRAY_SIZE(unwanted); i++)
         if (fi.submap & (1u << unwanted[i]))
             TEST_FAIL("XENFEAT bit %u set in %#x", unwanted[i], fi.submap);
+    bool pvh = guest_boot_mode() == GUEST_BOOT_PVH;
+    CHECK_EQ(!!(fi.submap & (1u << XENFEAT_supervisor_mode_kernel)), pvh);
 }
 
 TEST_CASE(features_bad_submap_index_is_einval)
