@@ -47,6 +47,8 @@ struct PortHandler : ExitHandler {
             cv.notify_all();
             return ExitOutcome::Resume;
         }
+        if (io.port != kDonePort)
+            out += fmt::format("[port {:#x}]", io.port);
         done = true;
         cv.notify_all();
         return ExitOutcome::Shutdown;

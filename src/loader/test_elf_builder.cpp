@@ -64,7 +64,8 @@ std::vector<uint8_t> emit(const Ehdr& eh_in, const std::vector<Phdr>& phdrs, con
         }
     }
     std::memcpy(body.data(), &eh, sizeof(eh));
-    std::memcpy(body.data() + sizeof(eh), head.data(), head.size());
+    if (!head.empty()) // memcpy from an empty vector's null data() is undefined
+        std::memcpy(body.data() + sizeof(eh), head.data(), head.size());
     return body;
 }
 
