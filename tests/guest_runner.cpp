@@ -171,6 +171,14 @@ std::vector<std::string> vmm_arguments(const GuestOptions& o)
         a.push_back("--cmdline");
         a.push_back(o.cmdline);
     }
+    if (o.max_vcpus) {
+        a.push_back("--maxvcpus");
+        a.push_back(std::to_string(o.max_vcpus));
+    }
+    for (const auto& c : o.cpuid) {
+        a.push_back("--cpuid");
+        a.push_back(c);
+    }
     return a;
 }
 

@@ -31,6 +31,8 @@ struct GuestOptions {
     std::string type = "pvh";    // pvh | hvm
     unsigned memory_mib = 64;
     unsigned vcpus = 1;
+    unsigned max_vcpus = 0;      // 0: same as vcpus
+    std::vector<std::string> cpuid; // xl's form, e.g. "0x40000002:edx=0x7"
     std::string name = "guest";  // domain name (unique names make logs easier to read)
     std::string cmdline;         // PVH only
     std::chrono::milliseconds timeout { 60000 };

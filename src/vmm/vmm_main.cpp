@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/log.h"
+#include "config/cpuid_spec.h"
 #include "vmm/control.h"
 #include "vmm/machine.h"
 #include "xen/abi/sched.h"
@@ -29,6 +30,20 @@ const char* reason_name(unsigned r)
     }
 }
 
+// --cpuid takes xl's xend form ("0x40000002:edx=0x7"); '1' and '0' bits become overrides.
+Result<std::vector<vmm::CpuidOverride>> cpuid_overrides(const std::vector<std::string>& entries)
+{
+    config::CpuidPolicy policy;
+    for (const auto& e : entries)
+        if (auto r = config::apply_cpuid_xend(e, policy); !r)
+            return fail(EINVAL, "--cpuid {}: {}", e, r.error().message);
+    std::vector<vmm::CpuidOverride> out;
+    for (const auto& p : policy)
+        if (p.set_mask || p.clear_mask)
+            out.push_back({ p.leaf, p.subleaf, static_cast<uint8_t>(p.reg), p.set_mask, p.clear_mask });
+    return out;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -37,7 +52,8 @@ int main(int argc, char** argv)
     CLI::App app { "xkvm-vmm: run one Xen HVM/PVH domain on KVM" };
     std::string spec_file, kernel, type = "pvh", name = "guest", cmdline;
     uint64_t memory = 64;
-    uint32_t vcpus = 1;
+    uint32_t vcpus = 1, max_vcpus = 0;
+    std::vector<std::string> cpuid;
     bool console = false;
     int control_fd = -1;
     app.add_option("--spec", spec_file, "VM spec (JSON) written by the toolstack");
@@ -45,7 +61,9 @@ int main(int argc, char** argv)
     app.add_option("--type", type, "pvh or hvm")->check(CLI::IsMember({ "pvh", "hvm" }));
     app.add_option("--name", name, "domain name");
     app.add_option("--memory", memory, "RAM in MiB");
-    app.add_option("--vcpus", vcpus, "number of vCPUs");
+    app.add_option("--vcpus", vcpus, "vCPUs online at boot");
+    app.add_option("--maxvcpus", max_vcpus, "vCPUs the domain may bring up (default: --vcpus)");
+    app.add_option("--cpuid", cpuid, "CPUID override in xl's form, e.g. 0x40000002:edx=0x7 (repeatable)");
     app.add_option("--cmdline", cmdline, "kernel command line");
     app.add_flag("--console", console, "copy the guest console to stdout");
     app.add_option("--control-fd", control_fd, "run under xkvmd: the control socket's descriptor")
@@ -79,8 +97,15 @@ int main(int argc, char** argv)
         spec.type = type == "pvh" ? vmm::BootType::Pvh : vmm::BootType::Hvm;
         spec.cmdline = cmdline;
         spec.memory_mib = spec.maxmem_mib = memory;
-        spec.vcpus = spec.max_vcpus = vcpus;
+        spec.vcpus = vcpus;
+        spec.max_vcpus = std::max(vcpus, max_vcpus);
         spec.memory_map = vmm::default_memory_map(memory);
+        auto overrides = cpuid_overrides(cpuid);
+        if (!overrides) {
+            std::fprintf(stderr, "xkvm-vmm: %s\n", overrides.error().message.c_str());
+            return 1;
+        }
+        spec.cpuid = overrides.release_value();
     } else {
         std::fprintf(stderr, "xkvm-vmm: give --spec or --kernel\n");
         return 1;
