@@ -119,7 +119,7 @@ ExitOutcome VcpuExits::on_hypercall(kvm::ExitContext& ctx)
         if (!m_machine.xen().wake_condition(m_id))
             (void)ctx.vcpu.set_mp_state(KVM_MP_STATE_HALTED);
         else
-            m_machine.xen().vcpu(m_id).blocked = false;
+            m_machine.xen().end_wait(m_id);
         return ExitOutcome::Resume;
     }
     return ExitOutcome::Resume;
@@ -161,22 +161,18 @@ ExitOutcome VcpuExits::on_msr(kvm::ExitContext& ctx)
 
 void VcpuExits::update_blocked(kvm::Vcpu& vcpu)
 {
-    auto& st = m_machine.xen().vcpu(m_id);
-    if (!st.blocked)
+    auto& xen = m_machine.xen();
+    if (!xen.vcpu(m_id).blocked)
         return;
-    bool timed_out = st.polling && st.poll_deadline_ns && m_machine.system_time_ns() >= st.poll_deadline_ns;
-    if (m_machine.xen().wake_condition(m_id) || timed_out) {
-        st.blocked = false;
-        st.polling = false;
+    if (xen.wake_condition(m_id)) {
+        xen.end_wait(m_id);
         (void)vcpu.set_mp_state(KVM_MP_STATE_RUNNABLE);
         return;
     }
     // Woken inside KVM by a LAPIC interrupt, and it has run since.
     auto mp = vcpu.mp_state();
-    if (mp && *mp == KVM_MP_STATE_RUNNABLE) {
-        st.blocked = false;
-        st.polling = false;
-    }
+    if (mp && *mp == KVM_MP_STATE_RUNNABLE)
+        xen.end_wait(m_id);
 }
 
 void VcpuExits::before_entry(kvm::Vcpu& vcpu)

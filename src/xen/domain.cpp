@@ -1,5 +1,6 @@
 #include "xen/domain.h"
 
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 
@@ -36,7 +37,8 @@ uint32_t pci_intx_gsi(uint32_t dev, uint32_t intx)
 Domain::Domain(Platform& platform, DomainSetup setup)
     : m_platform(platform), m_setup(std::move(setup)), m_shared(m_setup.shared_info_page, m_setup.max_vcpus),
       m_evtchn(m_shared, m_setup.domid, m_setup.max_vcpus, m_setup.max_evtchn_port,
-               [this](uint32_t vcpu) { deliver_upcall(vcpu); }, m_setup.emul_pin_virqs),
+               { [this](uint32_t vcpu) { deliver_upcall(vcpu); }, [this](evtchn_port_t port) { wake_pollers(port); } },
+               m_setup.emul_pin_virqs),
       m_timers(platform, m_setup.max_vcpus, [this](uint32_t vcpu) { m_evtchn.raise_virq(VIRQ_TIMER, vcpu); })
 {
     for (uint32_t i = 0; i < m_setup.max_vcpus; ++i)
@@ -144,15 +146,22 @@ void Domain::update_wallclock()
 Status Domain::register_vcpu_info(uint32_t vcpu, uint64_t gfn, uint32_t offset)
 {
     if (vcpu >= m_setup.max_vcpus)
-        return xen_fail(XEN_EINVAL, "vcpu {} does not exist", vcpu);
-    // The record may not cross a page, and Xen lets each vCPU register it only once.
-    if (offset > memory::kPageSize - sizeof(struct vcpu_info))
-        return xen_fail(XEN_EINVAL, "vcpu_info at offset {:#x} would cross a page", offset);
+        return xen_fail(XEN_ENOENT, "vcpu {} does not exist", vcpu);
+    // The address must be representable, and each vCPU registers once (Xen 4.19's order of checks).
+    if (gfn >= (1ull << 40) || offset >= memory::kPageSize)
+        return xen_fail(XEN_EINVAL, "vcpu_info at gfn {:#x} offset {:#x} is out of range", gfn, offset);
     if (m_shared.vcpu_info_registered(vcpu))
-        return xen_fail(XEN_EINVAL, "vcpu {} has registered its vcpu_info already", vcpu);
-    if (gfn >= (1ull << 40))
-        return xen_fail(XEN_EINVAL, "gfn {:#x} out of range", gfn);
-    uint8_t* host = TRY(physmap().host_range((gfn << memory::kPageShift) + offset, sizeof(struct vcpu_info), true));
+        return xen_fail(XEN_EBUSY, "vcpu {} has registered its vcpu_info already", vcpu);
+    uint64_t gpa = (gfn << memory::kPageShift) + offset;
+    // The record may not cross a page and must be aligned to the guest's word.
+    if ((gpa >> memory::kPageShift) != ((gpa + sizeof(struct vcpu_info) - 1) >> memory::kPageShift))
+        return xen_fail(XEN_ENXIO, "vcpu_info at {:#x} would cross a page", gpa);
+    if (gpa % (m_shared.is_32bit() ? 4 : 8))
+        return xen_fail(XEN_ENXIO, "vcpu_info at {:#x} is not aligned", gpa);
+    auto range = physmap().host_range(gpa, sizeof(struct vcpu_info), true);
+    if (!range)
+        return xen_fail(XEN_EINVAL, "vcpu_info at {:#x} is not guest RAM", gpa);
+    uint8_t* host = *range;
     if (uint8_t* old = m_shared.vcpu_info(vcpu)) {
         std::memcpy(host, old, sizeof(struct vcpu_info));
     } else {
@@ -216,12 +225,58 @@ std::optional<uint8_t> Domain::direct_upcall_due(uint32_t vcpu) const
     return via.vector;
 }
 
+void Domain::begin_wait(uint32_t vcpu, std::vector<evtchn_port_t> poll_ports, uint64_t deadline_ns, bool poll)
+{
+    VcpuXenState& st = *m_vcpus.at(vcpu);
+    std::lock_guard guard(st.poll_lock);
+    st.polling = poll;
+    st.poll_woken = false;
+    st.poll_ports = std::move(poll_ports);
+    st.poll_deadline_ns = deadline_ns;
+}
+
+void Domain::end_wait(uint32_t vcpu)
+{
+    VcpuXenState& st = *m_vcpus.at(vcpu);
+    std::lock_guard guard(st.poll_lock);
+    st.polling = false;
+    st.poll_ports.clear();
+    st.poll_deadline_ns = 0;
+    st.blocked = false;
+}
+
 bool Domain::wake_condition(uint32_t vcpu)
 {
     VcpuXenState& st = *m_vcpus.at(vcpu);
-    if (st.polling)
-        return m_evtchn.any_pending(st.poll_ports);
-    return m_shared.upcall_pending(vcpu);
+    std::vector<evtchn_port_t> ports;
+    {
+        std::lock_guard guard(st.poll_lock);
+        if (!st.polling)
+            return m_shared.upcall_pending(vcpu);
+        if (st.poll_deadline_ns && m_platform.system_time_ns() >= st.poll_deadline_ns)
+            return true;
+        if (st.poll_woken)
+            return true;
+        ports = st.poll_ports;
+    }
+    return m_evtchn.any_pending(ports);
+}
+
+void Domain::wake_pollers(evtchn_port_t port)
+{
+    for (uint32_t v = 0; v < m_setup.max_vcpus; ++v) {
+        VcpuXenState& st = *m_vcpus[v];
+        bool wake;
+        {
+            std::lock_guard guard(st.poll_lock);
+            wake = st.polling
+                && (st.poll_ports.empty()
+                    || std::find(st.poll_ports.begin(), st.poll_ports.end(), port) != st.poll_ports.end());
+            st.poll_woken |= wake;
+        }
+        if (wake)
+            m_platform.kick_vcpu(v);
+    }
 }
 
 bool Domain::pin_routed_to_evtchn(uint32_t pin) const

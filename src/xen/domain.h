@@ -68,8 +68,12 @@ struct VcpuXenState {
     std::atomic<bool> initialised { false };   // has a start state (vCPU 0 from the loader)
     std::atomic<uint8_t> upcall_vector { 0 }; // HVMOP_set_evtchn_upcall_vector; 0 = not set
     std::atomic<bool> blocked { false };      // in SCHEDOP_block / poll
-    std::vector<evtchn_port_t> poll_ports;    // SCHEDOP_poll: wake when any is pending
+
+    // SCHEDOP_poll. Set up by the vCPU itself, read by whoever makes a port pending.
+    std::mutex poll_lock;
+    std::vector<evtchn_port_t> poll_ports;    // wake when one of these is pending
     bool polling = false;
+    bool poll_woken = false;                  // a polled port (any, for a poll of none) went pending
     uint64_t poll_deadline_ns = 0;            // 0: no timeout
 };
 
@@ -111,20 +115,25 @@ public:
     CallbackVia callback_via() const;
     // For the VMM's entry hook: is a no-EOI vector upcall due on this vCPU, and which vector?
     std::optional<uint8_t> direct_upcall_due(uint32_t vcpu) const;
-    // Has anything arrived that should end SCHEDOP_block/poll on this vCPU?
+    // SCHEDOP_block / SCHEDOP_poll on `vcpu`: begin, and end. A poll of no ports waits for any.
+    void begin_wait(uint32_t vcpu, std::vector<evtchn_port_t> poll_ports, uint64_t deadline_ns, bool poll);
+    void end_wait(uint32_t vcpu);
+    // Should a blocked or polling vCPU run again: an event for it, or the poll's deadline passed?
     bool wake_condition(uint32_t vcpu);
+
+    // A port became pending: wake the vCPUs polling it, masked or not, as Xen does.
+    void wake_pollers(evtchn_port_t port);
 
     // Is ISA pin `pin` delivered as an event (the guest bound its VIRQ) instead of through the IOAPIC?
     bool pin_routed_to_evtchn(uint32_t pin) const;
 
-    // Shutdown requests from the guest (SCHEDOP_shutdown), for the toolstack.
-    void record_shutdown(unsigned reason) { m_shutdown_code.store(static_cast<int>(reason)); }
     // SCHEDOP_shutdown_code: the first code set is the one a later shutdown reports.
     void set_shutdown_code(unsigned reason)
     {
         int unset = -1;
         m_preset_shutdown_code.compare_exchange_strong(unset, static_cast<int>(reason));
     }
+    // The VMM applies it to whatever ends the domain (a crash too), as Xen's domain_shutdown does.
     std::optional<unsigned> preset_shutdown_code() const;
 
 private:
@@ -140,7 +149,6 @@ private:
     std::array<uint64_t, HVM_NR_PARAMS> m_params {};
     CallbackVia m_via;
     std::optional<uint64_t> m_shared_info_gfn;
-    std::atomic<int> m_shutdown_code { -1 };
     std::atomic<int> m_preset_shutdown_code { -1 };
 };
 

@@ -33,9 +33,7 @@ HypercallResult do_event_channel_op(HypercallContext& ctx)
     }
     case EVTCHNOP_bind_interdomain: {
         auto a = TRY(read_arg<evtchn_bind_interdomain>(ctx));
-        if (!is_self(ctx, a.remote_dom))
-            return xen_fail(XEN_ESRCH, "domain {} is not reachable", a.remote_dom);
-        a.local_port = TRY(ec.bind_interdomain_local(a.remote_port));
+        a.local_port = TRY(ec.bind_interdomain(a.remote_dom, a.remote_port));
         TRY(ctx.guest.write_obj(arg, a));
         return 0;
     }

@@ -114,6 +114,10 @@ TEST_F(EventChannelTest, LoopbackInterdomainAndClose)
     EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_bind_interdomain, kScratch), 0);
     evtchn_port_t b = get<evtchn_bind_interdomain>().local_port;
     EXPECT_NE(a, b);
+    // The new end starts pending (sends to the unbound end were dropped), as Xen does.
+    EXPECT_TRUE(pending(b));
+    shinfo()->evtchn_pending[b / 64] &= ~(1ull << (b % 64));
+    EXPECT_FALSE(pending(a));
     EXPECT_EQ(send(b), 0);
     EXPECT_TRUE(pending(a));
     EXPECT_FALSE(pending(b));

@@ -78,12 +78,15 @@ TEST_F(Hypercalls, SchedOpShutdownAndCodes)
     EXPECT_EQ(last->effect, HypercallEffect::None);
     EXPECT_EQ(call(XEN_HYPERCALL_sched_op, SCHEDOP_shutdown, kBadPtr), -XEN_EFAULT);
 
-    // shutdown_code decides the reason of a later shutdown.
+    // shutdown_code keeps the first code for the VMM, which applies it to whatever ends the domain.
     put(sched_shutdown { SHUTDOWN_reboot });
     EXPECT_EQ(call(XEN_HYPERCALL_sched_op, SCHEDOP_shutdown_code, kScratch), 0);
+    put(sched_shutdown { SHUTDOWN_suspend });
+    EXPECT_EQ(call(XEN_HYPERCALL_sched_op, SCHEDOP_shutdown_code, kScratch), 0);
+    EXPECT_EQ(domain->preset_shutdown_code(), std::optional<unsigned>(SHUTDOWN_reboot));
     put(sched_shutdown { SHUTDOWN_crash });
     EXPECT_EQ(call(XEN_HYPERCALL_sched_op, SCHEDOP_shutdown, kScratch), 0);
-    EXPECT_EQ(last->shutdown_reason, unsigned(SHUTDOWN_reboot));
+    EXPECT_EQ(last->shutdown_reason, unsigned(SHUTDOWN_crash));
 
     EXPECT_EQ(call(XEN_HYPERCALL_sched_op, SCHEDOP_yield), 0);
     EXPECT_EQ(call(XEN_HYPERCALL_sched_op, SCHEDOP_block), 0);

@@ -17,10 +17,6 @@ HypercallResult shutdown(HypercallContext& ctx, unsigned reason)
 {
     if (reason > SHUTDOWN_MAX)
         return xen_fail(XEN_EINVAL, "shutdown reason {} unknown", reason);
-    // A code set earlier with SCHEDOP_shutdown_code wins, as in Xen.
-    if (auto preset = ctx.domain.preset_shutdown_code())
-        reason = *preset;
-    ctx.domain.record_shutdown(reason);
     ctx.effect = HypercallEffect::Shutdown;
     ctx.shutdown_reason = reason;
     return 0;
@@ -30,9 +26,7 @@ HypercallResult block(HypercallContext& ctx)
 {
     // Blocking re-enables event delivery first, so a pending event ends it at once.
     ctx.domain.shared_info().set_upcall_mask(ctx.vcpu_id, false);
-    VcpuXenState& st = ctx.domain.vcpu(ctx.vcpu_id);
-    st.polling = false;
-    st.poll_ports.clear();
+    ctx.domain.begin_wait(ctx.vcpu_id, {}, 0, false);
     ctx.effect = HypercallEffect::Block;
     return 0;
 }
@@ -56,18 +50,17 @@ HypercallResult poll(HypercallContext& ctx)
         return xen_fail(XEN_EINVAL, "poll on {} ports (at most {})", nr, kMaxPollPorts);
     std::vector<evtchn_port_t> ports(nr);
     TRY(ctx.guest.read(ports_va, std::span(reinterpret_cast<uint8_t*>(ports.data()), nr * sizeof(evtchn_port_t))));
+    // Port by port, as Xen does: a pending port ends the call before a later bad one is seen.
     uint32_t max = ctx.domain.evtchn().max_port();
-    for (evtchn_port_t p : ports)
-        if (p == 0 || p > max)
+    for (evtchn_port_t p : ports) {
+        if (p > max)
             return xen_fail(XEN_EINVAL, "poll on invalid port {}", p);
-    if (ctx.domain.evtchn().any_pending(ports))
-        return 0;
+        if (ctx.domain.evtchn().any_pending({ p }))
+            return 0;
+    }
     if (timeout != 0 && timeout <= ctx.domain.platform().system_time_ns())
         return 0;
-    VcpuXenState& st = ctx.domain.vcpu(ctx.vcpu_id);
-    st.poll_ports = std::move(ports);
-    st.polling = true;
-    st.poll_deadline_ns = timeout;
+    ctx.domain.begin_wait(ctx.vcpu_id, std::move(ports), timeout, true);
     if (timeout) {
         // Wake the vCPU at the deadline; if an event woke it first, the kick finds nothing to do.
         Platform& platform = ctx.domain.platform();

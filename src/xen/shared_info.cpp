@@ -52,7 +52,7 @@ bool SharedInfo::is_masked(uint32_t port) const
     return const_cast<SharedInfo*>(this)->bit_op(is_32bit() ? kMask32 : kMask64, port, kTest);
 }
 bool SharedInfo::test_and_set_mask(uint32_t port) { return bit_op(is_32bit() ? kMask32 : kMask64, port, kTestAndSet); }
-void SharedInfo::clear_mask(uint32_t port) { bit_op(is_32bit() ? kMask32 : kMask64, port, kTestAndClear); }
+bool SharedInfo::test_and_clear_mask(uint32_t port) { return bit_op(is_32bit() ? kMask32 : kMask64, port, kTestAndClear); }
 
 uint8_t* SharedInfo::vcpu_info(uint32_t vcpu) const
 {

@@ -33,7 +33,7 @@ public:
     bool is_pending(uint32_t port) const;
     bool is_masked(uint32_t port) const;
     bool test_and_set_mask(uint32_t port);
-    void clear_mask(uint32_t port);
+    bool test_and_clear_mask(uint32_t port);
 
     // vcpu_info: in shared_info for the first 32 vCPUs unless registered elsewhere.
     uint8_t* vcpu_info(uint32_t vcpu) const;

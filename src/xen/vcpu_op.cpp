@@ -1,4 +1,5 @@
 // vcpu_op: bringing vCPUs up and down, where their vcpu_info lives, and their PV timers.
+#include "xen/abi/sched.h"
 #include "xen/abi/vcpu.h"
 #include "xen/domain.h"
 #include "xen/hypercall.h"
@@ -35,15 +36,28 @@ HypercallResult do_vcpu_op(HypercallContext& ctx)
     uint64_t arg = ctx.arg(2);
     switch (cmd) {
     case VCPUOP_initialise:
+        // A vCPU beyond the 32 in shared_info needs its vcpu_info registered first.
+        if (!d.shared_info().vcpu_info(vcpu))
+            return xen_fail(XEN_EINVAL, "vcpu {} has no vcpu_info yet", vcpu);
         return initialise(ctx, vcpu);
     case VCPUOP_up:
         if (!d.vcpu(vcpu).initialised)
             return xen_fail(XEN_EINVAL, "vcpu {} has no start state (VCPUOP_initialise)", vcpu);
         TRY(d.platform().vcpu_up(vcpu));
         return 0;
-    case VCPUOP_down:
+    case VCPUOP_down: {
+        // The last vCPU going down powers the domain off, as on Xen.
+        bool others_up = false;
+        for (uint32_t i = 0; i < d.max_vcpus() && !others_up; ++i)
+            others_up = i != vcpu && d.platform().vcpu_is_up(i);
+        if (!others_up) {
+            ctx.effect = HypercallEffect::Shutdown;
+            ctx.shutdown_reason = SHUTDOWN_poweroff;
+            return 0;
+        }
         TRY(d.platform().vcpu_down(vcpu));
         return 0;
+    }
     case VCPUOP_is_up:
         return d.platform().vcpu_is_up(vcpu) ? 1 : 0;
     case VCPUOP_register_vcpu_info: {
@@ -52,15 +66,12 @@ HypercallResult do_vcpu_op(HypercallContext& ctx)
         return 0;
     }
     case VCPUOP_set_periodic_timer: {
-        if (vcpu != ctx.vcpu_id)
-            return xen_fail(XEN_EINVAL, "a vcpu sets only its own timers");
+        // Unlike the single-shot timer, any vCPU's periodic timer may be set or stopped.
         auto t = TRY(ctx.guest.read_obj<vcpu_set_periodic_timer>(arg));
         TRY(d.timers().set_periodic(vcpu, t.period_ns));
         return 0;
     }
     case VCPUOP_stop_periodic_timer:
-        if (vcpu != ctx.vcpu_id)
-            return xen_fail(XEN_EINVAL, "a vcpu stops only its own timers");
         d.timers().stop_periodic(vcpu);
         return 0;
     case VCPUOP_set_singleshot_timer: {
@@ -84,10 +95,17 @@ HypercallResult do_set_timer_op(HypercallContext& ctx)
 {
     // A 32-bit caller passes the 64-bit deadline in two registers.
     uint64_t timeout = ctx.mode64 ? ctx.args[0] : ((ctx.args[1] & 0xffffffffu) << 32) | (ctx.args[0] & 0xffffffffu);
-    if (timeout == 0)
-        ctx.domain.timers().stop_singleshot(ctx.vcpu_id);
-    else
-        TRY(ctx.domain.timers().set_singleshot(ctx.vcpu_id, timeout, false));
+    VcpuTimers& timers = ctx.domain.timers();
+    if (timeout == 0) {
+        timers.stop_singleshot(ctx.vcpu_id);
+        return 0;
+    }
+    // Xen's workaround for guests whose jiffies wrapped: a deadline that is negative, or more
+    // than 2^50 ns (about 13 days) away, fires in 100 ms instead of never or at once.
+    uint64_t now = ctx.domain.platform().system_time_ns();
+    if (static_cast<int64_t>(timeout) < 0 || (timeout > now && ((timeout - now) >> 50) != 0))
+        timeout = now + VcpuTimers::kHugeTimeoutNs;
+    TRY(timers.set_singleshot(ctx.vcpu_id, timeout, false));
     return 0;
 }
 

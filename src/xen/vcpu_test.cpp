@@ -88,8 +88,16 @@ TEST_F(VcpuOps, PeriodicTicksAndStops)
 
     put(vcpu_set_periodic_timer { 999'999 }); // under 1 ms
     EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_set_periodic_timer, 1, kScratch, 1), -XEN_EINVAL);
+    put(vcpu_set_periodic_timer { 0 });
+    EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_set_periodic_timer, 1, kScratch, 1), -XEN_EINVAL);
+    put(vcpu_set_periodic_timer { 1ull << 62 }); // over STIME_DELTA_MAX
+    EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_set_periodic_timer, 1, kScratch, 1), -XEN_EINVAL);
+    // Another vCPU's periodic timer may be set and stopped (its single-shot timer may not).
     put(vcpu_set_periodic_timer { 2'000'000 });
-    EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_set_periodic_timer, 2, kScratch, 1), -XEN_EINVAL); // not its own
+    EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_set_periodic_timer, 2, kScratch, 1), 0);
+    EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_stop_periodic_timer, 2, 0, 1), 0);
+    put(vcpu_set_singleshot_timer { platform.now_ns + 1000, 0 });
+    EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_set_singleshot_timer, 2, kScratch, 1), -XEN_EINVAL);
     EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_set_periodic_timer, 1, 0x7fff0000000ull, 1), -XEN_EFAULT);
 }
 
@@ -103,12 +111,19 @@ TEST_F(VcpuOps, RegisterVcpuInfoRules)
     EXPECT_EQ(vi->arch.cr2, 0xabcu);           // contents carried over
     EXPECT_EQ(vi->evtchn_pending_sel, ~0ull);  // everything marked pending
     EXPECT_EQ(vi->evtchn_upcall_pending, 1);
-    // Re-registration is refused, as is a record that would cross a page, and a bad frame.
-    EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_register_vcpu_info, 1, kScratch), -XEN_EINVAL);
-    put(vcpu_register_vcpu_info { 0x301, 4096 - 63, 0 });
+    // Xen 4.19's answers: re-registration EBUSY, a record crossing a page or misaligned ENXIO, an
+    // offset past the page or a frame that is not RAM EINVAL, a missing vCPU ENOENT.
+    EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_register_vcpu_info, 1, kScratch), -XEN_EBUSY);
+    put(vcpu_register_vcpu_info { 0x301, 4096 - 56, 0 });
+    EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_register_vcpu_info, 2, kScratch), -XEN_ENXIO);
+    put(vcpu_register_vcpu_info { 0x301, 0x44, 0 });
+    EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_register_vcpu_info, 2, kScratch), -XEN_ENXIO);
+    put(vcpu_register_vcpu_info { 0x301, 4096, 0 });
     EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_register_vcpu_info, 2, kScratch), -XEN_EINVAL);
     put(vcpu_register_vcpu_info { 0x7000000, 0, 0 });
-    EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_register_vcpu_info, 2, kScratch), -XEN_EFAULT);
+    EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_register_vcpu_info, 2, kScratch), -XEN_EINVAL);
+    EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_register_vcpu_info, 2, 0x7fff0000000ull), -XEN_EFAULT);
+    EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_register_vcpu_info, 9, kScratch), -XEN_ENOENT);
     // Events now land in the new place.
     put(evtchn_bind_ipi { 1, 0 });
     ASSERT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_bind_ipi, kScratch), 0);

@@ -88,11 +88,7 @@ Status VcpuTimers::set_periodic(uint32_t vcpu, uint64_t period_ns)
 {
     if (vcpu >= m_periodic.size())
         return xen_fail(XEN_EINVAL, "timer of vcpu {} which does not exist", vcpu);
-    if (period_ns == 0) {
-        stop_periodic(vcpu);
-        return {};
-    }
-    if (period_ns < kMinPeriodNs || period_ns > (1ull << 62))
+    if (period_ns < kMinPeriodNs || period_ns > kMaxPeriodNs)
         return xen_fail(XEN_EINVAL, "periodic timer of {} ns is out of range", period_ns);
     std::lock_guard guard(m_lock);
     Timer& t = m_periodic[vcpu];

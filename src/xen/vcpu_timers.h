@@ -35,7 +35,9 @@ public:
     void stop_periodic(uint32_t vcpu);
     void stop_all();
 
-    static constexpr uint64_t kMinPeriodNs = 1'000'000; // Xen refuses periods under 1 ms
+    static constexpr uint64_t kMinPeriodNs = 1'000'000;       // Xen refuses periods under 1 ms
+    static constexpr uint64_t kMaxPeriodNs = (1ull << 62) - 1; // and over STIME_DELTA_MAX
+    static constexpr uint64_t kHugeTimeoutNs = 100'000'000;    // set_timer_op's far-future fallback
 
 private:
     struct Timer {
