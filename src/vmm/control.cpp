@@ -17,6 +17,7 @@
 #include "ipc/socket.h"
 #include "numa/binding.h"
 #include "vmm/daemon_xenstore.h"
+#include "vmm/evtchn_relay.h"
 #include "vmm/machine.h"
 #include "xen/abi/sched.h"
 
@@ -89,8 +90,9 @@ private:
 
     Status build(const Json& req, uint64_t id);
     Status handle_frame(ipc::Frame& f);
-    Status handle_request(const Json& req);
-    Result<Json> dispatch(const std::string& op, const Json& req);
+    Status handle_request(const Json& req, std::vector<UniqueFd>& fds);
+    Result<Json> dispatch(const std::string& op, const Json& req, std::vector<UniqueFd>& fds,
+                          std::vector<UniqueFd>& reply_fds);
     Json status() ;
     void report_shutdown();
     void accept_clients();
@@ -98,9 +100,13 @@ private:
     void distribute_console();
     void flush_client(Client& c);
     void close_consoles();
-    void send(const Json& j);
+    void send(const Json& j, std::vector<UniqueFd> fds = {});
+    void send_outgoing(std::vector<ipc::Frame> frames);
 
     std::unique_ptr<ipc::Channel> m_chan;
+    // Declared before the machine: it delivers into the machine's event channels, so it is stopped
+    // first and destroyed last.
+    std::unique_ptr<EvtchnRelay> m_relay;
     std::unique_ptr<Machine> m_machine;
     std::unique_ptr<DaemonXenstore> m_xs;
     UniqueFd m_listener;
@@ -123,6 +129,8 @@ ControlLoop::~ControlLoop()
     m_stop = true;
     if (m_shutdown_thread.joinable())
         m_shutdown_thread.join();
+    if (m_relay)
+        m_relay->stop();
     if (m_machine) {
         m_machine->console().unsubscribe(1);
         m_machine->destroy();
@@ -131,10 +139,19 @@ ControlLoop::~ControlLoop()
         ::unlink(m_console_path.c_str());
 }
 
-void ControlLoop::send(const Json& j)
+void ControlLoop::send(const Json& j, std::vector<UniqueFd> fds)
 {
-    if (auto r = m_chan->send(ipc::json_frame(j)); !r)
+    ipc::Frame f = ipc::json_frame(j);
+    f.fds = std::move(fds);
+    if (auto r = m_chan->send(std::move(f)); !r)
         logger()->warn("control channel: {}", r.error().message);
+}
+
+void ControlLoop::send_outgoing(std::vector<ipc::Frame> frames)
+{
+    for (auto& f : frames)
+        if (auto r = m_chan->send(std::move(f)); !r)
+            logger()->warn("control channel: {}", r.error().message);
 }
 
 Status ControlLoop::build(const Json& req, uint64_t id)
@@ -151,6 +168,8 @@ Status ControlLoop::build(const Json& req, uint64_t id)
     m_machine = TRY(Machine::create(spec));
     m_xs = TRY(DaemonXenstore::create());
     m_machine->xenstore().set_backend(m_xs.get());
+    m_relay = TRY(EvtchnRelay::create(m_machine->xen().evtchn()));
+    m_machine->xen().evtchn().set_broker(m_relay.get());
 
     std::string dir = ipc::domain_dir(rundir, spec.domid);
     TRY(ipc::make_dirs(dir));
@@ -210,9 +229,12 @@ Json ControlLoop::status()
                   { "cpu_time_ns", total }, { "vcpus", vcpus } };
 }
 
-Result<Json> ControlLoop::dispatch(const std::string& op, const Json& req)
+Result<Json> ControlLoop::dispatch(const std::string& op, const Json& req, std::vector<UniqueFd>& fds,
+                                   std::vector<UniqueFd>& reply_fds)
 {
     Machine& m = *m_machine;
+    if (op.starts_with("evtchn-"))
+        return m_relay->handle(op, req, fds, reply_fds);
     if (op == "pause") {
         m.pause();
     } else if (op == "unpause") {
@@ -241,7 +263,7 @@ Result<Json> ControlLoop::dispatch(const std::string& op, const Json& req)
     return Json::object();
 }
 
-Status ControlLoop::handle_request(const Json& req)
+Status ControlLoop::handle_request(const Json& req, std::vector<UniqueFd>& fds)
 {
     auto op = TRY(ipc::get_string(req, "op", 64));
     uint64_t id = TRY(ipc::get_uint(req, "id"));
@@ -255,8 +277,12 @@ Status ControlLoop::handle_request(const Json& req)
         }
         return {};
     }
-    auto r = dispatch(op, req);
-    send(r ? ipc::ok_reply(id, r.release_value()) : ipc::error_reply(id, r.error()));
+    std::vector<UniqueFd> reply_fds;
+    auto r = dispatch(op, req, fds, reply_fds);
+    if (r)
+        send(ipc::ok_reply(id, r.release_value()), std::move(reply_fds));
+    else
+        send(ipc::error_reply(id, r.error()));
     return {};
 }
 
@@ -268,7 +294,13 @@ Status ControlLoop::handle_frame(ipc::Frame& f)
         return DaemonXenstore::deliver(m_machine->xenstore(), f);
     }
     auto j = TRY(ipc::parse_json(f));
-    return handle_request(j);
+    // Replies to our own requests (an interdomain bind) carry no "op".
+    if (!j.contains("op") && m_relay) {
+        if (!m_relay->complete(j, f.fds))
+            logger()->debug("control channel: a reply nobody waits for");
+        return {};
+    }
+    return handle_request(j, f.fds);
 }
 
 void ControlLoop::report_shutdown()
@@ -379,6 +411,7 @@ int ControlLoop::run()
         fds.push_back({ m_chan->fd(), short(POLLIN | (m_chan->has_pending_output() ? POLLOUT : 0)), 0 });
         if (m_machine) {
             fds.push_back({ m_xs->wake_fd(), POLLIN, 0 });
+            fds.push_back({ m_relay->wake_fd(), POLLIN, 0 });
             fds.push_back({ m_console_wake.get(), POLLIN, 0 });
             fds.push_back({ m_shutdown_wake.get(), POLLIN, 0 });
             fds.push_back({ m_listener ? m_listener.get() : -1, POLLIN, 0 });
@@ -407,17 +440,18 @@ int ControlLoop::run()
         }
         if (m_machine) {
             if (fds[1].revents & POLLIN)
-                for (auto& f : m_xs->take_outgoing())
-                    if (auto r = m_chan->send(std::move(f)); !r)
-                        logger()->warn("control channel: {}", r.error().message);
+                send_outgoing(m_xs->take_outgoing());
             if (fds[2].revents & POLLIN)
-                distribute_console();
+                send_outgoing(m_relay->take_outgoing());
             if (fds[3].revents & POLLIN)
-                report_shutdown();
+                distribute_console();
             if (fds[4].revents & POLLIN)
+                report_shutdown();
+            if (fds[5].revents & POLLIN)
                 accept_clients();
-            for (size_t i = 5; i < fds.size() && i - 5 < m_clients.size(); ++i) {
-                Client& c = *m_clients[i - 5];
+            constexpr size_t kFirstClient = 6;
+            for (size_t i = kFirstClient; i < fds.size() && i - kFirstClient < m_clients.size(); ++i) {
+                Client& c = *m_clients[i - kFirstClient];
                 if (fds[i].revents & POLLOUT)
                     flush_client(c);
                 if (c.fd && (fds[i].revents & (POLLIN | POLLHUP | POLLERR)))

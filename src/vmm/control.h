@@ -11,9 +11,13 @@
 //     shutdown-request {reason}     -        (ends the domain now as if the guest shut down: -F)
 //     end-console                   -        (the domain is preserved after shutdown: close consoles)
 //     destroy                       -        (then the process exits)
+//     evtchn-connect | evtchn-peer-closed | evtchn-domain-gone   interdomain event channels
+//                                            (evtchn_relay.h)
+//   VMM -> daemon requests: evtchn-bind (evtchn_relay.h); the daemon's replies carry no "op".
 //   VMM -> daemon events
 //     {"event": "shutdown", "reason": SHUTDOWN_*, "detail": "..."}
 //     {"event": "xs-reset"}          the guest reconnected its xenstore ring
+//     {"event": "evtchn-closed", ...} our guest closed an interdomain channel
 //   both ways: FrameKind::Xenstore frames, the guest's xenstore traffic (daemon_xenstore.h).
 //
 // The console is served at <rundir>/<domid>/console.sock: a client gets the history, then the live

@@ -1,8 +1,5 @@
 #include "vmm/daemon_xenstore.h"
 
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 #include "base/log.h"
 #include "ipc/json_message.h"
 
@@ -10,55 +7,28 @@ namespace xkvm::vmm {
 
 Result<std::unique_ptr<DaemonXenstore>> DaemonXenstore::create()
 {
-    UniqueFd efd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!efd)
-        return make_unexpected(Error::from_errno("eventfd"));
-    return std::unique_ptr<DaemonXenstore>(new DaemonXenstore(std::move(efd)));
-}
-
-void DaemonXenstore::signal()
-{
-    uint64_t one = 1;
-    (void)!::write(m_wake.get(), &one, sizeof(one));
+    auto queue = TRY(FrameQueue::create(kMaxQueued));
+    return std::unique_ptr<DaemonXenstore>(new DaemonXenstore(std::move(queue)));
 }
 
 void DaemonXenstore::send(const xenstore::Message& request)
 {
     auto bytes = request.encode();
-    {
-        std::lock_guard guard(m_lock);
-        if (m_queue.size() >= kMaxQueued) {
-            if (m_dropped++ == 0)
-                log::get("xenstore")->warn("guest floods xenstore requests; dropping the excess");
-            return;
-        }
-        m_queue.push_back(ipc::Frame::make(ipc::FrameKind::Xenstore, std::string(bytes.begin(), bytes.end())));
-    }
-    signal();
+    if (!m_queue.push(ipc::Frame::make(ipc::FrameKind::Xenstore, std::string(bytes.begin(), bytes.end()))))
+        if (m_dropped++ == 0)
+            log::get("xenstore")->warn("guest floods xenstore requests; dropping the excess");
 }
 
 void DaemonXenstore::reset()
 {
-    {
-        std::lock_guard guard(m_lock);
-        // Requests from before the reconnect are void; the daemon drops watches and transactions.
-        m_queue.clear();
-        m_queue.push_back(ipc::json_frame(ipc::Json { { "event", "xs-reset" } }));
-    }
-    signal();
+    // Requests from before the reconnect are void; the daemon drops watches and transactions.
+    m_queue.drop_if([](const ipc::Frame&) { return true; });
+    (void)m_queue.push(ipc::json_frame(ipc::Json { { "event", "xs-reset" } }));
 }
 
 std::vector<ipc::Frame> DaemonXenstore::take_outgoing()
 {
-    uint64_t count;
-    (void)!::read(m_wake.get(), &count, sizeof(count));
-    std::lock_guard guard(m_lock);
-    std::vector<ipc::Frame> out;
-    out.reserve(m_queue.size());
-    for (auto& f : m_queue)
-        out.push_back(std::move(f));
-    m_queue.clear();
-    return out;
+    return m_queue.take();
 }
 
 Status DaemonXenstore::deliver(XenstoreLink& link, const ipc::Frame& frame)
@@ -71,8 +41,7 @@ Status DaemonXenstore::deliver(XenstoreLink& link, const ipc::Frame& frame)
 
 size_t DaemonXenstore::dropped() const
 {
-    std::lock_guard guard(m_lock);
-    return m_dropped;
+    return m_dropped.load();
 }
 
 } // namespace xkvm::vmm

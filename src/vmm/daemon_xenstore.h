@@ -6,14 +6,13 @@
 // are queued here and an eventfd wakes the loop, which takes them with take_outgoing().
 #pragma once
 
-#include <deque>
+#include <atomic>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "base/result.h"
-#include "base/unique_fd.h"
 #include "ipc/frame.h"
+#include "vmm/frame_queue.h"
 #include "vmm/xenstore_link.h"
 
 namespace xkvm::vmm {
@@ -29,7 +28,7 @@ public:
     void reset() override;
 
     // Readable when there is something to take.
-    int wake_fd() const { return m_wake.get(); }
+    int wake_fd() const { return m_queue.wake_fd(); }
     // Frames for the daemon: Xenstore frames for requests, a Json {"event":"xs-reset"} for a reset.
     std::vector<ipc::Frame> take_outgoing();
     // A frame from the daemon for the guest. EPROTO if it is not one well-formed xenstore message.
@@ -38,13 +37,10 @@ public:
     size_t dropped() const;
 
 private:
-    explicit DaemonXenstore(UniqueFd wake) : m_wake(std::move(wake)) { }
-    void signal();
+    explicit DaemonXenstore(FrameQueue queue) : m_queue(std::move(queue)) { }
 
-    UniqueFd m_wake;
-    mutable std::mutex m_lock;
-    std::deque<ipc::Frame> m_queue;
-    size_t m_dropped = 0;
+    FrameQueue m_queue;
+    std::atomic<size_t> m_dropped { 0 };
 };
 
 } // namespace xkvm::vmm

@@ -27,6 +27,10 @@ std::shared_ptr<spdlog::logger> logger() { return log::get("vmm"); }
 uint64_t page_up(uint64_t v) { return (v + memory::kPageSize - 1) & ~(memory::kPageSize - 1); }
 uint64_t page_down(uint64_t v) { return v & ~(memory::kPageSize - 1); }
 
+constexpr uint32_t kMsrTsc = 0x10;
+// vCPUs whose TSCs differ by more than this (about 4 us at 2.5 GHz) do not share one clock.
+constexpr uint64_t kTscAgreeTicks = 10000;
+
 // The far end of a channel whose backend lives in this VMM.
 class BackendEndpoint final : public xen::Endpoint {
 public:
@@ -69,7 +73,7 @@ Result<std::unique_ptr<Machine>> Machine::create(const VmSpec& spec)
     setup.shared_info_page = m->m_physmap->host_base() + m->m_shared_info_offset;
     setup.shared_info_offset = m->m_shared_info_offset;
     setup.clock = m->m_clock;
-    setup.tsc_at_boot = 0; // every vCPU's TSC offset makes the guest TSC 0 at m_host_tsc0
+    setup.tsc_at_boot = m->m_guest_tsc0;
     setup.emul_pin_virqs = xen::effective_pv_features(requested_pv_features(spec)) & XEN_CPUID_FEAT2_HVM_PV_EVTCHN;
     m->m_xen = std::make_unique<xen::Domain>(*m, setup);
 
@@ -182,9 +186,23 @@ Status Machine::create_vcpus()
         m_exits.push_back(std::make_unique<VcpuExits>(*this, id));
         m_vcpus.push_back(std::move(vcpu));
     }
-    m_clock = xen::clock_params_for(tsc_khz, host_tsc_invariant() && offset_set);
-    if (!offset_set)
-        logger()->warn("{}: KVM cannot set TSC offsets here; the PV clock is not marked stable", m_spec.name);
+    // What the guest's TSC reads at system time 0, measured rather than assumed: some hosts (nested
+    // KVM among them) accept the offset and ignore it, and the guest then sees the host's TSC.
+    bool tsc_agree = true;
+    for (uint32_t id = 0; id < m_spec.max_vcpus; ++id) {
+        uint64_t before = __rdtsc();
+        uint64_t guest = TRY(m_vcpus[id]->get_msr(kMsrTsc));
+        uint64_t after = __rdtsc();
+        uint64_t at_boot = guest - ((before + after) / 2 - m_host_tsc0);
+        if (id == 0)
+            m_guest_tsc0 = at_boot;
+        else if (std::max(at_boot, m_guest_tsc0) - std::min(at_boot, m_guest_tsc0) > kTscAgreeTicks)
+            tsc_agree = false;
+    }
+    m_clock = xen::clock_params_for(tsc_khz, host_tsc_invariant() && offset_set && tsc_agree);
+    if (!offset_set || !tsc_agree)
+        logger()->warn("{}: the vCPUs' TSCs cannot be made to agree here; the PV clock is not marked stable",
+                       m_spec.name);
     m_vcpu_up[0] = true;
     return {};
 }
@@ -321,15 +339,32 @@ void Machine::set_gsi_level(uint32_t gsi, bool level)
 
 uint64_t Machine::system_time_ns() const
 {
-    // The guest's clock: its TSC (host TSC - m_host_tsc0) through the PV clock scale.
+    // The guest's clock: TSC ticks since m_host_tsc0 through the PV clock scale. The guest counts
+    // the same ticks from m_guest_tsc0 on its own TSC.
     return xen::ticks_to_ns(__rdtsc() - m_host_tsc0, m_clock);
 }
 
 uint64_t Machine::set_alarm(uint64_t deadline_ns, std::function<void()> fn)
 {
+    auto alarm = std::make_shared<Alarm>(Alarm { 0, deadline_ns, std::move(fn) });
     uint64_t now = system_time_ns();
     auto delay = std::chrono::nanoseconds(deadline_ns > now ? deadline_ns - now : 0);
-    return m_timers.schedule_in(delay, std::move(fn));
+    alarm->id = m_timers.schedule_in(delay, [this, alarm] { fire_alarm(alarm); });
+    return alarm->id;
+}
+
+void Machine::fire_alarm(const std::shared_ptr<Alarm>& alarm)
+{
+    // The timer thread sleeps on the host's monotonic clock, which need not tick at exactly the
+    // rate of the guest's TSC-based clock: an alarm that wakes early by the guest's clock waits on,
+    // so "at or after the deadline" holds in guest time.
+    uint64_t now = system_time_ns();
+    if (now < alarm->deadline) {
+        m_timers.schedule_again(alarm->id, TimerService::Clock::now() + std::chrono::nanoseconds(alarm->deadline - now),
+                                [this, alarm] { fire_alarm(alarm); });
+        return;
+    }
+    alarm->fn();
 }
 
 void Machine::cancel_alarm(uint64_t handle)

@@ -99,6 +99,12 @@ private:
     Status build_devices();
     Status load_guest();
     Status apply_vcpu_affinity(uint32_t vcpu);
+    struct Alarm {
+        uint64_t id;
+        uint64_t deadline; // system time
+        std::function<void()> fn;
+    };
+    void fire_alarm(const std::shared_ptr<Alarm>& alarm);
 
     VmSpec m_spec;
     xen::HypercallTrap m_trap = xen::HypercallTrap::PortIo;
@@ -128,7 +134,8 @@ private:
     std::vector<std::atomic<bool>> m_vcpu_up;
     std::vector<std::atomic<bool>> m_vcpu_down;
     xen::ClockParams m_clock;
-    uint64_t m_host_tsc0 = 0;
+    uint64_t m_host_tsc0 = 0;  // host TSC at system time 0
+    uint64_t m_guest_tsc0 = 0; // the guest's TSC then (0 where KVM applies our offset)
 
     std::atomic<bool> m_paused { true };
     mutable std::mutex m_shutdown_lock;

@@ -32,6 +32,15 @@ uint64_t TimerService::schedule(Clock::time_point when, Callback fn)
     return id;
 }
 
+void TimerService::schedule_again(uint64_t id, Clock::time_point when, Callback fn)
+{
+    std::lock_guard guard(m_lock);
+    if (m_stop)
+        return;
+    m_timers.emplace(when, std::make_pair(id, std::move(fn)));
+    m_cv.notify_all();
+}
+
 bool TimerService::cancel(uint64_t id)
 {
     std::lock_guard guard(m_lock);

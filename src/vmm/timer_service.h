@@ -24,6 +24,9 @@ public:
     TimerService& operator=(const TimerService&) = delete;
 
     uint64_t schedule(Clock::time_point when, Callback fn);
+    // From inside timer `id`'s own callback: run it again at `when` under the same id, so a
+    // cancel(id) still reaches it.
+    void schedule_again(uint64_t id, Clock::time_point when, Callback fn);
     uint64_t schedule_in(std::chrono::nanoseconds delay, Callback fn) { return schedule(Clock::now() + delay, std::move(fn)); }
     // True if the timer was still pending (and now never runs).
     bool cancel(uint64_t id);

@@ -196,6 +196,16 @@ std::string CliTest::write_config(const std::string& name, const std::string& bo
     return path;
 }
 
+Background CliTest::attach(const std::string& name, const std::string& out)
+{
+    auto domid = domid_of(name);
+    EXPECT_TRUE(domid);
+    std::string sock = fmt::format("{}/{}/console.sock", m_rundir, domid.value_or(0));
+    Background bg = start({ "console", name }, out);
+    EXPECT_TRUE(eventually([&] { return socket_users(sock) >= 2; })) << "console did not connect";
+    return bg;
+}
+
 std::string CliTest::guest_config(const std::string& name, const std::string& elf, const std::string& extra)
 {
     return write_config(name, fmt::format("name = \"{}\"\ntype = \"pvh\"\nkernel = \"{}\"\nmemory = 32\n{}", name,

@@ -44,6 +44,8 @@ protected:
                   const std::string& argv0 = "xkvm");
     // `xkvm args...` in the background, stdout to `out_file` in the rundir.
     Background start(const std::vector<std::string>& args, const std::string& out_file);
+    // Starts `xkvm console name` in the background and waits until it is connected.
+    Background attach(const std::string& name, const std::string& out);
     // Reaps `bg` if it has exited by the deadline.
     bool wait_exit(Background& bg, std::chrono::milliseconds timeout);
     std::string read_file(const std::string& path) const;

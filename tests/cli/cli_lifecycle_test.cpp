@@ -26,17 +26,6 @@ protected:
         EXPECT_EQ(vm.out, "");
     }
 
-    // Starts `xkvm console name` in the background and waits until it is connected.
-    Background attach(const std::string& name, const std::string& out)
-    {
-        auto domid = domid_of(name);
-        EXPECT_TRUE(domid);
-        std::string sock = fmt::format("{}/{}/console.sock", m_rundir, domid.value_or(0));
-        Background bg = start({ "console", name }, out);
-        EXPECT_TRUE(eventually([&] { return socket_users(sock) >= 2; })) << "console did not connect";
-        return bg;
-    }
-
     // The domain called `name` gets a new domid (it was restarted); returns it.
     std::optional<uint32_t> wait_restart(const std::string& name, uint32_t old_id)
     {

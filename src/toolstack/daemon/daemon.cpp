@@ -232,8 +232,12 @@ void Daemon::vmm_readable(VmmLink& link)
             open = make_unexpected(j.release_error());
             break;
         }
-        if (!link.complete(*j))
-            vmm_event(link, *j);
+        if (!link.complete(*j, f.fds)) {
+            if (j->contains("op"))
+                vmm_request(link, *j, std::move(f.fds));
+            else
+                vmm_event(link, *j);
+        }
         if (!m_vmms.count(pid))
             return;
     }

@@ -92,10 +92,17 @@ private:
     void build_finished(uint32_t domid, pid_t pid, bool paused, Result<ipc::Json> r, Done done);
     void abort_domain(uint32_t domid, Error e, Done done);
     void vmm_event(VmmLink& link, const ipc::Json& ev);
+    void vmm_request(VmmLink& link, const ipc::Json& req, std::vector<UniqueFd> fds);
     void guest_shutdown(DomainRecord& rec, unsigned reason, std::string detail);
     void destroy_domain(DomainRecord& rec);
     void restart_domain(DomainRecord& rec, bool rename_old);
     void vmm_exited(VmmLink& link);
+
+    // daemon_evtchn.cpp: the event-channel broker between VMMs
+    void evtchn_bind(VmmLink& from, uint64_t id, const ipc::Json& req, std::vector<UniqueFd> fds);
+    void evtchn_closed(VmmLink& from, const ipc::Json& ev);
+    void evtchn_domain_gone(uint32_t domid);
+    VmmLink* running_link(uint32_t domid);
 
     // daemon_store.cpp: xenstore
     void deliver(xenstore::ConnId conn, const xenstore::Message& msg) override;

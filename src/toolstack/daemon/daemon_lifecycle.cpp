@@ -154,6 +154,8 @@ void Daemon::vmm_event(VmmLink& link, const Json& ev)
         guest_shutdown(*rec, static_cast<unsigned>(*reason), detail.release_value());
     } else if (*name == "xs-reset") {
         m_store.reset_connection(rec->domid);
+    } else if (*name == "evtchn-closed") {
+        evtchn_closed(link, ev);
     }
 }
 
@@ -251,6 +253,7 @@ void Daemon::vmm_exited(VmmLink& link)
                    describe_wait_status(link.wait_status));
     link.close_channel(); // fails what was in flight (a build in progress aborts its domain)
     ipc::remove_tree(ipc::domain_dir(m_opts.rundir, link.domid()));
+    evtchn_domain_gone(link.domid());
     auto* rec = m_table.find(link.domid());
     if (!rec || rec->vmm_pid != link.pid())
         return;

@@ -60,8 +60,16 @@ Result<std::unique_ptr<VmmLink>> VmmLink::spawn(const std::string& vmm_path, uin
 
 void VmmLink::request(const std::string& op, ipc::Json args, Callback done, std::chrono::milliseconds timeout)
 {
+    request(op, std::move(args), {}, [done = std::move(done)](Result<ipc::Json> r, std::vector<UniqueFd>) {
+        done(std::move(r));
+    }, timeout);
+}
+
+void VmmLink::request(const std::string& op, ipc::Json args, std::vector<UniqueFd> fds, FdCallback done,
+                      std::chrono::milliseconds timeout)
+{
     if (!m_open) {
-        done(fail(ECONNRESET, "the VMM of domain {} is gone", m_domid));
+        done(fail(ECONNRESET, "the VMM of domain {} is gone", m_domid), {});
         return;
     }
     uint64_t id = m_next_id++;
@@ -69,16 +77,28 @@ void VmmLink::request(const std::string& op, ipc::Json args, Callback done, std:
         args = ipc::Json::object();
     args["op"] = op;
     args["id"] = id;
-    if (auto r = m_chan->send(ipc::json_frame(args)); !r) {
-        done(make_unexpected(r.release_error()));
+    ipc::Frame frame = ipc::json_frame(args);
+    frame.fds = std::move(fds);
+    if (auto r = m_chan->send(std::move(frame)); !r) {
+        done(make_unexpected(r.release_error()), {});
         return;
     }
     m_pending.emplace(id, Pending { std::move(done), Clock::now() + timeout });
 }
 
-bool VmmLink::complete(const ipc::Json& msg)
+void VmmLink::reply(uint64_t id, Result<ipc::Json> r, std::vector<UniqueFd> fds)
 {
-    if (msg.contains("event"))
+    if (!m_open)
+        return;
+    ipc::Frame frame = ipc::json_frame(r ? ipc::ok_reply(id, r.release_value()) : ipc::error_reply(id, r.error()));
+    if (r)
+        frame.fds = std::move(fds);
+    (void)m_chan->send(std::move(frame));
+}
+
+bool VmmLink::complete(const ipc::Json& msg, std::vector<UniqueFd>& fds)
+{
+    if (msg.contains("event") || msg.contains("op"))
         return false;
     auto id = ipc::get_uint(msg, "id");
     if (!id)
@@ -88,7 +108,7 @@ bool VmmLink::complete(const ipc::Json& msg)
         return true; // late reply to an expired request
     auto done = std::move(it->second.done);
     m_pending.erase(it);
-    done(ipc::reply_result(msg));
+    done(ipc::reply_result(msg), std::move(fds));
     return true;
 }
 
@@ -97,13 +117,13 @@ void VmmLink::fail_all(const Error& e)
     auto pending = std::move(m_pending);
     m_pending.clear();
     for (auto& [id, p] : pending)
-        p.done(make_unexpected(e));
+        p.done(make_unexpected(e), {});
 }
 
 std::optional<VmmLink::Clock::time_point> VmmLink::expire(Clock::time_point now)
 {
     // Collect first: a callback may send another request on this link.
-    std::vector<Callback> expired;
+    std::vector<FdCallback> expired;
     for (auto it = m_pending.begin(); it != m_pending.end();) {
         if (it->second.deadline <= now) {
             expired.push_back(std::move(it->second.done));
@@ -113,7 +133,7 @@ std::optional<VmmLink::Clock::time_point> VmmLink::expire(Clock::time_point now)
         }
     }
     for (auto& done : expired)
-        done(fail(ETIMEDOUT, "the VMM of domain {} did not answer", m_domid));
+        done(fail(ETIMEDOUT, "the VMM of domain {} did not answer", m_domid), {});
     std::optional<Clock::time_point> next;
     for (auto& [id, p] : m_pending)
         if (!next || p.deadline < *next)

@@ -20,6 +20,8 @@ namespace xkvm::toolstack {
 class VmmLink {
 public:
     using Callback = std::function<void(Result<ipc::Json>)>;
+    // For requests whose reply carries descriptors (interdomain event channels).
+    using FdCallback = std::function<void(Result<ipc::Json>, std::vector<UniqueFd>)>;
     using Clock = std::chrono::steady_clock;
 
     // Forks and execs `vmm_path --control-fd N`. The child dies with the daemon (PR_SET_PDEATHSIG).
@@ -32,8 +34,13 @@ public:
     // Sends {"op": op, "id": N, ...args}; `done` gets the reply's fields or its error exactly once.
     void request(const std::string& op, ipc::Json args, Callback done,
                  std::chrono::milliseconds timeout = std::chrono::seconds(5));
-    // If `msg` answers a request in flight, completes it and returns true.
-    bool complete(const ipc::Json& msg);
+    void request(const std::string& op, ipc::Json args, std::vector<UniqueFd> fds, FdCallback done,
+                 std::chrono::milliseconds timeout = std::chrono::seconds(5));
+    // Sends a reply to one of the VMM's own requests.
+    void reply(uint64_t id, Result<ipc::Json> r, std::vector<UniqueFd> fds = {});
+    // If `msg` answers a request in flight, completes it (with the frame's descriptors) and returns
+    // true. Requests from the VMM ("op") and events are not replies.
+    bool complete(const ipc::Json& msg, std::vector<UniqueFd>& fds);
     // Fails everything in flight (the VMM went away).
     void fail_all(const Error& e);
     // Fails requests past their deadline; returns the earliest deadline left.
@@ -51,7 +58,7 @@ public:
 
 private:
     struct Pending {
-        Callback done;
+        FdCallback done;
         Clock::time_point deadline;
     };
     VmmLink(pid_t pid, uint32_t domid, std::unique_ptr<ipc::Channel> chan)
