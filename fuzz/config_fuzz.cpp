@@ -75,7 +75,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     for (const auto& w : parsed->warnings)
         check(w.line >= 1 && !w.str().empty());
 
-    auto cfg = build_domain_config(*parsed);
+    std::vector<ConfigWarning> warnings;
+    auto cfg = build_domain_config(*parsed, warnings);
+    for (const auto& w : warnings)
+        check(w.line >= 1 && w.column >= 1 && !w.str().empty());
     if (!cfg) {
         check(cfg.error().line >= 1 && cfg.error().column >= 1 && !cfg.error().str().empty());
         return 0;

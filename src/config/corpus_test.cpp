@@ -61,9 +61,11 @@ ConfigResult<DomainConfig> load(const fs::path& cfg, std::vector<ConfigWarning>*
 {
     auto overrides = lines_of(fs::path(cfg).replace_extension(".overrides"));
     auto parsed = TRY(parse_file(cfg.string(), overrides));
+    std::vector<ConfigWarning> all = parsed.warnings;
+    auto model = build_domain_config(parsed, all);
     if (warnings)
-        *warnings = parsed.warnings;
-    return build_domain_config(parsed);
+        *warnings = std::move(all);
+    return model;
 }
 
 } // namespace

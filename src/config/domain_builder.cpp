@@ -229,14 +229,40 @@ Position position_for(const ParsedConfig& parsed, const Invalid& bad)
     return start_of(parsed);
 }
 
+// xl gives vCPU i entry i of a per-vCPU list and silently skips entries past maxvcpus (a config
+// whose vcpus were lowered keeps working); we skip them too, but say so.
+void drop_entries_past_maxvcpus(const ParsedConfig& parsed, std::string_view key, AffinitySpec& spec,
+                                uint32_t maxvcpus, std::vector<ConfigWarning>& warnings)
+{
+    if (spec.form != AffinitySpec::Form::PerVcpu || spec.sets.size() <= maxvcpus)
+        return;
+    const Setting* s = parsed.find(key);
+    Position at = s ? s->value.pos : start_of(parsed);
+    if (s && s->value.kind == Value::Kind::List && maxvcpus < s->value.items.size())
+        at = s->value.items[maxvcpus].pos;
+    const size_t extra = spec.sets.size() - maxvcpus;
+    const std::string dropped = extra == 1 ? "the last entry is" : fmt::format("the last {} entries are", extra);
+    warnings.push_back(ConfigWarning::at(at, fmt::format("'{}' lists {} vCPUs but the guest has maxvcpus = {}; {} ignored",
+                                                         key, spec.sets.size(), maxvcpus, dropped)));
+    spec.sets.resize(maxvcpus);
+}
+
 } // namespace
 
-ConfigResult<DomainConfig> build_domain_config(const ParsedConfig& parsed)
+ConfigResult<DomainConfig> build_domain_config(const ParsedConfig& parsed, std::vector<ConfigWarning>& warnings)
 {
     DomainConfig cfg = apply_defaults(TRY(read_input(parsed)));
+    drop_entries_past_maxvcpus(parsed, "cpus", cfg.cpus, cfg.maxvcpus, warnings);
+    drop_entries_past_maxvcpus(parsed, "cpus_soft", cfg.cpus_soft, cfg.maxvcpus, warnings);
     if (auto bad = check_domain_config(cfg))
         return make_unexpected(ConfigError::at(position_for(parsed, *bad), bad->message));
     return cfg;
+}
+
+ConfigResult<DomainConfig> build_domain_config(const ParsedConfig& parsed)
+{
+    std::vector<ConfigWarning> ignored;
+    return build_domain_config(parsed, ignored);
 }
 
 } // namespace xkvm::config

@@ -104,6 +104,9 @@ std::string_view xl_name(ShutdownAction a); // "rename-restart"
 std::optional<ShutdownAction> shutdown_action_from_xl(std::string_view s);
 
 // Settings to model. Errors point at the offending value (or inside it, for spec strings).
+// Warnings about settings the model leaves out (per-vCPU entries past maxvcpus, which xl skips)
+// are appended to `warnings`; the one-argument form drops them.
+ConfigResult<DomainConfig> build_domain_config(const ParsedConfig& parsed, std::vector<ConfigWarning>& warnings);
 ConfigResult<DomainConfig> build_domain_config(const ParsedConfig& parsed);
 
 } // namespace xkvm::config

@@ -222,8 +222,27 @@ TEST(DomainConfig, CpusStringAppliesToAllListIsPerVcpu)
     ASSERT_EQ(per.cpus.sets.size(), 3u);
     EXPECT_EQ(per.cpus.sets[2].terms[0].first, 7u);
 
-    EXPECT_EQ(build_err(with_head("vcpus = 2\ncpus = [ '0', '1', '2' ]\n")),
-              "d.cfg:4:8: error: lists 3 vCPUs but the guest has maxvcpus = 2");
+    // As xl: entries past maxvcpus are skipped (the model keeps one per possible vCPU), with a warning
+    // pointing at the first one skipped.
+    auto parsed = parse_string(with_head("vcpus = 2\ncpus = [ '0', '1', '2', '3' ]\ncpus_soft = [ '1', '0', '0' ]\n"),
+                               "d.cfg");
+    ASSERT_TRUE(parsed.has_value());
+    std::vector<ConfigWarning> warnings;
+    auto longer = build_domain_config(*parsed, warnings);
+    ASSERT_TRUE(longer.has_value()) << longer.error().str();
+    ASSERT_EQ(longer->cpus.sets.size(), 2u);
+    EXPECT_EQ(longer->cpus.sets[1].terms[0].first, 1u);
+    EXPECT_EQ(longer->cpus_soft.sets.size(), 2u);
+    ASSERT_EQ(warnings.size(), 2u);
+    EXPECT_EQ(warnings[0].str(),
+              "d.cfg:4:20: warning: 'cpus' lists 4 vCPUs but the guest has maxvcpus = 2; the last 2 entries are ignored");
+    EXPECT_EQ(warnings[1].str(),
+              "d.cfg:5:25: warning: 'cpus_soft' lists 3 vCPUs but the guest has maxvcpus = 2; the last entry is ignored");
+    // A model that still has too many (built by hand, or from JSON) breaks an invariant.
+    DomainConfig hand = *longer;
+    hand.cpus.sets.push_back(hand.cpus.sets[0]);
+    ASSERT_TRUE(check_domain_config(hand).has_value());
+    EXPECT_EQ(check_domain_config(hand)->message, "lists 3 vCPUs but the guest has maxvcpus = 2");
     EXPECT_EQ(build_err(with_head("cpus = '0-3,^x'\n")), "d.cfg:3:14: error: cpus: expected a CPU number, found 'x'");
     EXPECT_EQ(build_err(with_head("cpus = []\n")),
               "d.cfg:3:8: error: 'cpus' is an empty list (give a CPU list per vCPU, or one string for all)");

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <system_error>
 
@@ -27,6 +28,15 @@ Status check_bdf_fields(const config::PciBdf& bdf)
 }
 
 } // namespace
+
+HostPaths detect_host_paths()
+{
+    const char* root = std::getenv("XKVM_SYSFS_ROOT");
+    if (!root || !*root)
+        return {};
+    const fs::path sys = fs::path(root) / "sys";
+    return { sys.string(), (sys / "firmware/acpi/tables/DMAR").string() };
+}
 
 std::string bdf_str(const config::PciBdf& bdf)
 {

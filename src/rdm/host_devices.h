@@ -22,6 +22,11 @@ struct HostPaths {
     std::string dmar_table = kDefaultDmarPath;
 };
 
+// The real host's paths, or the same files under $XKVM_SYSFS_ROOT when it is set (the fixture root
+// numa::Topology::detect() reads: <root>/sys/bus/pci/..., <root>/sys/firmware/acpi/tables/DMAR), so
+// the CLI can be tested against a host of the test's making.
+HostPaths detect_host_paths();
+
 // "0000:03:00.0", the spelling sysfs uses. Local so rdm/ needs only the config headers.
 std::string bdf_str(const config::PciBdf& bdf);
 

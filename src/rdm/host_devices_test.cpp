@@ -1,5 +1,7 @@
 #include "rdm/host_devices.h"
 
+#include <cstdlib>
+
 #include <gtest/gtest.h>
 
 #include "rdm/test_support.h"
@@ -27,6 +29,22 @@ TEST(rdm_host_devices, BdfSpelling)
     EXPECT_EQ(bdf_list_str({}), "no device");
     EXPECT_EQ(bdf_list_str({ bdf(0, 0x14, 0), bdf(0, 0x1a, 0) }), "0000:00:14.0, 0000:00:1a.0");
     EXPECT_EQ(pci_device_dir(bdf(3, 0, 1), "/x"), "/x/bus/pci/devices/0000:03:00.1");
+}
+
+TEST(rdm_host_devices, HostPathsFollowTheSysfsRootOverride)
+{
+    const char* saved = std::getenv("XKVM_SYSFS_ROOT");
+    const std::string keep = saved ? saved : "";
+    ASSERT_EQ(unsetenv("XKVM_SYSFS_ROOT"), 0);
+    EXPECT_EQ(detect_host_paths().sysfs_root, "/sys");
+    EXPECT_EQ(detect_host_paths().dmar_table, "/sys/firmware/acpi/tables/DMAR");
+    ASSERT_EQ(setenv("XKVM_SYSFS_ROOT", "/tmp/fixture-host", 1), 0);
+    EXPECT_EQ(detect_host_paths().sysfs_root, "/tmp/fixture-host/sys");
+    EXPECT_EQ(detect_host_paths().dmar_table, "/tmp/fixture-host/sys/firmware/acpi/tables/DMAR");
+    if (saved)
+        setenv("XKVM_SYSFS_ROOT", keep.c_str(), 1);
+    else
+        unsetenv("XKVM_SYSFS_ROOT");
 }
 
 TEST(rdm_host_devices, PassthroughDrivers)

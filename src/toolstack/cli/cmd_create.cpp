@@ -8,6 +8,7 @@
 #include "config/json.h"
 #include "config/parser.h"
 #include "numa/placement.h"
+#include "rdm/host_devices.h"
 #include "toolstack/cli/commands.h"
 #include "toolstack/cli/daemon_client.h"
 #include "toolstack/plan/plan.h"
@@ -85,9 +86,10 @@ int cmd_create(const Context& ctx, const CreateOptions& o)
         std::fprintf(stderr, "%s\n", parsed.error().str().c_str());
         return 1;
     }
-    for (const auto& w : parsed->warnings)
+    std::vector<config::ConfigWarning> warnings = parsed->warnings;
+    auto built = config::build_domain_config(*parsed, warnings);
+    for (const auto& w : warnings)
         std::fprintf(stderr, "%s\n", w.str().c_str());
-    auto built = config::build_domain_config(*parsed);
     if (!built) {
         std::fprintf(stderr, "%s\n", built.error().str().c_str());
         return 1;
@@ -101,6 +103,7 @@ int cmd_create(const Context& ctx, const CreateOptions& o)
     pctx.source = &*parsed;
     pctx.run_dir = ctx.rundir;
     pctx.console_log = std::string(); // the console lives in the VMM; `xkvm console` reads it
+    pctx.host = rdm::detect_host_paths();
     auto topo = numa::Topology::detect();
     if (!topo)
         return report(ctx, topo.error());

@@ -16,6 +16,7 @@
 #include "numa/binding.h"
 #include "numa/topology.h"
 #include "numa/topology_fixture.h"
+#include "rdm/dmar_builder.h"
 #include "toolstack/plan/plan.h"
 #include "vmm/machine.h"
 #include "xen/abi/sched.h"
@@ -39,6 +40,13 @@ using ::testing::HasSubstr;
 namespace {
 
 namespace fs = std::filesystem;
+
+#ifdef XKVM_PLAN_HAVE_GUESTS
+const std::string kHello = XKVM_GUEST_ELF("hello");
+const std::string kDemo = XKVM_GUEST_ELF("demo"); // prints both of its memory maps
+#else
+const std::string kHello, kDemo;
+#endif
 
 // The policy the kernel holds for the page at addr.
 std::pair<int, numa::NodeSet> policy_at(void* addr)
@@ -69,6 +77,17 @@ int last_cpu_of(pid_t tid)
         if (i == 39)
             return std::stoi(field);
     return -1;
+}
+
+// The entry lines the demo guest prints under "memory map  <source>, N entries:" (indented).
+std::string map_block(const std::string& console, const std::string& source)
+{
+    std::istringstream in(console.substr(std::min(console.size(), console.find(source))));
+    std::string line, block;
+    std::getline(in, line); // the header
+    while (std::getline(in, line) && line.starts_with("              0x"))
+        block += line + "\n";
+    return block;
 }
 
 struct Pages {
@@ -115,11 +134,14 @@ protected:
 #endif
     }
 
-    Result<DomainPlan> plan(const std::string& extra, uint16_t domid)
+    // `host` is where the DMAR table and sysfs are read; unset, the real host's (no pci= and no rdm=,
+    // so the DMAR table is not read at all).
+    Result<DomainPlan> plan(const std::string& extra, uint16_t domid, const std::string& kernel = kHello,
+                            const std::optional<rdm::HostPaths>& host = std::nullopt)
     {
 #ifdef XKVM_PLAN_HAVE_GUESTS
         const std::string text = "name = \"plan-e2e-" + std::to_string(domid) + "\"\ntype = \"pvh\"\nkernel = \""
-            + XKVM_GUEST_ELF("hello") + "\"\nmemory = 32\n" + extra;
+            + kernel + "\"\nmemory = 32\n" + extra;
         auto parsed = config::parse_string(text, "e2e.cfg");
         if (!parsed)
             return fail(EINVAL, "{}", parsed.error().str());
@@ -130,18 +152,21 @@ protected:
         ctx.domid = domid;
         ctx.topology = m_topo;
         ctx.run_dir = m_dir->path().string();
-        // The real host otherwise: no pci= and no rdm=, so the DMAR table is not read.
+        if (host)
+            ctx.host = *host;
         fs::create_directories(m_dir->path() / std::to_string(domid));
         return plan_domain(*cfg, ctx);
 #else
         (void)extra;
         (void)domid;
+        (void)kernel;
+        (void)host;
         return fail(ENOSYS, "no guests");
 #endif
     }
 
-    // Builds the planned domain, runs `hello` to its poweroff, and checks it said what it should.
-    std::unique_ptr<vmm::Machine> run(const DomainPlan& p)
+    // Builds the planned domain, runs the guest to its poweroff, and checks it said `done` on the way.
+    std::unique_ptr<vmm::Machine> run(const DomainPlan& p, const std::string& done = "hello: done")
     {
         auto m = vmm::Machine::create(p.spec);
         EXPECT_TRUE(m) << m.error().message;
@@ -154,7 +179,7 @@ protected:
         if (info) {
             EXPECT_EQ(info->reason, unsigned(SHUTDOWN_poweroff)) << info->detail;
         }
-        EXPECT_THAT((*m)->console().history(), HasSubstr("hello: done"));
+        EXPECT_THAT((*m)->console().history(), HasSubstr(done));
         return std::move(*m);
     }
 
@@ -229,4 +254,40 @@ TEST_F(plan_e2e, WithoutSettingsNothingIsRestricted)
     EXPECT_EQ(*vcpu, *own) << "an unpinned vCPU thread keeps the VMM's own affinity";
     EXPECT_EQ(policy_at(m->physmap().host_base()).first, MPOL_DEFAULT);
     EXPECT_GT(pages_on(*m, 0).touched, 0u);
+}
+
+// Reserved device memory reaches the guest: the demo guest prints the map from its PVH start info and
+// from XENMEM_memory_map, and both must show the host's RMRRs as reserved, with low RAM ended below the
+// one above rdm_mem_boundary and the rest of RAM moved above 4 GiB.
+TEST_F(plan_e2e, ReservedDeviceMemoryIsReservedInBothGuestMemoryMaps)
+{
+    const std::string dmar = (m_dir->path() / "DMAR").string();
+    {
+        auto table = rdm::DmarBuilder()
+                         .add_drhd(0, 0xfed90000, true)
+                         .add_rmrr(0, 0x1800000, 0x180ffff, { rdm::endpoint_scope(0, 0x14, 0) })
+                         .add_rmrr(0, 0xf8000000, 0xf80fffff, { rdm::endpoint_scope(0, 0x02, 0) })
+                         .build();
+        std::ofstream f(dmar, std::ios::binary);
+        f.write(reinterpret_cast<const char*>(table.data()), static_cast<std::streamsize>(table.size()));
+        ASSERT_TRUE(f.good());
+    }
+    fs::create_directories(m_dir->path() / "sys");
+    auto p = plan("memory = 64\nrdm = \"strategy=host,policy=strict\"\nrdm_mem_boundary = 16\n", 44, kDemo,
+                  rdm::HostPaths { (m_dir->path() / "sys").string(), dmar });
+    ASSERT_TRUE(p) << p.error().message;
+    ASSERT_EQ(p->rdm_regions.size(), 2u);
+
+    auto m = run(*p, "powering off. Bye!");
+    ASSERT_NE(m, nullptr);
+    const std::string out = m->console().history();
+    for (const char* source : { "from the PVH start info", "from XENMEM_memory_map" }) {
+        SCOPED_TRACE(source);
+        const std::string map = map_block(out, source);
+        ASSERT_FALSE(map.empty()) << out;
+        EXPECT_THAT(map, HasSubstr("0x0000000000100000-0x00000000017fffff  RAM")) << "low RAM ends at the RMRR";
+        EXPECT_THAT(map, HasSubstr("0x0000000001800000-0x000000000180ffff  reserved"));
+        EXPECT_THAT(map, HasSubstr("0x00000000f8000000-0x00000000f80fffff  reserved"));
+        EXPECT_THAT(map, HasSubstr("0x0000000100000000-0x00000001027fffff  RAM")) << "the other 40 MiB above 4 GiB";
+    }
 }
