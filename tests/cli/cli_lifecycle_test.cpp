@@ -59,6 +59,35 @@ TEST_F(CliLifecycle, CreatePausedConsoleUnpauseUntilPoweroff)
     expect_nothing_left();
 }
 
+TEST_F(CliLifecycle, CreateWithConsoleSeesAGuestThatEndsAtOnce)
+{
+    // hello prints three lines and powers off within milliseconds: -c must attach before it runs.
+    auto r = run({ "create", "-c", guest_config("g", XKVM_GUEST_ELF("hello")) });
+    EXPECT_EQ(r.rc, 0) << r.err;
+    EXPECT_NE(r.out.find("hello: 32-bit PVH guest, paging off, via port 0xe9\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("hello: done\n"), std::string::npos) << r.out;
+    expect_nothing_left();
+}
+
+TEST_F(CliLifecycle, CreatePausedWithConsoleStaysPaused)
+{
+    std::string cfg = guest_config("g", XKVM_GUEST_ELF("hello"));
+    Background bg = start({ "create", "-p", "-c", cfg }, "out");
+    // Built, and the console attached (the domain's console socket has its listener and us).
+    EXPECT_TRUE(eventually([&] {
+        auto id = domid_of("g");
+        return id && socket_users(fmt::format("{}/{}/console.sock", m_rundir, *id)) >= 2;
+    }));
+    auto row = list_row("g");
+    ASSERT_TRUE(row);
+    EXPECT_NE(row->find("--p---"), std::string::npos) << *row;
+    EXPECT_EQ(read_file(bg.out_path).find("hello"), std::string::npos) << "a paused guest printed";
+    ASSERT_EQ(run({ "unpause", "g" }).rc, 0);
+    ASSERT_TRUE(wait_exit(bg, 30s));
+    EXPECT_EQ(bg.exit_code, 0);
+    EXPECT_NE(read_file(bg.out_path).find("hello: done\n"), std::string::npos);
+}
+
 TEST_F(CliLifecycle, MissingKernelFailsClearlyAndLeavesNothing)
 {
     std::string cfg = write_config("g", "name = \"g\"\ntype = \"pvh\"\nkernel = \"/nonexistent/vmlinuz\"\n");

@@ -57,28 +57,38 @@ private:
 
 } // namespace
 
-int attach_console(const Context& ctx, uint32_t domid)
+Result<UniqueFd> connect_console(const Context& ctx, uint32_t domid)
 {
     std::string path = ipc::console_socket_path(ctx.rundir, domid);
     auto sock = ipc::connect_unix(path);
-    if (!sock) {
-        if (sock.error().code == ENOENT || sock.error().code == ECONNREFUSED)
-            return report(ctx, fmt::format("domain {} has no console (it has ended)", domid));
+    if (!sock && (sock.error().code == ENOENT || sock.error().code == ECONNREFUSED))
+        return fail(ENOENT, "domain {} has no console (it has ended)", domid);
+    return sock;
+}
+
+int attach_console(const Context& ctx, uint32_t domid)
+{
+    auto sock = connect_console(ctx, domid);
+    if (!sock)
         return report(ctx, sock.error());
-    }
+    return stream_console(ctx, sock.release_value());
+}
+
+int stream_console(const Context& ctx, UniqueFd sock)
+{
     ::signal(SIGPIPE, SIG_IGN);
     RawTerminal term;
     bool stdin_open = true;
     char buf[16384];
     for (;;) {
-        pollfd fds[2] = { { sock->get(), POLLIN, 0 }, { stdin_open ? 0 : -1, POLLIN, 0 } };
+        pollfd fds[2] = { { sock.get(), POLLIN, 0 }, { stdin_open ? 0 : -1, POLLIN, 0 } };
         if (::poll(fds, 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
             return report(ctx, Error::from_errno("poll"));
         }
         if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-            ssize_t n = ::read(sock->get(), buf, sizeof(buf));
+            ssize_t n = ::read(sock.get(), buf, sizeof(buf));
             if (n < 0 && errno == EINTR)
                 continue;
             if (n <= 0)
@@ -96,11 +106,11 @@ int attach_console(const Context& ctx, uint32_t domid)
             if (term.active()) {
                 auto esc = in.find(kEscape);
                 if (esc != std::string_view::npos) {
-                    (void)write_all(sock->get(), in.data(), esc);
+                    (void)write_all(sock.get(), in.data(), esc);
                     return 0;
                 }
             }
-            if (!write_all(sock->get(), in.data(), in.size()))
+            if (!write_all(sock.get(), in.data(), in.size()))
                 return 0;
         }
     }

@@ -139,7 +139,9 @@ int cmd_create(const Context& ctx, const CreateOptions& o)
     Json req {
         { "config", config::to_json(cfg) },
         { "spec", vmm::vm_spec_to_json(plan->spec) },
-        { "paused", o.paused },
+        // With -c the console connects before the guest runs, so it misses nothing even when the
+        // guest is gone in a moment (the console socket closes with the domain).
+        { "paused", o.paused || o.console },
         { "hard", hard },
         { "soft", soft },
         { "nodes", plan->placement.nodes.ids() },
@@ -148,8 +150,15 @@ int cmd_create(const Context& ctx, const CreateOptions& o)
     if (!created)
         return report(ctx, fmt::format("cannot create domain '{}': {}", cfg.name, created.error().message));
     uint32_t domid = (*created)["domid"].get<uint32_t>();
-    if (o.console)
-        return attach_console(ctx, domid); // the console replays what the guest printed before
+    if (o.console) {
+        auto sock = connect_console(ctx, domid);
+        if (!sock)
+            return report(ctx, sock.error());
+        if (!o.paused)
+            if (auto r = client->call("unpause", Json { { "dom", std::to_string(domid) } }); !r)
+                return report(ctx, fmt::format("cannot unpause domain {}: {}", domid, r.error().message));
+        return stream_console(ctx, sock.release_value());
+    }
 
     if (o.foreground) {
         auto r = client->call("wait", Json { { "dom", cfg.name }, { "by_name", true } }, std::chrono::hours(24 * 365));

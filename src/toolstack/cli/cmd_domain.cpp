@@ -220,7 +220,9 @@ int cmd_vcpu_pin(const Context& ctx, const std::string& dom, const std::string& 
                                  { "cpus", pin->threads[v].ids() },
                                  { "hard", pin->affinity[v].hard.ids() },
                                  { "soft", pin->affinity[v].soft.ids() } });
-    auto r = (*client)->call("vcpu-pin", Json { { "dom", rec["name"] }, { "vcpus", changes } });
+    // The node affinity Xen would re-derive; the daemon keeps an explicit nodes= instead.
+    auto r = (*client)->call("vcpu-pin",
+                             Json { { "dom", rec["name"] }, { "vcpus", changes }, { "nodes", pin->derived_nodes.ids() } });
     return r ? 0 : report(ctx, r.error());
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "base/unique_fd.h"
 
 namespace xkvm::cli {
 
@@ -52,5 +53,8 @@ int report(const Context& ctx, const std::string& message);
 
 // Streams a domain's console to stdout (and stdin to it) until the domain ends (0) or Ctrl-] (0).
 int attach_console(const Context& ctx, uint32_t domid);
+// The two halves of attach_console, for create -c: connect before the guest runs, then stream.
+Result<UniqueFd> connect_console(const Context& ctx, uint32_t domid);
+int stream_console(const Context& ctx, UniqueFd sock);
 
 } // namespace xkvm::cli

@@ -13,6 +13,7 @@ namespace {
 using ipc::Json;
 
 constexpr uint32_t kMaxCpuId = 65535;
+constexpr uint32_t kMaxNodeId = 1023;
 
 Result<std::vector<std::vector<uint32_t>>> get_sets(const Json& j, std::string_view key, size_t max_items)
 {
@@ -269,6 +270,13 @@ Result<Json> Daemon::op_vcpu_pin(uint64_t client, uint64_t id, const Json& req)
             return fail(EINVAL, "vcpu-pin: vCPU {} would have no CPU to run on", c.vcpu);
         changes.push_back(std::move(c));
     }
+    // Without an explicit nodes=, the node affinity follows the vCPUs' new affinity, as on Xen
+    // (memory already placed stays where it is).
+    std::optional<std::vector<uint32_t>> derived;
+    if (req.contains("nodes"))
+        derived = TRY(ipc::get_uint_list(req, "nodes", kMaxNodeId, kMaxNodeId + 1));
+    if (derived && !derived->empty() && rec->config.nodes.empty())
+        rec->nodes = *derived;
     auto waiting = std::make_shared<size_t>(changes.size() + 1);
     auto error = std::make_shared<std::optional<Error>>();
     auto finish = [this, client, id, waiting, error] {
