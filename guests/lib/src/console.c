@@ -26,8 +26,20 @@ unsigned console_set_outputs(unsigned mask)
 
 unsigned console_outputs(void) { return outputs; }
 
+/* One writer at a time so lines from different CPUs do not interleave (port 0xe9 takes a byte per
+ * exit). A CPU that faults while it holds the lock may still print its report. */
+static spinlock_t console_lock = SPINLOCK_INIT;
+static volatile unsigned long console_owner = ~0UL;
+
 void console_write(const char* buf, size_t len)
 {
+    unsigned long flags = irq_save();
+    unsigned long me = smp_cpu_id();
+    bool nested = READ_ONCE(console_owner) == me;
+    if (!nested) {
+        spin_lock(&console_lock);
+        console_owner = me;
+    }
     unsigned m = outputs;
     if (m & CONSOLE_E9)
         console_write_e9(buf, len);
@@ -37,6 +49,11 @@ void console_write(const char* buf, size_t len)
         console_write_uart(buf, len);
     if (m & CONSOLE_PV)
         console_write_pv(buf, len);
+    if (!nested) {
+        console_owner = ~0UL;
+        spin_unlock(&console_lock);
+    }
+    irq_restore(flags);
 }
 
 void console_write_e9(const char* buf, size_t len) { outsb(DEBUG_CONSOLE_PORT, buf, len); }

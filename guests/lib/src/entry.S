@@ -93,6 +93,7 @@ guest_gdt:
     .quad 0x00af9b000000ffff         /* 0x28 kernel code, 64-bit */
     .quad 0x00affb000000ffff         /* 0x30 user code, 64-bit */
     .quad 0, 0                       /* 0x38 TSS, filled in by desc.c */
+    .quad 0                          /* 0x48 per-CPU data (GS), filled in by desc.c */
 guest_gdt_end:
     .balign 4
     .word 0

@@ -3,6 +3,10 @@
 #include "guest/guest.h"
 
 void desc_init(void);
+/* Per-CPU GDT, TSS and GS for an AP (the IDT is shared); df_stack_top is its #DF stack. */
+void desc_init_ap(struct cpu_local* c, char* df_stack_top);
+/* The BSP's struct cpu_local, filled in (desc_init loads it into GS). */
+struct cpu_local* smp_bsp_init(void);
 void desc_load_empty_idt(void);
 void trap_init(void);
 void trap_dispatch(struct trap_frame* frame);

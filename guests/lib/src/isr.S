@@ -1,5 +1,5 @@
 /* Interrupt stubs (one per vector, 16 bytes apart), the common save/restore path, and the CPL3
- * entry/return used by guest_run_user(). CPL3 code comes back to CPL0 through `ud2` (#UD), which
+ * entry/return used by guest_run_user() (per CPU: stack, saved state and TSS through GS). CPL3 code comes back to CPL0 through `ud2` (#UD), which
  * works on every x86 CPU and hypervisor; `int n` is not used because KVM cannot emulate it. */
 #include "guest/arch.h"
 
@@ -71,13 +71,14 @@ guest_run_user:
     push %r14
     push %r15
     pushfq
-    movq %rsp, user_saved_sp(%rip)
-    movq %rsp, guest_tss+4(%rip)           /* rsp0: traps from CPL3 land below the saved state */
+    movq %rsp, %gs:CPU_LOCAL_USER_SAVED_SP
+    movq %gs:CPU_LOCAL_TSS, %rax
+    movq %rsp, 4(%rax)                     /* rsp0: traps from CPL3 land below the saved state */
     movq (%rsp), %rax
     andl $EFLAGS_IF, %eax
     orl $EFLAGS_FIXED, %eax
     pushq $(GDT_UDATA | 3)
-    pushq $guest_user_stack_top
+    pushq %gs:CPU_LOCAL_USER_STACK_TOP
     pushq %rax
     pushq $(GDT_UCODE64 | 3)
     pushq $user_trampoline
@@ -98,7 +99,7 @@ user_trampoline:                           /* CPL3: rdi = fn, rsi = arg */
     .type guest_user_return, @function
 guest_user_return:
     movq %rdi, %rax
-    movq user_saved_sp(%rip), %rsp
+    movq %gs:CPU_LOCAL_USER_SAVED_SP, %rsp
     movl $GDT_KDATA, %ecx
     movw %cx, %ss
     movw %cx, %ds
@@ -195,11 +196,12 @@ guest_run_user:
     push %esi
     push %edi
     pushfl
-    movl %esp, user_saved_sp
-    movl %esp, guest_tss+4                 /* esp0 */
+    movl %esp, %gs:CPU_LOCAL_USER_SAVED_SP
+    movl %gs:CPU_LOCAL_TSS, %eax
+    movl %esp, 4(%eax)                     /* esp0 */
     movl %ecx, %esi
     movl %edx, %edi
-    movl $guest_user_stack_top, %ecx
+    movl %gs:CPU_LOCAL_USER_STACK_TOP, %ecx
     movl $user_trampoline, %edx
     movl $(GDT_UDATA | 3), %eax
     movw %ax, %ds
@@ -224,7 +226,7 @@ user_trampoline:                           /* CPL3: esi = fn, edi = arg */
     .type guest_user_return, @function
 guest_user_return:
     movl 4(%esp), %eax
-    movl user_saved_sp, %esp
+    movl %gs:CPU_LOCAL_USER_SAVED_SP, %esp
     movl $GDT_KDATA, %ecx
     movw %cx, %ss
     movw %cx, %ds
@@ -236,15 +238,6 @@ guest_user_return:
     pop %ebx
     ret
     .size guest_user_return, . - guest_user_return
-#endif
-
-    .data
-    .balign 8
-user_saved_sp:
-#if defined(__x86_64__)
-    .quad 0
-#else
-    .long 0
 #endif
 
     .section .noinit, "aw", @nobits

@@ -13,13 +13,20 @@ static unsigned failed_cases;
 const char* test_current_case(void) { return current ? current : "main"; }
 unsigned test_failed_cases(void) { return failed_cases; }
 
+/* Checks may fail on any CPU while the BSP runs the case. */
+static spinlock_t fail_lock = SPINLOCK_INIT;
+
 static void mark_failed(void)
 {
+    unsigned long flags = irq_save();
+    spin_lock(&fail_lock);
     if (!current_failed && current)
         failed_cases++;
     current_failed = true;
     if (!current) /* a check outside any case counts as a failed case of its own */
         failed_cases++;
+    spin_unlock(&fail_lock);
+    irq_restore(flags);
 }
 
 bool test_check(bool ok, const char* file, int line, const char* expr)

@@ -34,8 +34,9 @@ static void print_backtrace(unsigned long bp)
     char line[160];
     int n = snprintf(line, sizeof(line), "  backtrace:");
     for (int depth = 0; depth < 8 && n < (int)sizeof(line) - 20; depth++) {
-        bool ok = on_stack(bp, guest_boot_stack, guest_boot_stack_top) ||
-                  on_stack(bp, guest_user_stack, guest_user_stack_top);
+        const struct cpu_local* c = this_cpu();
+        bool ok = on_stack(bp, c->kstack_bottom, c->kstack_top) ||
+                  on_stack(bp, c->user_stack_bottom, (const char*)c->user_stack_top);
         if (!ok || (bp & (sizeof(long) - 1)))
             break;
         const unsigned long* fp = (const unsigned long*)bp;
@@ -74,10 +75,11 @@ _Noreturn void trap_report_and_crash(const struct trap_frame* f)
     unsigned v = (unsigned)f->vector;
     char why[96];
     if (v < 32)
-        snprintf(why, sizeof(why), "exception %u %s error %#lx at %s %#lx (CPL%lu)", v, exception_name(v),
-                 f->error_code, GUEST_BITS == 64 ? "RIP" : "EIP", f->ip, f->cs & 3);
+        snprintf(why, sizeof(why), "exception %u %s error %#lx at %s %#lx (CPL%lu, cpu %u)", v, exception_name(v),
+                 f->error_code, GUEST_BITS == 64 ? "RIP" : "EIP", f->ip, f->cs & 3, smp_cpu_id());
     else
-        snprintf(why, sizeof(why), "unexpected interrupt vector %u at %#lx (CPL%lu)", v, f->ip, f->cs & 3);
+        snprintf(why, sizeof(why), "unexpected interrupt vector %u at %#lx (CPL%lu, cpu %u)", v, f->ip, f->cs & 3,
+                 smp_cpu_id());
     printf("*** %s\n", why);
     guest_dump_frame(f);
     test_on_crash(why);
@@ -87,7 +89,7 @@ _Noreturn void trap_report_and_crash(const struct trap_frame* f)
 void trap_dispatch(struct trap_frame* f)
 {
     unsigned v = (unsigned)f->vector & 0xff;
-    counts[v]++;
+    __atomic_fetch_add(&counts[v], 1, __ATOMIC_RELAXED); /* every CPU shares the table */
     if (v == 6 && user_is_syscall(f)) {
         user_syscall_dispatch(f);
         return;

@@ -10,7 +10,9 @@
 #define GDT_KCODE64 0x28
 #define GDT_UCODE64 0x30
 #define GDT_TSS 0x38 /* 16 bytes in long mode */
-#define GDT_ENTRIES 9
+/* Per-CPU data (struct cpu_local) through GS. DPL 3 so that returns to CPL3 keep it loaded. */
+#define GDT_PERCPU 0x48
+#define GDT_ENTRIES 10
 
 #if defined(__x86_64__)
 #define GDT_KCODE GDT_KCODE64
@@ -40,6 +42,17 @@
 /* CPL3 code reaches CPL0 with `ud2` (eax = call number; see guest/user.h). */
 #define USER_SYS_EXIT 0
 #define USER_SYS_WRITE 1
+
+/* struct cpu_local (guest/smp.h): the fields the assembly uses, in longs from the start. */
+#define CPU_LOCAL_SLOT(n) ((n) * __SIZEOF_LONG__)
+#define CPU_LOCAL_SELF CPU_LOCAL_SLOT(0)
+#define CPU_LOCAL_ID CPU_LOCAL_SLOT(1)
+#define CPU_LOCAL_TSS CPU_LOCAL_SLOT(2)
+#define CPU_LOCAL_USER_SAVED_SP CPU_LOCAL_SLOT(3)
+#define CPU_LOCAL_USER_STACK_TOP CPU_LOCAL_SLOT(4)
+
+/* Real-mode entry page of INIT-SIPI started CPUs (low RAM, below 1 MiB, page aligned). */
+#define SMP_TRAMPOLINE_ADDR 0x8000
 
 #define GUEST_LOAD_ADDR 0x100000
 #define GUEST_BOOT_STACK_SIZE 0x4000

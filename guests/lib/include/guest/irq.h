@@ -46,3 +46,9 @@ void lapic_eoi(void);
 uint32_t lapic_id(void);
 /* A fixed interrupt to ourselves (delivered once IF is set; the handler must lapic_eoi()). */
 void lapic_send_self_ipi(uint8_t vector);
+
+/* IOAPIC (0xfec00000): route a GSI to a vector on a CPU (fixed, physical, active high; edge or level),
+ * or mask it. Level-triggered entries need lapic_eoi() in the handler. */
+unsigned ioapic_pins(void);
+void ioapic_route(unsigned gsi, uint8_t vector, unsigned dest_cpu, bool level);
+void ioapic_mask(unsigned gsi);
