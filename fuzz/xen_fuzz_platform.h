@@ -39,7 +39,7 @@ public:
     void console_write(std::string_view bytes) override { console_bytes += bytes.size(); }
     void kick_vcpu(uint32_t) override { ++kicks; }
     void lapic_vector(uint32_t, uint8_t) override { ++lapic_vectors; }
-    void set_gsi_level(uint32_t gsi, bool) override
+    void assert_callback_gsi(uint32_t gsi) override
     {
         if (gsi >= 48) // the IOAPIC's pins plus the PCI INTx swizzle's range
             std::abort();

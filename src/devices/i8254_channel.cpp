@@ -55,10 +55,10 @@ uint32_t PitChannel::count_at(uint64_t now)
     case 2:
         return static_cast<uint32_t>(n - e % n);
     case 3: {
-        // Counts down by two through each half period; the high half is the longer one for odd N.
-        // (The chip's exact sequence for odd counts differs by one count; no guest depends on it.)
+        // Counts down by two through each half period from N rounded down to even, as Intel's
+        // datasheet describes it; for odd N the high half is one clock longer and ends at 0.
         auto phase = static_cast<uint32_t>(e % n);
-        uint32_t high = (n + 1) / 2;
+        auto high = static_cast<uint32_t>(high_half(n));
         uint32_t p = phase < high ? phase : phase - high;
         return (n & ~1u) - 2 * p;
     }
@@ -91,7 +91,7 @@ bool PitChannel::out_at(uint64_t now) const
     case 2:
         return e % n != n - 1;
     case 3:
-        return e % n < (n + 1) / 2;
+        return e % n < high_half(n);
     default:
         return e != n; // modes 4 and 5: low for the one clock at terminal count
     }
@@ -139,14 +139,15 @@ void PitChannel::observe(uint64_t now)
     if (m_state != State::Counting)
         return;
     if (m_reload_pending && now >= m_pending_at_ns) {
-        // OUT rose at the boundary where the new count took over.
-        if (m_pending_at_ns > m_last_edge_ns)
+        // At a period boundary OUT rose as the new count took over; in mid-period (mode 3) it fell.
+        if (m_pending_base == 0 && m_pending_at_ns > m_last_edge_ns) {
             m_edge_owed = true;
-        m_last_edge_ns = m_pending_at_ns;
+            m_last_edge_ns = m_pending_at_ns;
+        }
         m_start_ns = m_pending_at_ns;
         m_reload_pending = false;
         m_n = m_reload;
-        m_base_ticks = 0;
+        m_base_ticks = m_pending_base;
         m_null_count = false;
     }
     // Edges at or before the base tick happened before a pause and were accounted for then.
@@ -195,10 +196,8 @@ void PitChannel::load(uint16_t raw, uint64_t now)
     switch (m_mode) {
     case 0:
     case 4:
-        if (m_gate) {
-            start_cycle(now);
-        } else {
-            start_cycle(now); // loaded into the counter, but the low gate holds it at the full count
+        start_cycle(now);
+        if (!m_gate) { // loaded into the counter, but the low gate holds it at the full count
             m_state = State::Paused;
             m_held_count = m_n;
             m_held_out = m_mode == 4;
@@ -214,17 +213,36 @@ void PitChannel::load(uint16_t raw, uint64_t now)
         return;
     default:
         if (m_state == State::Counting) {
-            // The current period finishes with the old count (datasheet); the new one follows.
-            m_reload_pending = true;
-            m_pending_at_ns = time_of_tick(*next_edge_tick(elapsed(now)));
+            schedule_reload(now);
         } else if (m_gate) {
             start_cycle(now);
-        } else {
+        } else if (m_state == State::Idle) {
+            // The first count after a control word is loaded even with the gate low; counting
+            // waits for the gate. A later one waits in the count register for the gate's trigger.
             m_state = State::WaitGate;
             m_held_count = m_reload;
+            m_null_count = false;
         }
         return;
     }
+}
+
+// The running cycle finishes its period (mode 2) or its half-cycle (mode 3) with the old count, as
+// the datasheet says; the new count takes over at that boundary.
+void PitChannel::schedule_reload(uint64_t now)
+{
+    uint64_t e = elapsed(now);
+    uint64_t n = m_n;
+    uint64_t period_start = e - e % n;
+    uint64_t end = period_start + n;
+    m_pending_base = 0;
+    if (m_mode == 3 && e % n < high_half(n)) {
+        end = period_start + high_half(n);
+        // OUT falls there, so the new count starts in its low half (a count of 1 has none).
+        m_pending_base = high_half(m_reload) < m_reload ? high_half(m_reload) : 0;
+    }
+    m_reload_pending = true;
+    m_pending_at_ns = time_of_tick(end);
 }
 
 void PitChannel::write(uint8_t value, uint64_t now)
@@ -370,8 +388,8 @@ std::optional<uint64_t> PitChannel::next_rising_edge(uint64_t now)
     observe(now);
     if (m_state != State::Counting)
         return std::nullopt;
-    if (m_reload_pending)
-        return m_pending_at_ns;
+    if (m_reload_pending) // the new count's first rising edge, unless OUT rises at the takeover
+        return m_pending_at_ns + ns_for_ticks(m_pending_base ? m_reload - m_pending_base : 0);
     auto tick = next_edge_tick(elapsed(now));
     if (!tick)
         return std::nullopt;

@@ -47,9 +47,11 @@ private:
     };
 
     uint32_t modulus() const { return m_bcd ? 10000 : 0x10000; }
+    static uint64_t high_half(uint64_t n) { return (n + 1) / 2; }
     uint32_t decode(uint16_t raw) const;
     uint16_t encode(uint32_t count) const;
     void load(uint16_t raw, uint64_t now);
+    void schedule_reload(uint64_t now);
     void start_cycle(uint64_t now);
     void hold(uint64_t now);
     uint64_t elapsed(uint64_t now) const;
@@ -69,15 +71,18 @@ private:
 
     uint32_t m_reload = 0x10000; // the count register, decoded: 1..65536 (1..10000 in BCD)
     uint32_t m_n = 0x10000;      // the count the running cycle was loaded with
-    uint64_t m_start_ns = 0;     // when the running cycle's tick 0 began (after any pause)
-    uint64_t m_base_ticks = 0;   // ticks counted before m_start_ns (modes 0, 4 resumed after a pause)
+    uint64_t m_start_ns = 0;     // when the running cycle was at tick m_base_ticks
+    uint64_t m_base_ticks = 0;   // ticks already counted at m_start_ns: modes 0, 4 resumed after a
+                                 // pause; mode 3 after a reload as OUT fell
     uint32_t m_held_count = 0;   // the count shown while not Counting
     bool m_held_out = false;     // OUT while Paused
     bool m_null_count = true;    // a count was written but is not yet in the counting element
 
-    // Modes 2 and 3: a count written while counting takes over at the end of the current period.
+    // Modes 2 and 3: a count written while counting takes over at the end of the current period
+    // (mode 2) or half-cycle (mode 3). A mode 3 count taking over as OUT falls starts in its low half.
     bool m_reload_pending = false;
     uint64_t m_pending_at_ns = 0;
+    uint64_t m_pending_base = 0; // the new cycle's tick at takeover: 0, or its high half
 
     bool m_write_msb_next = false;
     uint8_t m_write_lsb = 0;

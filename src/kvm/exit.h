@@ -43,8 +43,9 @@ public:
     virtual ~ExitHandler() = default;
     virtual ExitOutcome handle_exit(ExitContext& ctx) = 0;
     // Called on the vCPU thread before every entry into the guest (after kicks too): the place to
-    // inject pending interrupts that the in-kernel LAPIC does not know about.
-    virtual void before_entry(Vcpu&) { }
+    // inject pending interrupts that the in-kernel LAPIC does not know about. False keeps the vCPU
+    // out of the guest this time (the handler set a pause reason, e.g. it is still blocked).
+    virtual bool before_entry(Vcpu&) { return true; }
 };
 
 } // namespace xkvm::kvm

@@ -19,12 +19,17 @@ struct MsrsHeader {
     uint32_t nmsrs;
     uint32_t pad;
 };
-static_assert(sizeof(CpuidHeader) == 8 && sizeof(MsrsHeader) == 8);
+struct IrqRoutingHeader {
+    uint32_t nr;
+    uint32_t flags;
+};
+static_assert(sizeof(CpuidHeader) == 8 && sizeof(MsrsHeader) == 8 && sizeof(IrqRoutingHeader) == 8);
 
 inline constexpr unsigned long kGetSupportedCpuid = _IOWR(KVMIO, 0x05, CpuidHeader);
 inline constexpr unsigned long kSetCpuid2 = _IOW(KVMIO, 0x90, CpuidHeader);
 inline constexpr unsigned long kGetMsrs = _IOWR(KVMIO, 0x88, MsrsHeader);
 inline constexpr unsigned long kSetMsrs = _IOW(KVMIO, 0x89, MsrsHeader);
+inline constexpr unsigned long kSetGsiRouting = _IOW(KVMIO, 0x6a, IrqRoutingHeader);
 
 // A header followed by `n` entries, laid out as the kernel reads it.
 template<typename Header, typename Entry>
@@ -41,5 +46,6 @@ private:
 
 using CpuidBuffer = VarBuffer<CpuidHeader, kvm_cpuid_entry2>;
 using MsrsBuffer = VarBuffer<MsrsHeader, kvm_msr_entry>;
+using IrqRoutingBuffer = VarBuffer<IrqRoutingHeader, kvm_irq_routing_entry>;
 
 } // namespace xkvm::kvm::uapi

@@ -65,7 +65,8 @@ void VcpuRunner::stop()
 void VcpuRunner::kick_locked()
 {
     m_vcpu.request_immediate_exit();
-    if (m_started && !m_exited && m_thread.joinable())
+    // A parked thread is not in KVM_RUN: it looks at its state when it leaves the park anyway.
+    if (m_started && !m_exited && !m_parked && m_thread.joinable())
         pthread_kill(m_thread.native_handle(), kick_signal());
 }
 
@@ -204,7 +205,10 @@ void VcpuRunner::thread_main()
         }
         lock.unlock();
 
-        m_handler.before_entry(m_vcpu);
+        if (!m_handler.before_entry(m_vcpu)) {
+            lock.lock();
+            continue;
+        }
         auto reason = m_vcpu.run();
         ExitContext ctx { m_vcpu, m_vcpu.run_struct(), reason ? *reason : kExitRunFailed, 0, {}, {} };
         if (!reason)

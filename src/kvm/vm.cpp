@@ -1,4 +1,5 @@
 #include "kvm/vm.h"
+#include "kvm/uapi_fix.h"
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -113,6 +114,26 @@ Status Vm::set_irq_line(uint32_t gsi, bool level)
     return {};
 }
 
+Status Vm::set_irq_routing(std::span<const IrqRoute> routes)
+{
+    uapi::IrqRoutingBuffer buf(routes.size());
+    buf.header()->nr = static_cast<uint32_t>(routes.size());
+    for (size_t i = 0; i < routes.size(); ++i) {
+        kvm_irq_routing_entry& e = buf.entries()[i];
+        e.gsi = routes[i].gsi;
+        e.type = KVM_IRQ_ROUTING_IRQCHIP;
+        switch (routes[i].chip) {
+        case IrqRoute::Chip::PicMaster: e.u.irqchip.irqchip = KVM_IRQCHIP_PIC_MASTER; break;
+        case IrqRoute::Chip::PicSlave: e.u.irqchip.irqchip = KVM_IRQCHIP_PIC_SLAVE; break;
+        case IrqRoute::Chip::Ioapic: e.u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC; break;
+        }
+        e.u.irqchip.pin = routes[i].pin;
+    }
+    if (::ioctl(m_fd.get(), uapi::kSetGsiRouting, buf.data()) < 0)
+        return make_unexpected(Error::from_errno("KVM_SET_GSI_ROUTING"));
+    return {};
+}
+
 Status Vm::signal_msi(uint64_t address, uint32_t data)
 {
     kvm_msi msi {};
@@ -151,6 +172,29 @@ Status Vm::add_irqfd(int fd, uint32_t gsi)
     irqfd.gsi = gsi;
     if (::ioctl(m_fd.get(), KVM_IRQFD, &irqfd) < 0)
         return make_unexpected(Error::from_errno("KVM_IRQFD"));
+    return {};
+}
+
+Status Vm::add_resample_irqfd(int fd, int resample_fd, uint32_t gsi)
+{
+    kvm_irqfd irqfd {};
+    irqfd.fd = static_cast<uint32_t>(fd);
+    irqfd.gsi = gsi;
+    irqfd.flags = KVM_IRQFD_FLAG_RESAMPLE;
+    irqfd.resamplefd = static_cast<uint32_t>(resample_fd);
+    if (::ioctl(m_fd.get(), KVM_IRQFD, &irqfd) < 0)
+        return make_unexpected(Error::from_errno("KVM_IRQFD (resample)"));
+    return {};
+}
+
+Status Vm::remove_irqfd(int fd, uint32_t gsi)
+{
+    kvm_irqfd irqfd {};
+    irqfd.fd = static_cast<uint32_t>(fd);
+    irqfd.gsi = gsi;
+    irqfd.flags = KVM_IRQFD_FLAG_DEASSIGN;
+    if (::ioctl(m_fd.get(), KVM_IRQFD, &irqfd) < 0)
+        return make_unexpected(Error::from_errno("KVM_IRQFD (deassign)"));
     return {};
 }
 

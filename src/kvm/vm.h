@@ -5,6 +5,7 @@
 #include <linux/kvm.h>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <vector>
 
 #include "base/result.h"
@@ -36,6 +37,16 @@ public:
 
     // Interrupts into the in-kernel IOAPIC/PIC (level: 1 assert, 0 deassert) and LAPICs (MSI).
     Status set_irq_line(uint32_t gsi, bool level);
+
+    // Which interrupt-controller pins a GSI drives (KVM_SET_GSI_ROUTING replaces KVM's default
+    // table, where GSI n is PIC pin n for n < 16 and IOAPIC pin n).
+    struct IrqRoute {
+        enum class Chip : uint8_t { PicMaster, PicSlave, Ioapic };
+        uint32_t gsi;
+        Chip chip;
+        uint32_t pin;
+    };
+    Status set_irq_routing(std::span<const IrqRoute> routes);
     Status signal_msi(uint64_t address, uint32_t data);
     // Deliver `vector` to the LAPIC with this APIC id, fixed delivery, edge.
     Status send_fixed_interrupt(uint32_t apic_id, uint8_t vector);
@@ -43,6 +54,10 @@ public:
     // Event file descriptors bound to guest actions, for fast paths that skip the vCPU thread.
     Status add_ioeventfd(uint64_t addr, uint32_t len, int fd, bool pio);
     Status add_irqfd(int fd, uint32_t gsi);
+    // A level-triggered line: a write to `fd` asserts `gsi`; the guest's EOI deasserts it and makes
+    // `resample_fd` readable, so the owner can assert again if the condition still holds.
+    Status add_resample_irqfd(int fd, int resample_fd, uint32_t gsi);
+    Status remove_irqfd(int fd, uint32_t gsi);
 
     Result<std::unique_ptr<Vcpu>> create_vcpu(uint32_t id);
 

@@ -218,7 +218,7 @@ Json ControlLoop::status()
             { "tid", tid },
             { "cpu", st.cpu },
             { "time_ns", st.time_ns },
-            { "online", m.vcpu_is_up(i) },
+            { "online", m.vcpu_known_up(i) },
             { "blocked", (reasons & kvm::kPauseBlocked) != 0 },
             { "paused", (reasons & (kvm::kPauseController | kvm::kPauseShutdown)) != 0 },
             { "running", reasons == 0 },

@@ -146,26 +146,18 @@ void EvtchnRelay::unwatch(evtchn_port_t port)
     m_inbound.erase(it);
 }
 
-Result<std::shared_ptr<xen::Endpoint>> EvtchnRelay::bind(domid_t remote_dom, evtchn_port_t remote_port,
-                                                         evtchn_port_t local_port)
+Result<std::shared_ptr<EvtchnRelay::Waiter>> EvtchnRelay::ask(ipc::Json req, std::vector<UniqueFd> fds)
 {
-    UniqueFd ours = new_eventfd();
-    UniqueFd copy(ours ? ::fcntl(ours.get(), F_DUPFD_CLOEXEC, 0) : -1);
-    if (!copy)
-        return xen::xen_fail(XEN_ENOMEM, "no eventfd for an interdomain channel: {}", errno_string(errno));
     auto waiter = std::make_shared<Waiter>();
     uint64_t id;
     {
         std::lock_guard guard(m_lock);
         if (m_shut)
-            return xen::xen_fail(XEN_ESRCH, "domain {} is unreachable: this domain is going away", remote_dom);
+            return xen::xen_fail(XEN_ESRCH, "other domains are unreachable: this domain is going away");
         id = m_next_id++;
         m_waiters.emplace(id, waiter);
     }
-    std::vector<UniqueFd> fds;
-    fds.push_back(std::move(copy));
-    ipc::Json req { { "op", "evtchn-bind" }, { "id", id }, { "remote_dom", remote_dom },
-                    { "remote_port", remote_port }, { "local_port", local_port } };
+    req["id"] = id;
     if (!m_outbox.push(ipc::Frame::make(ipc::FrameKind::Json, req.dump(), std::move(fds)))) {
         std::lock_guard guard(m_lock);
         m_waiters.erase(id);
@@ -174,12 +166,38 @@ Result<std::shared_ptr<xen::Endpoint>> EvtchnRelay::bind(domid_t remote_dom, evt
     std::unique_lock lock(m_lock);
     bool answered = m_cv.wait_for(lock, kBindTimeout, [&] { return waiter->done || m_shut; }) && waiter->done;
     m_waiters.erase(id);
-    lock.unlock();
-    if (!answered) {
+    if (!answered)
+        return xen::xen_fail(XEN_EAGAIN, "the daemon did not answer in time");
+    return waiter;
+}
+
+bool EvtchnRelay::domain_exists(domid_t dom)
+{
+    auto waiter = ask(ipc::Json { { "op", "domain-exists" }, { "domid", dom } }, {});
+    if (!waiter || !(*waiter)->reply)
+        return false;
+    auto exists = ipc::get_bool(*(*waiter)->reply, "exists");
+    return exists && *exists;
+}
+
+Result<std::shared_ptr<xen::Endpoint>> EvtchnRelay::bind(domid_t remote_dom, evtchn_port_t remote_port,
+                                                         evtchn_port_t local_port)
+{
+    UniqueFd ours = new_eventfd();
+    UniqueFd copy(ours ? ::fcntl(ours.get(), F_DUPFD_CLOEXEC, 0) : -1);
+    if (!copy)
+        return xen::xen_fail(XEN_ENOMEM, "no eventfd for an interdomain channel: {}", errno_string(errno));
+    std::vector<UniqueFd> fds;
+    fds.push_back(std::move(copy));
+    auto asked = ask(ipc::Json { { "op", "evtchn-bind" }, { "remote_dom", remote_dom },
+                                 { "remote_port", remote_port }, { "local_port", local_port } },
+                     std::move(fds));
+    if (!asked) {
         // Undo a connect that may still arrive at the far side.
         local_closed(local_port, remote_dom, remote_port);
-        return xen::xen_fail(XEN_EAGAIN, "domain {} did not answer the bind in time", remote_dom);
+        return make_unexpected(asked.release_error());
     }
+    auto waiter = asked.release_value();
     if (!waiter->reply)
         return xen::xen_fail(waiter->reply.error().code, "bind to domain {} port {}: {}", remote_dom, remote_port,
                              waiter->reply.error().message);

@@ -8,6 +8,7 @@
 //   VMM -> daemon  {"op": "evtchn-bind", "id", "remote_dom", "remote_port", "local_port"} + [our fd]
 //   daemon -> far  {"op": "evtchn-connect", "id", "port", "remote_dom", "remote_port"}  + [our fd]
 //   far -> daemon -> VMM: {"id", "ok": true} + [their fd]   (or Xen's error: ESRCH, EINVAL)
+//   VMM -> daemon  {"op": "domain-exists", "id", "domid"}  ->  {"id", "ok": true, "exists": bool}
 //
 // A close travels as {"event": "evtchn-closed", "port", "remote_dom", "remote_port"} and reaches the
 // far side as {"op": "evtchn-peer-closed", ...}; when a domain ends the daemon tells every other VMM
@@ -44,6 +45,7 @@ public:
     // xen::InterdomainBroker, on a vCPU thread: asks the daemon and waits for the far side.
     Result<std::shared_ptr<xen::Endpoint>> bind(domid_t remote_dom, evtchn_port_t remote_port,
                                                 evtchn_port_t local_port) override;
+    bool domain_exists(domid_t dom) override;
 
     // From the control loop. A reply (no "op") to one of our requests; false if it is not ours.
     bool complete(const ipc::Json& reply, std::vector<UniqueFd>& fds);
@@ -71,6 +73,8 @@ private:
     EvtchnRelay(xen::EventChannels& ec, FrameQueue outbox, UniqueFd epoll, UniqueFd stop)
         : m_ec(ec), m_outbox(std::move(outbox)), m_epoll(std::move(epoll)), m_stop(std::move(stop)) { }
     void run();
+    // Sends a request (an id is added) and waits for the daemon's reply, at most kBindTimeout.
+    Result<std::shared_ptr<Waiter>> ask(ipc::Json req, std::vector<UniqueFd> fds);
     Status watch(evtchn_port_t port, Inbound in);
     void unwatch(evtchn_port_t port);
     void local_closed(evtchn_port_t port, domid_t remote_dom, evtchn_port_t remote_port);

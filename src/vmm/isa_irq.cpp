@@ -1,10 +1,16 @@
 #include "vmm/isa_irq.h"
 
+#include <vector>
+
 #include "base/log.h"
 #include "kvm/vm.h"
 #include "xen/domain.h"
 
 namespace xkvm::vmm {
+
+namespace {
+constexpr uint32_t kIoapicPins = 24; // KVM's in-kernel IOAPIC
+} // namespace
 
 void IsaIrqRouter::set_level(uint32_t pin, bool level)
 {
@@ -31,6 +37,18 @@ void IsaIrqRouter::set_level(uint32_t pin, bool level)
             log::get("vmm")->warn("{}", r.error().message);
     if (raise_event)
         m_domain.evtchn().raise_virq(VIRQ_EMUL_PIN_START + pin);
+}
+
+Status IsaIrqRouter::install_routes(kvm::Vm& vm)
+{
+    using Route = kvm::Vm::IrqRoute;
+    std::vector<Route> routes;
+    for (uint32_t gsi = 0; gsi < kIoapicPins; ++gsi) {
+        if (gsi < kPins)
+            routes.push_back({ gsi, gsi < 8 ? Route::Chip::PicMaster : Route::Chip::PicSlave, gsi % 8 });
+        routes.push_back({ gsi, Route::Chip::Ioapic, gsi == 0 ? 2 : gsi });
+    }
+    return vm.set_irq_routing(routes);
 }
 
 void IsaIrqRouter::pulse(uint32_t pin)

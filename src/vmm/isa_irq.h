@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <mutex>
 
+#include "base/result.h"
+
 namespace xkvm::kvm {
 class Vm;
 }
@@ -25,6 +27,12 @@ public:
     void pulse(uint32_t pin);
 
     static constexpr uint32_t kPins = 16;
+
+    // The platform's wiring, as Xen's HVM platform has it: ISA IRQ n drives PIC pin n and IOAPIC
+    // pin n, except IRQ 0 (the PIT), which drives IOAPIC pin 2 (the interrupt source override
+    // every PC firmware describes); GSIs 16-23 are IOAPIC pins only. Installed once, before the
+    // guest runs.
+    static Status install_routes(kvm::Vm& vm);
 
 private:
     kvm::Vm& m_vm;

@@ -11,6 +11,7 @@
 #include "loader/loader.h"
 #include "numa/binding.h"
 #include "vmm/cpuid_setup.h"
+#include "vmm/guest_device_clock.h"
 #include "vmm/guest_layout.h"
 #include "vmm/vcpu_exits.h"
 #include "xen/abi/cpuid.h"
@@ -28,6 +29,8 @@ uint64_t page_up(uint64_t v) { return (v + memory::kPageSize - 1) & ~(memory::kP
 uint64_t page_down(uint64_t v) { return v & ~(memory::kPageSize - 1); }
 
 constexpr uint32_t kMsrTsc = 0x10;
+// How long VCPUOP_is_up waits for an AP to look at its own state (it is kicked; a paused one cannot).
+constexpr auto kVcpuAskTimeout = std::chrono::milliseconds(50);
 // vCPUs whose TSCs differ by more than this (about 4 us at 2.5 GHz) do not share one clock.
 constexpr uint64_t kTscAgreeTicks = 10000;
 
@@ -120,6 +123,7 @@ Status Machine::build_memory()
 
 Status Machine::build_devices()
 {
+    TRY(IsaIrqRouter::install_routes(*m_vm));
     m_isa_irq = std::make_unique<IsaIrqRouter>(*m_vm, *m_xen);
     auto debug = std::make_unique<devices::DebugPort>(*m_console);
     TRY(m_pio.claim(devices::kDebugPort, 1, debug.get(), "debug port"));
@@ -131,6 +135,14 @@ Status Machine::build_devices()
     m_uart = uart.get();
     TRY(m_pio.claim(devices::kCom1Base, 8, uart.get(), "COM1"));
     m_devices.push_back(std::move(uart));
+
+    // The PIT runs on the guest's system time; counter 0's OUT is ISA IRQ 0, one pulse per edge.
+    m_device_clock = std::make_unique<GuestDeviceClock>(*this);
+    m_pit = std::make_unique<devices::I8254Pit>(*m_device_clock, [this](bool level) {
+        m_isa_irq->set_level(devices::kPitIrq, level);
+    });
+    TRY(m_pio.claim(devices::kPitBase, devices::kPitPorts, m_pit.get(), "PIT"));
+    TRY(m_pio.claim(devices::kSystemControlPort, 1, &m_pit->control_port(), "port 0x61"));
 
     // The PV console: its ring in a special page, its channel bound to a backend in this VMM.
     uint8_t* console_page = m_physmap->host_base() + m_special_offset + kConsolePageIndex * memory::kPageSize;
@@ -172,6 +184,7 @@ Status Machine::create_vcpus()
 {
     m_vcpu_up = std::vector<std::atomic<bool>>(m_spec.max_vcpus);
     m_vcpu_down = std::vector<std::atomic<bool>>(m_spec.max_vcpus);
+    m_entries.assign(m_spec.max_vcpus, 0);
     // One offset for every vCPU: the guest TSC reads 0 at m_host_tsc0 on all of them.
     m_host_tsc0 = __rdtsc();
     uint64_t offset = 0 - m_host_tsc0;
@@ -320,8 +333,11 @@ std::optional<ShutdownInfo> Machine::shutdown_info() const
 
 void Machine::kick_vcpu(uint32_t vcpu)
 {
-    if (vcpu < m_runners.size())
-        m_runners[vcpu]->kick();
+    if (vcpu >= m_runners.size())
+        return;
+    // A vCPU parked while blocked with interrupts off looks at its state again once unparked.
+    m_runners[vcpu]->remove_pause(kvm::kPauseBlocked);
+    m_runners[vcpu]->kick();
 }
 
 void Machine::lapic_vector(uint32_t vcpu, uint8_t vector)
@@ -331,10 +347,24 @@ void Machine::lapic_vector(uint32_t vcpu, uint8_t vector)
         logger()->warn("{}", r.error().message);
 }
 
-void Machine::set_gsi_level(uint32_t gsi, bool level)
+void Machine::assert_callback_gsi(uint32_t gsi)
 {
-    if (auto r = m_vm->set_irq_line(gsi, level); !r)
-        logger()->warn("{}", r.error().message);
+    std::lock_guard guard(m_callback_lock);
+    if (!m_callback_line || m_callback_line->gsi() != gsi) {
+        m_callback_line.reset(); // a line the guest moved away from falls silent
+        auto line = CallbackLine::create(*m_vm, gsi, [this, gsi] {
+            auto via = m_xen->callback_via();
+            bool ours = (via.kind == xen::CallbackVia::Kind::Gsi || via.kind == xen::CallbackVia::Kind::PciIntx)
+                && via.gsi == gsi;
+            return ours && m_xen->shared_info().upcall_pending(0);
+        });
+        if (!line) {
+            logger()->warn("callback GSI {}: {}", gsi, line.error().message);
+            return;
+        }
+        m_callback_line = line.release_value();
+    }
+    m_callback_line->assert_line();
 }
 
 uint64_t Machine::system_time_ns() const
@@ -406,13 +436,28 @@ Status Machine::vcpu_down(uint32_t vcpu)
 
 bool Machine::vcpu_is_up(uint32_t vcpu) const
 {
-    return vcpu < m_vcpu_up.size() && m_vcpu_up[vcpu].load();
+    if (vcpu >= m_vcpu_up.size())
+        return false;
+    if (m_vcpu_up[vcpu] || m_vcpu_down[vcpu])
+        return m_vcpu_up[vcpu];
+    // Waiting for a SIPI inside KVM, or started by one already: make it look at its state once.
+    std::unique_lock lock(m_entry_lock);
+    uint64_t seen = m_entries[vcpu];
+    m_runners[vcpu]->kick();
+    m_entry_cv.wait_for(lock, kVcpuAskTimeout, [&] { return m_entries[vcpu] != seen; });
+    return m_vcpu_up[vcpu];
 }
 
-void Machine::note_vcpu_running(uint32_t vcpu)
+void Machine::vcpu_entering(uint32_t vcpu, kvm::Vcpu& v)
 {
-    if (vcpu < m_vcpu_up.size() && !m_vcpu_down[vcpu])
-        m_vcpu_up[vcpu] = true;
+    if (!m_vcpu_up[vcpu] && !m_vcpu_down[vcpu]) {
+        auto mp = v.mp_state();
+        if (mp && (*mp == KVM_MP_STATE_RUNNABLE || *mp == KVM_MP_STATE_HALTED))
+            m_vcpu_up[vcpu] = true;
+        std::lock_guard guard(m_entry_lock);
+        ++m_entries[vcpu];
+        m_entry_cv.notify_all();
+    }
 }
 
 } // namespace xkvm::vmm

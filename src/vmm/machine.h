@@ -10,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "devices/i8254_pit.h"
 #include "devices/io_bus.h"
 #include "devices/pv_console.h"
 #include "devices/uart16550.h"
@@ -17,6 +18,7 @@
 #include "kvm/vcpu_runner.h"
 #include "kvm/vm.h"
 #include "memory/physmap.h"
+#include "vmm/callback_line.h"
 #include "vmm/console_log.h"
 #include "vmm/isa_irq.h"
 #include "vmm/timer_service.h"
@@ -71,17 +73,20 @@ public:
     void console_write(std::string_view bytes) override { m_console->console_output(bytes); }
     void kick_vcpu(uint32_t vcpu) override;
     void lapic_vector(uint32_t vcpu, uint8_t vector) override;
-    void set_gsi_level(uint32_t gsi, bool level) override;
+    void assert_callback_gsi(uint32_t gsi) override;
     uint64_t system_time_ns() const override;
     uint64_t set_alarm(uint64_t deadline_ns, std::function<void()> fn) override;
     void cancel_alarm(uint64_t handle) override;
     Status vcpu_initialise(uint32_t vcpu, const x86::CpuState& state) override;
     Status vcpu_up(uint32_t vcpu) override;
     Status vcpu_down(uint32_t vcpu) override;
+    // For the guest (VCPUOP_is_up): an AP that may have been started by INIT-SIPI inside KVM is
+    // asked first, so the answer is as immediate as on Xen.
     bool vcpu_is_up(uint32_t vcpu) const override;
-    // An AP started by INIT-SIPI inside KVM becomes known as up when it first leaves the guest.
-    void note_vcpu_running(uint32_t vcpu);
-    bool vcpu_down(uint32_t vcpu) const { return vcpu < m_vcpu_down.size() && m_vcpu_down[vcpu].load(); }
+    // What is known without asking the vCPU (status for the toolstack).
+    bool vcpu_known_up(uint32_t vcpu) const { return vcpu < m_vcpu_up.size() && m_vcpu_up[vcpu].load(); }
+    // From the vCPU's own thread before each entry: an AP INIT-SIPI started becomes known as up.
+    void vcpu_entering(uint32_t vcpu, kvm::Vcpu& v);
 
     TimerService& timers() { return m_timers; }
     // Pin a vCPU's thread to host CPUs (empty: no restriction from now on, the current pinning stays).
@@ -122,17 +127,25 @@ private:
     std::vector<std::unique_ptr<devices::IoDevice>> m_devices;
     devices::Uart16550* m_uart = nullptr;
     std::unique_ptr<IsaIrqRouter> m_isa_irq;
+    std::mutex m_callback_lock;
+    std::unique_ptr<CallbackLine> m_callback_line; // made on the first GSI callback
     std::unique_ptr<devices::PvConsole> m_pv_console;
     evtchn_port_t m_store_port = 0;
     std::unique_ptr<XenstoreLink> m_xenstore;
     std::unique_ptr<LocalXenstore> m_local_xenstore;
 
     TimerService m_timers;
+    // Declared after m_timers so they go first: the PIT's destructor cancels its alarm through them.
+    std::unique_ptr<devices::DeviceClock> m_device_clock;
+    std::unique_ptr<devices::I8254Pit> m_pit;
     std::vector<std::unique_ptr<kvm::Vcpu>> m_vcpus;
     std::vector<std::unique_ptr<VcpuExits>> m_exits;
     std::vector<std::unique_ptr<kvm::VcpuRunner>> m_runners;
     std::vector<std::atomic<bool>> m_vcpu_up;
-    std::vector<std::atomic<bool>> m_vcpu_down;
+    std::vector<std::atomic<bool>> m_vcpu_down; // taken down by VCPUOP_down (INIT-SIPI cannot start it)
+    mutable std::mutex m_entry_lock;
+    mutable std::condition_variable m_entry_cv;
+    std::vector<uint64_t> m_entries; // entries per vCPU since the last answer, guarded by m_entry_lock
     xen::ClockParams m_clock;
     uint64_t m_host_tsc0 = 0;  // host TSC at system time 0
     uint64_t m_guest_tsc0 = 0; // the guest's TSC then (0 where KVM applies our offset)

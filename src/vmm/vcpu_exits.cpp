@@ -114,13 +114,7 @@ ExitOutcome VcpuExits::on_hypercall(kvm::ExitContext& ctx)
         m_machine.guest_shutdown(hc.shutdown_reason, fmt::format("guest requested (vcpu {})", m_id));
         return ExitOutcome::Shutdown;
     case xen::HypercallEffect::Block:
-        // Wait in KVM's halt state: a LAPIC interrupt wakes it in the kernel, an event through a kick.
-        m_machine.xen().vcpu(m_id).blocked = true;
-        if (!m_machine.xen().wake_condition(m_id))
-            (void)ctx.vcpu.set_mp_state(KVM_MP_STATE_HALTED);
-        else
-            m_machine.xen().end_wait(m_id);
-        return ExitOutcome::Resume;
+        return start_block(ctx.vcpu, r.rflags & x86::kRflagsIf) ? ExitOutcome::Pause : ExitOutcome::Resume;
     }
     return ExitOutcome::Resume;
 }
@@ -159,44 +153,69 @@ ExitOutcome VcpuExits::on_msr(kvm::ExitContext& ctx)
     return ExitOutcome::Resume;
 }
 
-void VcpuExits::update_blocked(kvm::Vcpu& vcpu)
+bool VcpuExits::start_block(kvm::Vcpu& vcpu, bool interrupts_enabled)
+{
+    auto& xen = m_machine.xen();
+    xen.vcpu(m_id).blocked = true;
+    if (xen.wake_condition(m_id)) {
+        xen.end_wait(m_id);
+        return false;
+    }
+    if (!interrupts_enabled)
+        return park();
+    // With interrupts on, wait in KVM's halt state: a LAPIC interrupt wakes it in the kernel, an
+    // event through a kick.
+    (void)vcpu.set_mp_state(KVM_MP_STATE_HALTED);
+    return false;
+}
+
+bool VcpuExits::park()
+{
+    // The pause reason first, the condition after: a waker makes the condition true, then clears
+    // the reason (Machine::kick_vcpu), so one of the two always sees the other.
+    m_parked = true;
+    m_machine.runner(m_id).add_pause(kvm::kPauseBlocked);
+    if (!m_machine.xen().wake_condition(m_id))
+        return true;
+    m_machine.runner(m_id).remove_pause(kvm::kPauseBlocked);
+    m_machine.xen().end_wait(m_id);
+    m_parked = false;
+    return false;
+}
+
+bool VcpuExits::update_blocked(kvm::Vcpu& vcpu)
 {
     auto& xen = m_machine.xen();
     if (!xen.vcpu(m_id).blocked)
-        return;
+        return true;
     if (xen.wake_condition(m_id)) {
         xen.end_wait(m_id);
-        (void)vcpu.set_mp_state(KVM_MP_STATE_RUNNABLE);
-        return;
+        if (m_parked)
+            m_machine.runner(m_id).remove_pause(kvm::kPauseBlocked);
+        else
+            (void)vcpu.set_mp_state(KVM_MP_STATE_RUNNABLE);
+        m_parked = false;
+        return true;
     }
+    if (m_parked)
+        return !park(); // woken for something else: back to the park
     // Woken inside KVM by a LAPIC interrupt, and it has run since.
     auto mp = vcpu.mp_state();
     if (mp && *mp == KVM_MP_STATE_RUNNABLE)
         xen.end_wait(m_id);
+    return true;
 }
 
-void VcpuExits::before_entry(kvm::Vcpu& vcpu)
+bool VcpuExits::before_entry(kvm::Vcpu& vcpu)
 {
     // An AP that INIT-SIPI started inside KVM shows up here the first time it leaves the guest.
-    if (!m_machine.vcpu_is_up(m_id) && !m_machine.vcpu_down(m_id)) {
-        auto mp = vcpu.mp_state();
-        if (mp && (*mp == KVM_MP_STATE_RUNNABLE || *mp == KVM_MP_STATE_HALTED))
-            m_machine.note_vcpu_running(m_id);
-    }
-    update_blocked(vcpu);
+    m_machine.vcpu_entering(m_id, vcpu);
+    if (!update_blocked(vcpu))
+        return false;
     auto& xen = m_machine.xen();
     if (auto vector = xen.direct_upcall_due(m_id))
         inject_direct_upcall(vcpu, *vector);
-    // A GSI callback line follows vCPU 0's evtchn_upcall_pending.
-    if (m_id == 0) {
-        auto via = xen.callback_via();
-        bool gsi = via.kind == xen::CallbackVia::Kind::Gsi || via.kind == xen::CallbackVia::Kind::PciIntx;
-        bool want = gsi && xen.shared_info().upcall_pending(0);
-        if (want != m_gsi_asserted && gsi) {
-            m_machine.set_gsi_level(via.gsi, want);
-            m_gsi_asserted = want;
-        }
-    }
+    return true;
 }
 
 void VcpuExits::inject_direct_upcall(kvm::Vcpu& vcpu, uint8_t vector)

@@ -204,7 +204,7 @@ void Domain::deliver_upcall(uint32_t vcpu)
     case CallbackVia::Kind::PciIntx:
         // The line follows vCPU 0's upcall_pending, as Xen's does.
         if (vcpu == 0)
-            m_platform.set_gsi_level(via.gsi, true);
+            m_platform.assert_callback_gsi(via.gsi);
         m_platform.kick_vcpu(vcpu);
         return;
     case CallbackVia::Kind::None:

@@ -10,6 +10,14 @@ namespace {
 
 bool is_self(const HypercallContext& ctx, domid_t d) { return d == DOMID_SELF || d == ctx.domain.domid(); }
 
+// An operation on another domain: Xen looks the domain up first (ESRCH), then refuses (EPERM).
+Unexpected<Error> foreign(const EventChannels& ec, domid_t dom, const char* what)
+{
+    if (!ec.domain_exists(dom))
+        return xen_fail(XEN_ESRCH, "{}: domain {} does not exist", what, dom);
+    return xen_fail(XEN_EPERM, "{} of domain {} needs privilege", what, dom);
+}
+
 template<typename T>
 Result<T> read_arg(HypercallContext& ctx)
 {
@@ -26,7 +34,7 @@ HypercallResult do_event_channel_op(HypercallContext& ctx)
     case EVTCHNOP_alloc_unbound: {
         auto a = TRY(read_arg<evtchn_alloc_unbound>(ctx));
         if (!is_self(ctx, a.dom))
-            return xen_fail(XEN_EPERM, "alloc_unbound for domain {} needs privilege", a.dom);
+            return foreign(ec, a.dom, "alloc_unbound");
         a.port = TRY(ec.alloc_unbound(a.remote_dom));
         TRY(ctx.guest.write_obj(arg, a));
         return 0;
@@ -62,7 +70,7 @@ HypercallResult do_event_channel_op(HypercallContext& ctx)
     case EVTCHNOP_status: {
         auto a = TRY(read_arg<evtchn_status>(ctx));
         if (!is_self(ctx, a.dom))
-            return xen_fail(XEN_EPERM, "status of domain {} needs privilege", a.dom);
+            return foreign(ec, a.dom, "status");
         evtchn_status st = TRY(ec.status(a.port));
         st.dom = a.dom;
         TRY(ctx.guest.write_obj(arg, st));
@@ -81,7 +89,7 @@ HypercallResult do_event_channel_op(HypercallContext& ctx)
     case EVTCHNOP_reset: {
         auto a = TRY(read_arg<evtchn_reset>(ctx));
         if (!is_self(ctx, a.dom))
-            return xen_fail(XEN_EPERM, "reset of domain {} needs privilege", a.dom);
+            return foreign(ec, a.dom, "reset");
         TRY(ec.reset());
         return 0;
     }

@@ -204,8 +204,8 @@ Result<evtchn_status> EventChannels::status(evtchn_port_t port) const
     evtchn_status st {};
     st.dom = DOMID_SELF;
     st.port = port;
-    if (port == 0 || port >= port_limit())
-        return xen_fail(XEN_EINVAL, "status: port {} out of range", port);
+    if (port >= port_limit())
+        return xen_fail(XEN_EINVAL, "status: port {} out of range", port); // port 0 reads closed
     if (!valid_locked(port)) {
         st.status = EVTCHNSTAT_closed;
         return st;

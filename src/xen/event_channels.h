@@ -35,6 +35,8 @@ public:
     // The endpoint carries our sends there, and its disconnect() tells the far side we closed.
     virtual Result<std::shared_ptr<Endpoint>> bind(domid_t remote_dom, evtchn_port_t remote_port,
                                                    evtchn_port_t local_port) = 0;
+    // Whether domain `dom` exists (Xen answers ESRCH for one that does not, EPERM for another's).
+    virtual bool domain_exists(domid_t dom) = 0;
 };
 
 class EventChannels {
@@ -52,6 +54,8 @@ public:
 
     // Set before the guest runs; null means no other domain is reachable.
     void set_broker(InterdomainBroker* broker) { m_broker = broker; }
+    // This domain and domain 0 (the toolstack) always exist; others if the broker says so.
+    bool domain_exists(domid_t dom) const;
 
     // Guest operations (EVTCHNOP_*): arguments already copied in; every value validated here.
     Result<evtchn_port_t> alloc_unbound(domid_t remote_dom);
@@ -91,6 +95,8 @@ public:
 
     // Are any of these ports pending (SCHEDOP_poll)? Invalid ports count as not pending.
     bool any_pending(const std::vector<evtchn_port_t>& ports) const;
+    // SCHEDOP_poll's view of one port: EINVAL unless bound (port 0 never is), else whether pending.
+    Result<bool> poll_port(evtchn_port_t port) const;
     uint32_t notify_vcpu(evtchn_port_t port) const;
     uint32_t max_port() const;
     size_t open_ports() const;

@@ -149,9 +149,12 @@ TEST_F(EventChannelTest, BadArguments)
     EXPECT_EQ(send(5000), -XEN_EINVAL);
     put(evtchn_bind_ipi { 17, 0 });
     EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_bind_ipi, kScratch), -XEN_ENOENT);
-    put(evtchn_unmask { 0 });
+    put(evtchn_unmask { 5000 });
     EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_unmask, kScratch), -XEN_EINVAL);
+    // Without a broker no other domain exists (ESRCH); domain 0 always does (EPERM).
     put(evtchn_alloc_unbound { 5, 0, 0 });
+    EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_alloc_unbound, kScratch), -XEN_ESRCH);
+    put(evtchn_alloc_unbound { 0, 0, 0 });
     EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_alloc_unbound, kScratch), -XEN_EPERM);
     EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_send, 0x7fff0000000ull), -XEN_EFAULT);
     EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, 99, kScratch), -XEN_ENOSYS);

@@ -76,10 +76,11 @@ Status EventChannels::unmask(evtchn_port_t port)
     Delivery d;
     {
         std::lock_guard guard(m_lock);
-        if (port == 0 || port >= port_limit())
+        if (port >= port_limit())
             return xen_fail(XEN_EINVAL, "unmask: port {} out of range", port);
+        // Only a bound port is unmasked (Xen leaves port 0 and closed ports alone, and succeeds).
         // An event that arrived while masked is delivered now (pollers heard of it already).
-        if (m_shared.test_and_clear_mask(port) && valid_locked(port) && m_shared.is_pending(port)) {
+        if (valid_locked(port) && m_shared.test_and_clear_mask(port) && m_shared.is_pending(port)) {
             uint32_t vcpu = m_ports[port].vcpu;
             if (!m_shared.test_and_set_pending_sel(vcpu, port / m_shared.bits_per_word())
                 && !m_shared.test_and_set_upcall_pending(vcpu))
@@ -88,6 +89,14 @@ Status EventChannels::unmask(evtchn_port_t port)
     }
     finish(d);
     return {};
+}
+
+Result<bool> EventChannels::poll_port(evtchn_port_t port) const
+{
+    std::lock_guard guard(m_lock);
+    if (!valid_locked(port))
+        return xen_fail(XEN_EINVAL, "poll on port {}, which is not bound", port);
+    return m_shared.is_pending(port);
 }
 
 bool EventChannels::any_pending(const std::vector<evtchn_port_t>& ports) const

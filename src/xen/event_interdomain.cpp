@@ -21,10 +21,20 @@ private:
 
 } // namespace
 
+bool EventChannels::domain_exists(domid_t dom) const
+{
+    if (dom == DOMID_SELF || dom == m_self || dom == 0)
+        return true;
+    return m_broker && dom < DOMID_FIRST_RESERVED && m_broker->domain_exists(dom);
+}
+
 Result<evtchn_port_t> EventChannels::bind_interdomain(domid_t remote_dom, evtchn_port_t remote_port)
 {
     if (remote_dom == DOMID_SELF || remote_dom == m_self)
         return bind_interdomain_local(remote_port);
+    // Domain 0 is the toolstack: it exists, and offers guests no port of its own to bind.
+    if (remote_dom == 0)
+        return xen_fail(XEN_EINVAL, "domain 0 has no unbound port {} for this domain", remote_port);
     return bind_interdomain_remote(remote_dom, remote_port);
 }
 

@@ -30,6 +30,7 @@ struct FakeBroker : InterdomainBroker {
         domid_t dom;
         evtchn_port_t remote_port, local_port;
     };
+    bool domain_exists(domid_t dom) override { return dom == 9 || dom == 5; }
     std::vector<Ask> asked;
     int refuse = 0;
     std::shared_ptr<RecordingEndpoint> endpoint = std::make_shared<RecordingEndpoint>();
@@ -191,19 +192,62 @@ TEST_F(Interdomain, PollWakesOnAMaskedPortAndOnlyPollersOfIt)
     EXPECT_TRUE(domain->wake_condition(1));
 }
 
-TEST_F(Interdomain, PollChecksPortsInOrderAndAcceptsPortZero)
+TEST_F(Interdomain, PollChecksPortsInOrderAndRefusesUnboundOnes)
 {
-    evtchn_port_t a = alloc_unbound(DOMID_SELF);
+    evtchn_port_t a = alloc_unbound(DOMID_SELF), b = alloc_unbound(DOMID_SELF);
     domain->evtchn().raise(a);
-    evtchn_port_t ports[] = { 0, a, 5000 };
+    evtchn_port_t ports[] = { b, a, 0, 5000 };
     put(ports, kScratch + 0x100);
-    put(sched_poll { reinterpret_cast<evtchn_port_t*>(kScratch + 0x100), 3, 0 });
-    // a is pending before the bad port is reached: Xen returns at once.
+    put(sched_poll { reinterpret_cast<evtchn_port_t*>(kScratch + 0x100), 4, 0 });
+    // a is pending before the bad ports are reached: Xen returns at once.
     EXPECT_EQ(call(XEN_HYPERCALL_sched_op, SCHEDOP_poll, kScratch), 0);
     EXPECT_EQ(last->effect, HypercallEffect::None);
     clear(a);
+    // Port 0 (never bound), a closed port and one past the limit are EINVAL.
     EXPECT_EQ(call(XEN_HYPERCALL_sched_op, SCHEDOP_poll, kScratch), -XEN_EINVAL);
-    put(sched_poll { reinterpret_cast<evtchn_port_t*>(kScratch + 0x100), 2, 0 });
+    put(evtchn_close { b });
+    EXPECT_EQ(op(EVTCHNOP_close), 0);
+    put(sched_poll { reinterpret_cast<evtchn_port_t*>(kScratch + 0x100), 1, 0 });
+    EXPECT_EQ(call(XEN_HYPERCALL_sched_op, SCHEDOP_poll, kScratch), -XEN_EINVAL);
+    put(sched_poll { reinterpret_cast<evtchn_port_t*>(kScratch + 0x104), 1, 0 });
     EXPECT_EQ(call(XEN_HYPERCALL_sched_op, SCHEDOP_poll, kScratch), 0);
     EXPECT_EQ(last->effect, HypercallEffect::Block);
+}
+
+TEST_F(Interdomain, OtherDomainsAreLookedUpBeforeTheyAreRefused)
+{
+    // Xen: no such domain is ESRCH; another domain's channels need privilege (EPERM).
+    put(evtchn_alloc_unbound { 9, DOMID_SELF, 0 });
+    EXPECT_EQ(op(EVTCHNOP_alloc_unbound), -XEN_EPERM);
+    put(evtchn_alloc_unbound { 0x7000, DOMID_SELF, 0 });
+    EXPECT_EQ(op(EVTCHNOP_alloc_unbound), -XEN_ESRCH);
+    put(evtchn_status { 0x7000, 1, 0, 0, {} });
+    EXPECT_EQ(op(EVTCHNOP_status), -XEN_ESRCH);
+    put(evtchn_status { 0, 1, 0, 0, {} });
+    EXPECT_EQ(op(EVTCHNOP_status), -XEN_EPERM); // domain 0 always exists
+    put(evtchn_reset { 0x7000 });
+    EXPECT_EQ(op(EVTCHNOP_reset), -XEN_ESRCH);
+    put(evtchn_reset { 5 });
+    EXPECT_EQ(op(EVTCHNOP_reset), -XEN_EPERM);
+    // Domain 0 exists but offers no port: EINVAL, and the broker is not asked.
+    put(evtchn_bind_interdomain { 0, 1, 0 });
+    EXPECT_EQ(op(EVTCHNOP_bind_interdomain), -XEN_EINVAL);
+    EXPECT_TRUE(broker.asked.empty());
+}
+
+TEST_F(Interdomain, PortZeroAndClosedPortsAreValidButInert)
+{
+    // status of port 0 is "closed"; unmask of port 0 or of a closed port succeeds and changes nothing.
+    auto st = status(0);
+    EXPECT_EQ(st.status, unsigned(EVTCHNSTAT_closed));
+    mask(0);
+    mask(7);
+    put(evtchn_unmask { 0 });
+    EXPECT_EQ(op(EVTCHNOP_unmask), 0);
+    put(evtchn_unmask { 7 });
+    EXPECT_EQ(op(EVTCHNOP_unmask), 0);
+    EXPECT_TRUE(shinfo()->evtchn_mask[0] & 1ull);
+    EXPECT_TRUE(shinfo()->evtchn_mask[0] & (1ull << 7));
+    put(evtchn_unmask { 1023 + 1 });
+    EXPECT_EQ(op(EVTCHNOP_unmask), -XEN_EINVAL);
 }

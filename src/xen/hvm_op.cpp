@@ -38,12 +38,15 @@ HypercallResult do_hvm_op(HypercallContext& ctx)
     }
     case HVMOP_set_evtchn_upcall_vector: {
         auto u = TRY(ctx.guest.read_obj<xen_hvm_evtchn_upcall_vector>(arg));
-        if (u.vcpu >= ctx.domain.max_vcpus())
-            return xen_fail(XEN_ENOENT, "upcall vector for vcpu {} which does not exist", u.vcpu);
         if (u.vector < 0x10)
             return xen_fail(XEN_EINVAL, "upcall vector {:#x} is reserved", u.vector);
+        if (u.vcpu >= ctx.domain.max_vcpus())
+            return xen_fail(XEN_ENOENT, "upcall vector for vcpu {} which does not exist", u.vcpu);
         ctx.domain.vcpu(u.vcpu).upcall_vector.store(u.vector);
         ctx.domain.shared_info().latch_layout(ctx.mode64);
+        // Xen asserts the new vector at once: whatever was flagged before is not stranded (a vCPU
+        // left with evtchn_upcall_pending set would never see another 0 -> 1 edge).
+        ctx.domain.deliver_upcall(u.vcpu);
         return 0;
     }
     case HVMOP_get_time: {

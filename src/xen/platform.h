@@ -26,8 +26,10 @@ public:
     virtual void kick_vcpu(uint32_t vcpu) = 0;
     // Deliver `vector` through the vCPU's local APIC (the guest EOIs it).
     virtual void lapic_vector(uint32_t vcpu, uint8_t vector) = 0;
-    // Drive an interrupt line of the emulated interrupt controllers.
-    virtual void set_gsi_level(uint32_t gsi, bool level) = 0;
+    // The GSI callback (HVM_PARAM_CALLBACK_IRQ via GSI or PCI INTx): assert the level-triggered
+    // line; the platform keeps it asserted, across the guest's EOIs, while vCPU 0's
+    // evtchn_upcall_pending stays set and the callback still names this GSI.
+    virtual void assert_callback_gsi(uint32_t gsi) = 0;
 
     // system_time_ns() (from TimerHost) is the clock of vcpu_time_info: ns since the domain was built.
 

@@ -51,13 +51,9 @@ HypercallResult poll(HypercallContext& ctx)
     std::vector<evtchn_port_t> ports(nr);
     TRY(ctx.guest.read(ports_va, std::span(reinterpret_cast<uint8_t*>(ports.data()), nr * sizeof(evtchn_port_t))));
     // Port by port, as Xen does: a pending port ends the call before a later bad one is seen.
-    uint32_t max = ctx.domain.evtchn().max_port();
-    for (evtchn_port_t p : ports) {
-        if (p > max)
-            return xen_fail(XEN_EINVAL, "poll on invalid port {}", p);
-        if (ctx.domain.evtchn().any_pending({ p }))
+    for (evtchn_port_t p : ports)
+        if (TRY(ctx.domain.evtchn().poll_port(p)))
             return 0;
-    }
     if (timeout != 0 && timeout <= ctx.domain.platform().system_time_ns())
         return 0;
     ctx.domain.begin_wait(ctx.vcpu_id, std::move(ports), timeout, true);

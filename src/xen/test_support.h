@@ -29,7 +29,7 @@ public:
     void console_write(std::string_view bytes) override { console.append(bytes); }
     void kick_vcpu(uint32_t vcpu) override { kicks.push_back(vcpu); }
     void lapic_vector(uint32_t vcpu, uint8_t vector) override { lapic.emplace_back(vcpu, vector); }
-    void set_gsi_level(uint32_t gsi, bool level) override { gsi_levels[gsi] = level; }
+    void assert_callback_gsi(uint32_t gsi) override { gsi_levels[gsi] = true; }
     uint64_t system_time_ns() const override { return now_ns; }
     uint64_t set_alarm(uint64_t deadline_ns, std::function<void()> fn) override
     {

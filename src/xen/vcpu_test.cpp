@@ -75,6 +75,9 @@ TEST_F(VcpuOps, PeriodicTicksAndStops)
     evtchn_port_t port = bind_timer(1);
     put(vcpu_set_periodic_timer { 2'000'000 });
     EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_set_periodic_timer, 1, kScratch, /*vcpu*/ 1), 0);
+    // The first tick comes at once (none came within the last period), then one per period.
+    EXPECT_TRUE(pending(port));
+    clear(port);
     for (int tick = 0; tick < 3; ++tick) {
         platform.advance(1'999'999);
         EXPECT_FALSE(pending(port)) << tick;
@@ -85,6 +88,19 @@ TEST_F(VcpuOps, PeriodicTicksAndStops)
     EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_stop_periodic_timer, 1, 0, 1), 0);
     platform.advance(10'000'000);
     EXPECT_FALSE(pending(port));
+    // Set again within a period of the last tick: no extra tick, the next one keeps its place.
+    platform.advance(1'000'000);
+    EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_set_periodic_timer, 1, kScratch, 1), 0);
+    clear(port);
+    EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_stop_periodic_timer, 1, 0, 1), 0);
+    EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_set_periodic_timer, 1, kScratch, 1), 0);
+    EXPECT_FALSE(pending(port)) << "ticked again within a period of the last tick";
+    platform.advance(1'999'999);
+    EXPECT_FALSE(pending(port));
+    platform.advance(1);
+    EXPECT_TRUE(pending(port));
+    EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_stop_periodic_timer, 1, 0, 1), 0);
+    clear(port);
 
     put(vcpu_set_periodic_timer { 999'999 }); // under 1 ms
     EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_set_periodic_timer, 1, kScratch, 1), -XEN_EINVAL);

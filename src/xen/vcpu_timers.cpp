@@ -36,6 +36,7 @@ void VcpuTimers::on_alarm(uint32_t vcpu, bool periodic, uint64_t generation)
             return;
         }
         if (periodic) {
+            t.last_tick = now;
             // Missed periods are not replayed in a burst: the next tick is one period from now.
             t.deadline += t.period;
             if (t.deadline <= now)
@@ -90,11 +91,24 @@ Status VcpuTimers::set_periodic(uint32_t vcpu, uint64_t period_ns)
         return xen_fail(XEN_EINVAL, "timer of vcpu {} which does not exist", vcpu);
     if (period_ns < kMinPeriodNs || period_ns > kMaxPeriodNs)
         return xen_fail(XEN_EINVAL, "periodic timer of {} ns is out of range", period_ns);
-    std::lock_guard guard(m_lock);
-    Timer& t = m_periodic[vcpu];
-    t.period = period_ns;
-    t.deadline = m_host.system_time_ns() + period_ns;
-    arm_locked(vcpu, t, true);
+    bool tick_now = false;
+    {
+        std::lock_guard guard(m_lock);
+        Timer& t = m_periodic[vcpu];
+        uint64_t now = m_host.system_time_ns();
+        t.period = period_ns;
+        // As Xen does: tick at once unless a tick came within the last period.
+        if (!t.last_tick || now >= *t.last_tick + period_ns) {
+            tick_now = true;
+            t.last_tick = now;
+            t.deadline = now + period_ns;
+        } else {
+            t.deadline = *t.last_tick + period_ns;
+        }
+        arm_locked(vcpu, t, true);
+    }
+    if (tick_now)
+        m_fire(vcpu);
     return {};
 }
 

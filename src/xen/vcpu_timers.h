@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "base/result.h"
@@ -46,6 +47,8 @@ private:
         uint64_t deadline = 0;
         uint64_t period = 0;
         bool armed = false;
+        // Periodic: when the last tick was sent (a new period ticks at once if none came within it).
+        std::optional<uint64_t> last_tick;
     };
     void arm_locked(uint32_t vcpu, Timer& t, bool periodic);
     void on_alarm(uint32_t vcpu, bool periodic, uint64_t generation);

@@ -14,14 +14,16 @@ protected:
     };
 
     // Creates "ida" and "idb" (the interdomain guest) paused, tells each the other's domid through
-    // xenstore, attaches their consoles and lets them run.
-    Pair start_pair(unsigned long count)
+    // xenstore, attaches their consoles and lets them run: `lanes` vCPUs each, each vCPU doing
+    // `count` round trips over its own channel.
+    Pair start_pair(unsigned long count, unsigned lanes = 1)
     {
         Pair p;
         for (const char* role : { "a", "b" }) {
             std::string name = std::string("id") + role;
-            std::string cfg = guest_config(name, XKVM_GUEST_ELF("interdomain"),
-                                           fmt::format("cmdline = \"role={} count={}\"\n", role, count));
+            std::string cfg = guest_config(
+                name, XKVM_GUEST_ELF("interdomain"),
+                fmt::format("vcpus = {}\ncmdline = \"role={} lanes={} count={}\"\n", lanes, role, lanes, count));
             auto r = run({ "create", "-p", cfg });
             EXPECT_EQ(r.rc, 0) << r.err;
         }
@@ -64,6 +66,24 @@ TEST_F(CliEvtchn, PingPongBetweenTwoDomains)
     }
     // Both powered off: the daemon destroyed them.
     EXPECT_TRUE(eventually([&] { return !list_row("ida") && !list_row("idb"); }, 10s));
+}
+
+TEST_F(CliEvtchn, AMillionEventsBetweenTwoDomainsOnFourVcpusEach)
+{
+    std::string why;
+    if (no_kvm(why))
+        GTEST_SKIP() << why;
+    // 2 domains x 4 lanes x 125000 round trips: each domain receives 500000 events, 1000000 in all.
+    constexpr unsigned kLanes = 4;
+    constexpr unsigned long kPerLane = 125000;
+    Pair p = start_pair(kPerLane, kLanes);
+    auto [a, b] = finish(p, 600s);
+    for (const auto* out : { &a, &b }) {
+        EXPECT_NE(out->find("RESULT: PASS"), std::string::npos) << *out;
+        for (unsigned l = 0; l < kLanes; ++l)
+            EXPECT_NE(out->find(fmt::format("lane {} events received {}\n", l, kPerLane)), std::string::npos) << *out;
+        EXPECT_NE(out->find(fmt::format("events received {}\n", kLanes * kPerLane)), std::string::npos) << *out;
+    }
 }
 
 } // namespace

@@ -29,9 +29,15 @@ void Daemon::vmm_request(VmmLink& link, const ipc::Json& req, std::vector<Unique
         logger()->warn("VMM of domain {}: malformed request", link.domid());
         return;
     }
-    if (*op == "evtchn-bind")
+    if (*op == "evtchn-bind") {
         evtchn_bind(link, *id, req, std::move(fds));
-    else
+    } else if (*op == "domain-exists") {
+        auto dom = ipc::get_uint(req, "domid", UINT16_MAX);
+        if (!dom)
+            link.reply(*id, make_unexpected(dom.release_error()));
+        else
+            link.reply(*id, ipc::Json { { "exists", *dom == 0 || m_table.find(static_cast<uint32_t>(*dom)) != nullptr } });
+    } else
         link.reply(*id, fail(EOPNOTSUPP, "unknown request '{}'", *op));
 }
 
