@@ -190,25 +190,32 @@ void Domain::deliver_upcall(uint32_t vcpu)
 {
     if (vcpu >= m_setup.max_vcpus)
         return;
+    // Interrupt controllers wake a vCPU halted in the guest by themselves; only one blocked in
+    // SCHEDOP_block/poll needs a kick to end its hypercall. The blocker sets `blocked` before it
+    // looks at evtchn_upcall_pending, which was set before this runs: one of the two sees the other.
+    auto kick_if_blocked = [&] {
+        if (m_vcpus[vcpu]->blocked.load())
+            m_platform.kick_vcpu(vcpu);
+    };
     if (uint8_t vector = m_vcpus[vcpu]->upcall_vector.load()) {
         m_platform.lapic_vector(vcpu, vector);
-        m_platform.kick_vcpu(vcpu); // a blocked vCPU must notice too
+        kick_if_blocked();
         return;
     }
     CallbackVia via = callback_via();
     switch (via.kind) {
     case CallbackVia::Kind::Vector:
-        m_platform.kick_vcpu(vcpu); // injected at the vCPU's next entry (direct_upcall_due)
+        m_platform.kick_vcpu(vcpu); // injected by the VMM at the vCPU's next entry (direct_upcall_due)
         return;
     case CallbackVia::Kind::Gsi:
     case CallbackVia::Kind::PciIntx:
         // The line follows vCPU 0's upcall_pending, as Xen's does.
         if (vcpu == 0)
             m_platform.assert_callback_gsi(via.gsi);
-        m_platform.kick_vcpu(vcpu);
+        kick_if_blocked();
         return;
     case CallbackVia::Kind::None:
-        m_platform.kick_vcpu(vcpu); // a poller or blocker may still be waiting for it
+        kick_if_blocked();
         return;
     }
 }
@@ -255,8 +262,11 @@ bool Domain::wake_condition(uint32_t vcpu)
             return m_shared.upcall_pending(vcpu);
         if (st.poll_deadline_ns && m_platform.system_time_ns() >= st.poll_deadline_ns)
             return true;
-        if (st.poll_woken)
-            return true;
+        // Listed ports are asked directly: a wake-up for an earlier event, arriving after the guest
+        // consumed it and polled again, must not end the new poll. A poll of no ports has nothing
+        // to ask and takes any port's wake-up.
+        if (st.poll_ports.empty())
+            return st.poll_woken;
         ports = st.poll_ports;
     }
     return m_evtchn.any_pending(ports);

@@ -73,7 +73,7 @@ struct VcpuXenState {
     std::mutex poll_lock;
     std::vector<evtchn_port_t> poll_ports;    // wake when one of these is pending
     bool polling = false;
-    bool poll_woken = false;                  // a polled port (any, for a poll of none) went pending
+    bool poll_woken = false;                  // a poll of no ports: some port went pending
     uint64_t poll_deadline_ns = 0;            // 0: no timeout
 };
 

@@ -32,6 +32,7 @@ TEST_F(EventChannelTest, IpiSendSetsPendingSelectorAndUpcallOnce)
 {
     evtchn_port_t p = bind_ipi(1);
     EXPECT_EQ(p, 1u);
+    domain->vcpu(1).blocked = true; // in SCHEDOP_block: the upcall must end its wait
     platform.kicks.clear();
     EXPECT_EQ(send(p), 0);
     EXPECT_TRUE(pending(p));
@@ -45,10 +46,22 @@ TEST_F(EventChannelTest, IpiSendSetsPendingSelectorAndUpcallOnce)
     EXPECT_EQ(platform.kicks.size(), 1u);
 }
 
+TEST_F(EventChannelTest, ARunningVcpuIsNotKickedForAnInterruptControllerUpcall)
+{
+    // The LAPIC (per-vCPU vector) reaches a vCPU that is not blocked in a hypercall by itself.
+    domain->vcpu(2).upcall_vector.store(0xe9);
+    evtchn_port_t p = bind_ipi(2);
+    platform.kicks.clear();
+    EXPECT_EQ(send(p), 0);
+    EXPECT_EQ(platform.lapic.size(), 1u);
+    EXPECT_TRUE(platform.kicks.empty());
+}
+
 TEST_F(EventChannelTest, MaskedSendStaysPendingUntilUnmask)
 {
     evtchn_port_t p = bind_ipi(0);
     mask(p);
+    domain->vcpu(0).blocked = true;
     platform.kicks.clear();
     EXPECT_EQ(send(p), 0);
     EXPECT_TRUE(pending(p));
