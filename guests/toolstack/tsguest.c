@@ -5,7 +5,8 @@
  *   "crash"                print a line and crash (SHUTDOWN_crash)
  *   "ticker"               print "tick N" about every 50 ms, forever (pause/unpause shows in the output)
  *   "pvctl"                advertise PV control (control/feature-poweroff, -reboot), watch
- *                          control/shutdown and obey it, as a PV-aware kernel does for `xl shutdown` */
+ *                          control/shutdown and obey it, as a PV-aware kernel does for `xl shutdown`
+ *   "virqdebug"            bind VIRQ_DEBUG, say so, wait for it (`xl debug-keys q`), power off */
 #include "guest/guest.h"
 
 static void ticker(void)
@@ -43,6 +44,22 @@ static void pv_control(void)
     }
 }
 
+static void virq_debug(void)
+{
+    evtchn_port_t port;
+    if (!xen_shared_info() || xen_evtchn_bind_virq(VIRQ_DEBUG, 0, &port) != 0) {
+        printf("tsguest: cannot bind VIRQ_DEBUG\n");
+        guest_crash();
+    }
+    xen_evtchn_mask(port);
+    printf("tsguest: VIRQ_DEBUG bound\n");
+    while (!xen_evtchn_test_and_clear_pending(port)) {
+        struct sched_poll p = {.ports = &port, .nr_ports = 1, .timeout = 0};
+        hypercall_sched_op(SCHEDOP_poll, &p);
+    }
+    printf("tsguest: VIRQ_DEBUG received\n");
+}
+
 int guest_main(void)
 {
     const char* mode = guest_cmdline();
@@ -55,6 +72,8 @@ int guest_main(void)
         ticker();
     if (strcmp(mode, "pvctl") == 0)
         pv_control();
+    if (strcmp(mode, "virqdebug") == 0)
+        virq_debug();
     printf("tsguest: powering off\n");
     return 0;
 }

@@ -253,6 +253,9 @@ Result<Json> ControlLoop::dispatch(const std::string& op, const Json& req, std::
     } else if (op == "shutdown-request") {
         auto reason = TRY(ipc::get_uint(req, "reason", SHUTDOWN_MAX));
         m.guest_shutdown(static_cast<unsigned>(reason), "requested by the toolstack");
+    } else if (op == "debug-virq") {
+        for (uint32_t v = 0; v < m.vcpu_count(); ++v)
+            m.xen().evtchn().raise_virq(VIRQ_DEBUG, v);
     } else if (op == "end-console") {
         close_consoles();
     } else if (op == "destroy") {

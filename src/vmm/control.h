@@ -10,6 +10,7 @@
 //     console-input {data}          -
 //     shutdown-request {reason}     -        (ends the domain now as if the guest shut down: -F)
 //     end-console                   -        (the domain is preserved after shutdown: close consoles)
+//     debug-virq                    -        (xl debug-keys q: VIRQ_DEBUG on every vCPU)
 //     destroy                       -        (then the process exits)
 //     evtchn-connect | evtchn-peer-closed | evtchn-domain-gone   interdomain event channels
 //                                            (evtchn_relay.h)

@@ -89,6 +89,19 @@ TEST_F(EventChannelTest, GsiCallbackRaisesTheLine)
     EXPECT_TRUE(platform.gsi_levels[28]);
 }
 
+TEST_F(EventChannelTest, PciIntxCallbackUsesXensSwizzle)
+{
+    // Type 1 (PCI INTx): devfn in bits 15:8, INTx in 1:0; GSI = ((dev << 2) + (dev >> 3) + intx) % 32 + 16.
+    uint64_t dev2_intb = (1ull << 56) | ((2u << 3) << 8) | 1;
+    ASSERT_TRUE(domain->set_param(HVM_PARAM_CALLBACK_IRQ, dev2_intb, true));
+    EXPECT_EQ(domain->callback_via().kind, CallbackVia::Kind::PciIntx);
+    EXPECT_EQ(domain->callback_via().gsi, 25u);
+    EXPECT_EQ(send(bind_ipi(0)), 0);
+    EXPECT_TRUE(platform.gsi_levels[25]);
+    // A bus other than 0 does not exist on this platform.
+    EXPECT_FALSE(domain->set_param(HVM_PARAM_CALLBACK_IRQ, dev2_intb | (1ull << 16), true));
+}
+
 TEST_F(EventChannelTest, VirqBindingRules)
 {
     put(evtchn_bind_virq { VIRQ_TIMER, 2, 0 });

@@ -178,6 +178,28 @@ TEST_F(CliCommands, ShutdownThroughXenstore)
     EXPECT_NE(read_file(console.out_path).find("control/shutdown = poweroff"), std::string::npos);
 }
 
+TEST_F(CliCommands, GuestResourcesInXenstoreAndVcpuSet)
+{
+    ASSERT_EQ(run({ "create", "-p", ticker("t", "memory = 48\nmaxmem = 64\nvcpus = 2\nmaxvcpus = 4\n") }).rc, 0);
+    std::string home = fmt::format("/local/domain/{}", *domid_of("t"));
+    auto read = [&](const std::string& rel) { return run({ "xenstore-read", home + "/" + rel }).out; };
+    EXPECT_EQ(read("memory/target"), std::to_string(48 * 1024) + "\n");
+    EXPECT_EQ(read("memory/static-max"), std::to_string(64 * 1024) + "\n");
+    for (int v = 0; v < 4; ++v)
+        EXPECT_EQ(read(fmt::format("cpu/{}/availability", v)), v < 2 ? "online\n" : "offline\n") << v;
+    ASSERT_EQ(run({ "vcpu-set", "t", "3" }).rc, 0);
+    EXPECT_EQ(read("cpu/2/availability"), "online\n");
+    EXPECT_EQ(read("cpu/3/availability"), "offline\n");
+    ASSERT_EQ(run({ "vcpu-set", "t", "1" }).rc, 0);
+    EXPECT_EQ(read("cpu/1/availability"), "offline\n");
+    // Outside 1..maxvcpus, or not a number: an error naming the limit, nothing changed.
+    auto bad = run({ "vcpu-set", "t", "5" });
+    EXPECT_NE(bad.rc, 0);
+    EXPECT_NE(bad.err.find("1 to 4"), std::string::npos) << bad.err;
+    EXPECT_NE(run({ "vcpu-set", "t", "two" }).rc, 0);
+    EXPECT_EQ(read("cpu/0/availability"), "online\n");
+}
+
 TEST_F(CliCommands, RebootThroughXenstoreRestarts)
 {
     std::string cfg = guest_config("pv", XKVM_GUEST_ELF("tsguest"), "cmdline = \"pvctl\"\n");

@@ -68,6 +68,21 @@ TEST_F(CliEvtchn, PingPongBetweenTwoDomains)
     EXPECT_TRUE(eventually([&] { return !list_row("ida") && !list_row("idb"); }, 10s));
 }
 
+TEST_F(CliEvtchn, DebugKeysQRaisesVirqDebug)
+{
+    std::string why;
+    if (no_kvm(why))
+        GTEST_SKIP() << why;
+    std::string cfg = guest_config("d", XKVM_GUEST_ELF("tsguest"), "cmdline = \"virqdebug\"\n");
+    ASSERT_EQ(run({ "create", cfg }).rc, 0);
+    Background console = start({ "console", "d" }, "out");
+    ASSERT_TRUE(eventually([&] { return read_file(console.out_path).find("VIRQ_DEBUG bound") != std::string::npos; }))
+        << read_file(console.out_path);
+    ASSERT_EQ(run({ "debug-keys", "q" }).rc, 0);
+    ASSERT_TRUE(wait_exit(console, 20s)) << read_file(console.out_path);
+    EXPECT_NE(read_file(console.out_path).find("tsguest: VIRQ_DEBUG received"), std::string::npos);
+}
+
 TEST_F(CliEvtchn, AMillionEventsBetweenTwoDomainsOnFourVcpusEach)
 {
     std::string why;

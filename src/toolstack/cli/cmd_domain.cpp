@@ -1,6 +1,7 @@
 // The commands that act on existing domains or the host: list, pause/unpause/destroy,
 // shutdown/reboot, domid/domname, uptime, vcpu-list, vcpu-pin, info, xenstore-*.
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 
 #include "ipc/rundir.h"
@@ -93,6 +94,28 @@ int cmd_simple(const Context& ctx, const std::string& op, const std::string& dom
     if (!client)
         return report(ctx, client.error());
     auto r = (*client)->call(op, Json { { "dom", dom } });
+    return r ? 0 : report(ctx, r.error());
+}
+
+int cmd_vcpu_set(const Context& ctx, const std::string& dom, const std::string& count)
+{
+    char* end = nullptr;
+    unsigned long n = std::strtoul(count.c_str(), &end, 10);
+    if (count.empty() || *end || n > UINT32_MAX)
+        return report(ctx, fmt::format("vcpu-set: '{}' is not a number of vCPUs", count));
+    auto client = connect(ctx);
+    if (!client)
+        return report(ctx, client.error());
+    auto r = (*client)->call("vcpu-set", Json { { "dom", dom }, { "count", n } });
+    return r ? 0 : report(ctx, r.error());
+}
+
+int cmd_debug_keys(const Context& ctx, const std::string& keys)
+{
+    auto client = connect(ctx);
+    if (!client)
+        return report(ctx, client.error());
+    auto r = (*client)->call("debug-keys", Json { { "keys", keys } });
     return r ? 0 : report(ctx, r.error());
 }
 

@@ -46,6 +46,8 @@ int cmd_vcpu_list(const Context& ctx, const std::vector<std::string>& doms);
 int cmd_vcpu_pin(const Context& ctx, const std::string& dom, const std::string& vcpu, const std::string& hard,
                  const std::optional<std::string>& soft);
 int cmd_xenstore(const Context& ctx, const std::string& op, const std::string& path, const std::string& value);
+int cmd_vcpu_set(const Context& ctx, const std::string& dom, const std::string& count);
+int cmd_debug_keys(const Context& ctx, const std::string& keys);
 
 // Prints "<prog>: <message>" to stderr and returns 1.
 int report(const Context& ctx, const Error& e);

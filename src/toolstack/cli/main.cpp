@@ -106,6 +106,17 @@ int main(int argc, char** argv)
         rc = cli::cmd_vcpu_pin(ctx, dom, vcpu, hard, s);
     });
 
+    std::string count;
+    auto* vs = app.add_subcommand("vcpu-set", "Set how many vCPUs a domain may have online");
+    vs->add_option("domain", dom)->required();
+    vs->add_option("count", count)->required();
+    vs->callback([&] { rc = cli::cmd_vcpu_set(ctx, dom, count); });
+
+    std::string keys;
+    auto* dk = app.add_subcommand("debug-keys", "Send debug keys ('q' raises VIRQ_DEBUG in every domain)");
+    dk->add_option("keys", keys)->required();
+    dk->callback([&] { rc = cli::cmd_debug_keys(ctx, keys); });
+
     std::string path, value;
     for (const char* op : { "xenstore-read", "xenstore-write", "xenstore-ls", "xenstore-rm" }) {
         auto* s = app.add_subcommand(op, "Debug: the daemon's xenstore, as dom0");

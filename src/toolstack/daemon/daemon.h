@@ -85,6 +85,8 @@ private:
     Result<ipc::Json> op_wait(uint64_t client, uint64_t id, const ipc::Json& req);
     Result<ipc::Json> op_vcpu_pin(uint64_t client, uint64_t id, const ipc::Json& req);
     Result<ipc::Json> op_xenstore(const std::string& op, const ipc::Json& req);
+    Result<ipc::Json> op_vcpu_set(const ipc::Json& req);
+    Result<ipc::Json> op_debug_keys(const ipc::Json& req);
     ipc::Json record_json(const DomainRecord& rec);
 
     // daemon_lifecycle.cpp: domains coming and going
@@ -108,6 +110,8 @@ private:
     void deliver(xenstore::ConnId conn, const xenstore::Message& msg) override;
     Result<std::string> xs_call(xenstore::MsgType type, std::string payload);
     Status introduce(const DomainRecord& rec);
+    // cpu/<n>/availability: the first `online` vCPUs online, the rest up to maxvcpus offline.
+    Status set_vcpu_availability(const DomainRecord& rec, uint32_t online);
     void forget(uint32_t domid);
 
     DaemonOptions m_opts;

@@ -75,6 +75,10 @@ Result<Json> Daemon::dispatch(uint64_t client, uint64_t id, const std::string& o
         return op_wait(client, id, req);
     if (op == "vcpu-pin")
         return op_vcpu_pin(client, id, req);
+    if (op == "vcpu-set")
+        return op_vcpu_set(req);
+    if (op == "debug-keys")
+        return op_debug_keys(req);
     if (op.starts_with("xenstore-"))
         return op_xenstore(op, req);
     return fail(EOPNOTSUPP, "unknown operation '{}'", op);
@@ -298,6 +302,31 @@ Result<Json> Daemon::op_vcpu_pin(uint64_t client, uint64_t id, const Json& req)
     }
     finish();
     return Json();
+}
+
+Result<Json> Daemon::op_vcpu_set(const Json& req)
+{
+    // xl vcpu-set: the guest's cpu hotplug driver brings vCPUs up or down as their nodes change.
+    auto* rec = TRY(m_table.lookup(TRY(ipc::get_string(req, "dom", 256))));
+    auto count = TRY(ipc::get_uint(req, "count", UINT32_MAX));
+    if (count < 1 || count > rec->config.maxvcpus)
+        return fail(EINVAL, "vcpu-set: domain '{}' can have 1 to {} vCPUs (maxvcpus), not {}", rec->name,
+                    rec->config.maxvcpus, count);
+    TRY(set_vcpu_availability(*rec, static_cast<uint32_t>(count)));
+    return Json::object();
+}
+
+Result<Json> Daemon::op_debug_keys(const Json& req)
+{
+    // xl debug-keys: Xen's 'q' (dump domain info) also sends VIRQ_DEBUG to every vCPU of every
+    // domain; that is the part a guest can see. Other keys dump hypervisor state xkvm does not have.
+    auto keys = TRY(ipc::get_string(req, "keys", 64));
+    if (keys.find('q') == std::string::npos)
+        return Json::object();
+    for (auto& [pid, link] : m_vmms)
+        if (link->channel_open())
+            link->request("debug-virq", Json::object(), [](Result<Json>) { });
+    return Json::object();
 }
 
 Result<Json> Daemon::op_xenstore(const std::string& op, const Json& req)

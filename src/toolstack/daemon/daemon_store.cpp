@@ -68,8 +68,22 @@ Status Daemon::introduce(const DomainRecord& rec)
     TRY(xs_call(xenstore::MsgType::Write, fmt::format("{}/uuid", vm) + '\0' + uuid_string(rec.uuid)));
     TRY(xs_call(xenstore::MsgType::Write,
                 fmt::format("/local/domain/{}/vm", rec.domid) + '\0' + vm));
+    // What libxl tells a guest about its resources: memory in KiB (the balloon driver reads the
+    // target), and which vCPUs it may bring online (cpu hotplug watches these).
+    std::string home = fmt::format("/local/domain/{}", rec.domid);
+    TRY(xs_call(xenstore::MsgType::Write, home + "/memory/static-max" + '\0' + std::to_string(rec.config.maxmem_mib * 1024)));
+    TRY(xs_call(xenstore::MsgType::Write, home + "/memory/target" + '\0' + std::to_string(rec.config.memory_mib * 1024)));
+    TRY(set_vcpu_availability(rec, rec.config.vcpus));
     TRY(m_store.introduce_domain(static_cast<xenstore::DomId>(rec.domid)));
     TRY(m_store.open_connection(rec.domid, static_cast<xenstore::DomId>(rec.domid)));
+    return {};
+}
+
+Status Daemon::set_vcpu_availability(const DomainRecord& rec, uint32_t online)
+{
+    for (uint32_t v = 0; v < rec.config.maxvcpus; ++v)
+        TRY(xs_call(xenstore::MsgType::Write, fmt::format("/local/domain/{}/cpu/{}/availability", rec.domid, v) + '\0'
+                        + (v < online ? "online" : "offline")));
     return {};
 }
 
