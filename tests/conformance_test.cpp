@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "guest_runner.h"
+#include "kvm_test.h"
 #include "xkvm/guest_paths.h"
 
 using namespace xkvm::test;
@@ -15,15 +16,7 @@ using ::testing::Not;
 
 namespace {
 
-class Conformance : public ::testing::Test {
-protected:
-    void SetUp() override
-    {
-        std::string why;
-        if (!kvm_usable(&why))
-            GTEST_SKIP() << "SKIP: " << why;
-    }
-};
+using Conformance = KvmTest;
 
 // Boots conf_<family><bits>; the domain is named after it unless opts.name says otherwise.
 GuestRun boot(const std::string& family, int bits, GuestOptions opts = {})

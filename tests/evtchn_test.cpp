@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "guest_runner.h"
+#include "kvm_test.h"
 #include "xkvm/guest_paths.h"
 
 using namespace xkvm::test;
@@ -15,15 +16,7 @@ using ::testing::HasSubstr;
 
 namespace {
 
-class Evtchn : public ::testing::Test {
-protected:
-    void SetUp() override
-    {
-        std::string why;
-        if (!kvm_usable(&why))
-            GTEST_SKIP() << "SKIP: " << why;
-    }
-};
+using Evtchn = KvmTest;
 
 struct Family {
     const char* name;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "guest_runner.h"
+#include "kvm_test.h"
 
 using namespace xkvm::test;
 using ::testing::HasSubstr;
@@ -17,14 +18,14 @@ using ::testing::Not;
 
 namespace {
 
-class conformance_malformed_kernel : public ::testing::Test {
+// The VMM sets up KVM before it loads the kernel, so without /dev/kvm it fails for that reason.
+class conformance_malformed_kernel : public KvmTest {
 protected:
     void SetUp() override
     {
-        std::string why;
-        // The VMM sets up KVM before it loads the kernel, so without /dev/kvm it fails for that reason.
-        if (!kvm_usable(&why))
-            GTEST_SKIP() << "SKIP: " << why;
+        KvmTest::SetUp();
+        if (IsSkipped())
+            return;
         std::string tmpl = ::testing::TempDir() + "xkvm-malformed-XXXXXX";
         ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
         m_dir = tmpl;

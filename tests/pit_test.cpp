@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "guest_runner.h"
+#include "kvm_test.h"
 #include "xkvm/guest_paths.h"
 
 using namespace xkvm::test;
@@ -18,15 +19,7 @@ namespace {
 
 constexpr size_t kGuestCases = 7; // TEST_CASEs in guests/pit/pit.c
 
-class Pit : public ::testing::Test {
-protected:
-    void SetUp() override
-    {
-        std::string why;
-        if (!kvm_usable(&why))
-            GTEST_SKIP() << "SKIP: " << why;
-    }
-};
+using Pit = KvmTest;
 
 // The guest's "pit: ..." lines.
 std::vector<std::string> reports(const std::string& console)

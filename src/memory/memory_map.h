@@ -25,6 +25,19 @@ enum class RegionType : uint32_t {
     Unusable = 5,
 };
 
+// The spelling in VM specs and plan JSON ("ram", "reserved", "acpi", "nvs", "unusable").
+constexpr const char* region_type_name(RegionType t)
+{
+    switch (t) {
+    case RegionType::Ram: return "ram";
+    case RegionType::Reserved: return "reserved";
+    case RegionType::Acpi: return "acpi";
+    case RegionType::AcpiNvs: return "nvs";
+    case RegionType::Unusable: return "unusable";
+    }
+    return "reserved";
+}
+
 struct MapEntry {
     Gpa base = 0;
     uint64_t size = 0;

@@ -27,18 +27,6 @@ memory::MemoryMap default_memory_map(uint64_t memory_mib)
 
 namespace {
 
-const char* type_name(memory::RegionType t)
-{
-    switch (t) {
-    case memory::RegionType::Ram: return "ram";
-    case memory::RegionType::Reserved: return "reserved";
-    case memory::RegionType::Acpi: return "acpi";
-    case memory::RegionType::AcpiNvs: return "nvs";
-    case memory::RegionType::Unusable: return "unusable";
-    }
-    return "reserved";
-}
-
 memory::RegionType type_from(const std::string& s)
 {
     if (s == "ram")
@@ -58,7 +46,7 @@ json vm_spec_to_json(const VmSpec& s)
 {
     json map = json::array();
     for (const auto& e : s.memory_map)
-        map.push_back({ { "base", e.base }, { "size", e.size }, { "type", type_name(e.type) }, { "why", e.why } });
+        map.push_back({ { "base", e.base }, { "size", e.size }, { "type", memory::region_type_name(e.type) }, { "why", e.why } });
     json cpuid = json::array();
     for (const auto& c : s.cpuid) {
         json o = { { "leaf", c.leaf }, { "reg", c.reg }, { "set", c.set }, { "clear", c.clear } };

@@ -11,24 +11,11 @@
 #include "config/cpuid_spec.h"
 #include "vmm/control.h"
 #include "vmm/machine.h"
-#include "xen/abi/sched.h"
+#include "xen/shutdown_reason.h"
 
 using namespace xkvm;
 
 namespace {
-
-const char* reason_name(unsigned r)
-{
-    switch (r) {
-    case SHUTDOWN_poweroff: return "poweroff";
-    case SHUTDOWN_reboot: return "reboot";
-    case SHUTDOWN_suspend: return "suspend";
-    case SHUTDOWN_crash: return "crash";
-    case SHUTDOWN_watchdog: return "watchdog";
-    case SHUTDOWN_soft_reset: return "soft_reset";
-    default: return "unknown";
-    }
-}
 
 // --cpuid takes xl's xend form ("0x40000002:edx=0x7"); '1' and '0' bits become overrides.
 Result<std::vector<vmm::CpuidOverride>> cpuid_overrides(const std::vector<std::string>& entries)
@@ -131,7 +118,7 @@ int main(int argc, char** argv)
     while (!(info = m.wait_for_shutdown(std::chrono::hours(1))))
         ;
     m.destroy();
-    std::fprintf(stderr, "xkvm-vmm: domain %s: %s (%s)\n", spec.name.c_str(), reason_name(info->reason),
+    std::fprintf(stderr, "xkvm-vmm: domain %s: %s (%s)\n", spec.name.c_str(), xen::shutdown_reason_name(info->reason),
                  info->detail.c_str());
     return info->reason == SHUTDOWN_poweroff ? 0 : 100 + static_cast<int>(info->reason);
 }

@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "ipc/rundir.h"
 #include "xen/abi/sched.h"
+#include "xen/shutdown_reason.h"
 
 namespace xkvm::toolstack {
 
@@ -39,18 +40,6 @@ std::string describe_wait_status(int status)
     return "ended";
 }
 
-const char* reason_name(unsigned r)
-{
-    switch (r) {
-    case SHUTDOWN_poweroff: return "poweroff";
-    case SHUTDOWN_reboot: return "reboot";
-    case SHUTDOWN_suspend: return "suspend";
-    case SHUTDOWN_crash: return "crash";
-    case SHUTDOWN_watchdog: return "watchdog";
-    case SHUTDOWN_soft_reset: return "soft_reset";
-    default: return "unknown";
-    }
-}
 
 } // namespace
 
@@ -176,7 +165,7 @@ void Daemon::guest_shutdown(DomainRecord& rec, unsigned reason, std::string deta
     case SHUTDOWN_suspend: action = ShutdownAction::Preserve; break; // kept for a later resume or destroy
     default: break;
     }
-    logger()->info("domain {} ({}): {} ({}); action {}", rec.domid, rec.name, reason_name(reason), detail,
+    logger()->info("domain {} ({}): {} ({}); action {}", rec.domid, rec.name, xen::shutdown_reason_name(reason), detail,
                    config::xl_name(action));
     switch (action) {
     case ShutdownAction::CoredumpDestroy:

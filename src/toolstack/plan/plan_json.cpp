@@ -16,17 +16,6 @@ using nlohmann::json;
 std::string hex(uint64_t v) { return fmt::format("{:#x}", v); }
 std::string hex32(uint32_t v) { return fmt::format("0x{:08x}", v); }
 
-const char* type_name(memory::RegionType t)
-{
-    switch (t) {
-    case memory::RegionType::Ram: return "ram";
-    case memory::RegionType::Reserved: return "reserved";
-    case memory::RegionType::Acpi: return "acpi";
-    case memory::RegionType::AcpiNvs: return "nvs";
-    case memory::RegionType::Unusable: return "unusable";
-    }
-    return "reserved";
-}
 
 const char* reg_name(uint8_t reg)
 {
@@ -47,7 +36,7 @@ json memory_map(const memory::MemoryMap& map)
     json out = json::array();
     for (const auto& e : map)
         out.push_back({ { "start", hex(e.base) }, { "end", hex(e.end() - 1) }, { "size_kib", e.size / memory::KiB },
-                        { "type", type_name(e.type) }, { "why", e.why } });
+                        { "type", memory::region_type_name(e.type) }, { "why", e.why } });
     return out;
 }
 
