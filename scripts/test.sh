@@ -18,7 +18,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 echo "== fuzz targets (clang, libFuzzer): corpus replay and a short run each"
 CC=clang CXX=clang++ cmake -S "$top" -B "$top/build-fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DXKVM_FUZZ=ON -DXKVM_UNIT_ONLY=ON >/dev/null
-cmake --build "$top/build-fuzz" --parallel "$jobs"
+cmake --build "$top/build-fuzz" --parallel "$jobs" --target fuzzers
 ctest --test-dir "$top/build-fuzz" -L fuzz --no-tests=error --output-on-failure --parallel "$jobs" --timeout 300
 for f in "$top"/build-fuzz/fuzz/*_fuzz; do
   [ -x "$f" ] || continue
