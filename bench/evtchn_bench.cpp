@@ -16,41 +16,28 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "xkvm/guest_paths.h"
 
 extern char** environ;
 
 namespace {
 
-// Runs argv to completion (its stdout returned; stderr to /dev/null unless verbose).
-std::string run(const std::vector<std::string>& argv, int* status = nullptr)
+// Runs argv to completion and returns its stdout (stderr discarded).
+std::string run(const std::vector<std::string>& argv)
 {
     std::string cmd;
     for (const auto& a : argv)
         cmd += "'" + a + "' ";
-    cmd += "2>/dev/null";
-    std::string out;
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p)
-        return out;
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = fread(buf.data(), 1, buf.size(), p)) > 0)
-        out.append(buf.data(), n);
-    int st = pclose(p);
-    if (status)
-        *status = st;
-    return out;
+    return xkvm::bench::run_capture(cmd + "2>/dev/null");
 }
 
 // Starts argv with stdout to `out_path`; the caller waits for it.
@@ -69,21 +56,6 @@ pid_t start(const std::vector<std::string>& argv, const std::string& out_path)
         pid = -1;
     posix_spawn_file_actions_destroy(&fa);
     return pid;
-}
-
-// "BENCH <name> <n> <value>" lines.
-std::map<std::string, double> bench_lines(const std::string& out)
-{
-    std::map<std::string, double> v;
-    std::istringstream in(out);
-    for (std::string line; std::getline(in, line);) {
-        char name[64];
-        unsigned long n;
-        unsigned long long value;
-        if (std::sscanf(line.c_str(), "BENCH %63s %lu %llu", name, &n, &value) == 3)
-            v[name] = static_cast<double>(value);
-    }
-    return v;
 }
 
 std::string read_file(const std::string& path)
@@ -125,7 +97,7 @@ double interdomain_latency_ns(unsigned long round_trips)
         for (pid_t p : { ca, cb })
             if (p > 0)
                 waitpid(p, nullptr, 0); // the consoles end with their domains
-        auto v = bench_lines(read_file(dir + "/b.out"));
+        auto v = xkvm::bench::bench_lines(read_file(dir + "/b.out"));
         if (v.count("interdomain_round_trip"))
             ns = v["interdomain_round_trip"] / 2;
         else
@@ -160,7 +132,7 @@ int main(int argc, char** argv)
 
     std::string out = run({ XKVM_VMM_PATH, "--kernel", XKVM_GUEST_ELF("evtchn_bench"), "--vcpus", "2", "--memory", "64",
                             "--console" });
-    auto v = bench_lines(out);
+    auto v = xkvm::bench::bench_lines(out);
     if (!v.count("tsc_khz") || !v.count("lapic_ipi") || out.find("BENCH-DONE") == std::string::npos) {
         std::fprintf(stderr, "evtchn_bench: the guest did not report (output follows)\n%s\n", out.c_str());
         return 1;

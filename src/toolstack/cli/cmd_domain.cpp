@@ -88,13 +88,23 @@ int cmd_list(const Context& ctx, const ListOptions& o)
     return 0;
 }
 
-int cmd_simple(const Context& ctx, const std::string& op, const std::string& dom)
+namespace {
+
+// One request whose reply carries nothing to print: 0, or the error reported.
+int call_daemon(const Context& ctx, const std::string& op, const Json& args)
 {
     auto client = connect(ctx);
     if (!client)
         return report(ctx, client.error());
-    auto r = (*client)->call(op, Json { { "dom", dom } });
+    auto r = (*client)->call(op, args);
     return r ? 0 : report(ctx, r.error());
+}
+
+} // namespace
+
+int cmd_simple(const Context& ctx, const std::string& op, const std::string& dom)
+{
+    return call_daemon(ctx, op, Json { { "dom", dom } });
 }
 
 int cmd_vcpu_set(const Context& ctx, const std::string& dom, const std::string& count)
@@ -103,20 +113,12 @@ int cmd_vcpu_set(const Context& ctx, const std::string& dom, const std::string& 
     unsigned long n = std::strtoul(count.c_str(), &end, 10);
     if (count.empty() || *end || n > UINT32_MAX)
         return report(ctx, fmt::format("vcpu-set: '{}' is not a number of vCPUs", count));
-    auto client = connect(ctx);
-    if (!client)
-        return report(ctx, client.error());
-    auto r = (*client)->call("vcpu-set", Json { { "dom", dom }, { "count", n } });
-    return r ? 0 : report(ctx, r.error());
+    return call_daemon(ctx, "vcpu-set", Json { { "dom", dom }, { "count", n } });
 }
 
 int cmd_debug_keys(const Context& ctx, const std::string& keys)
 {
-    auto client = connect(ctx);
-    if (!client)
-        return report(ctx, client.error());
-    auto r = (*client)->call("debug-keys", Json { { "keys", keys } });
-    return r ? 0 : report(ctx, r.error());
+    return call_daemon(ctx, "debug-keys", Json { { "keys", keys } });
 }
 
 int cmd_shutdown(const Context& ctx, const std::string& kind, const std::string& dom, bool wait, bool force)
