@@ -12,6 +12,7 @@
 
 #include "hypercall_input.h"
 #include "memory/physmap.h"
+#include "xen/fake_alarms.h"
 #include "xen/platform.h"
 
 namespace xkvm::fuzz {
@@ -19,7 +20,7 @@ namespace xkvm::fuzz {
 inline constexpr uint8_t kCanaryByte = 0xa5;
 inline constexpr uint8_t kReadOnlyByte = 0x5a;
 
-class FuzzPlatform final : public xen::Platform {
+class FuzzPlatform final : public xen::Platform, public xen::testing::FakeAlarms {
 public:
     FuzzPlatform()
     {
@@ -47,10 +48,9 @@ public:
     uint64_t system_time_ns() const override { return now_ns; }
     uint64_t set_alarm(uint64_t deadline_ns, std::function<void()> fn) override
     {
-        alarms[next_alarm] = { deadline_ns, std::move(fn) };
-        return next_alarm++;
+        return add_alarm(deadline_ns, std::move(fn));
     }
-    void cancel_alarm(uint64_t handle) override { alarms.erase(handle); }
+    void cancel_alarm(uint64_t handle) override { remove_alarm(handle); }
     xkvm::Status vcpu_initialise(uint32_t, const x86::CpuState&) override { return {}; }
     xkvm::Status vcpu_up(uint32_t vcpu) override
     {
@@ -68,28 +68,15 @@ public:
     void advance(uint64_t ns)
     {
         now_ns = std::min(now_ns + ns, kClockLimit);
-        for (;;) {
-            auto due = alarms.end();
-            for (auto it = alarms.begin(); it != alarms.end(); ++it)
-                if (it->second.first <= now_ns && (due == alarms.end() || it->second.first < due->second.first))
-                    due = it;
-            if (due == alarms.end())
-                return;
-            auto fn = std::move(due->second.second);
-            alarms.erase(due);
-            fn();
-        }
+        run_due();
     }
 
     // System time stays far from wrapping: a guest's deadlines are absolute, the clock is not its to set.
     static constexpr uint64_t kClockLimit = 1ull << 62;
 
     std::unique_ptr<memory::Physmap> mem;
-    uint64_t now_ns = 1'000'000;
     uint64_t console_bytes = 0, kicks = 0, lapic_vectors = 0;
     std::set<uint32_t> up { 0 };
-    std::map<uint64_t, std::pair<uint64_t, std::function<void()>>> alarms;
-    uint64_t next_alarm = 1;
 };
 
 } // namespace xkvm::fuzz

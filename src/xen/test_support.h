@@ -11,12 +11,13 @@
 #include <vector>
 
 #include "xen/domain.h"
+#include "xen/fake_alarms.h"
 #include "xen/hypercall.h"
 #include "xen/xen_errno.h"
 
 namespace xkvm::xen::testing {
 
-class FakePlatform : public Platform {
+class FakePlatform : public Platform, public FakeAlarms {
 public:
     explicit FakePlatform(uint64_t ram_bytes = 16 * memory::MiB)
     {
@@ -33,25 +34,14 @@ public:
     uint64_t system_time_ns() const override { return now_ns; }
     uint64_t set_alarm(uint64_t deadline_ns, std::function<void()> fn) override
     {
-        alarms[next_alarm] = { deadline_ns, std::move(fn) };
-        return next_alarm++;
+        return add_alarm(deadline_ns, std::move(fn));
     }
-    void cancel_alarm(uint64_t handle) override { alarms.erase(handle); }
+    void cancel_alarm(uint64_t handle) override { remove_alarm(handle); }
     // Move the clock forward, running the alarms that come due (in deadline order).
     void advance(uint64_t ns)
     {
         now_ns += ns;
-        while (true) {
-            auto due = alarms.end();
-            for (auto it = alarms.begin(); it != alarms.end(); ++it)
-                if (it->second.first <= now_ns && (due == alarms.end() || it->second.first < due->second.first))
-                    due = it;
-            if (due == alarms.end())
-                return;
-            auto fn = std::move(due->second.second);
-            alarms.erase(due);
-            fn();
-        }
+        run_due();
     }
     Status vcpu_initialise(uint32_t vcpu, const x86::CpuState& state) override
     {
@@ -77,9 +67,6 @@ public:
     std::vector<std::pair<uint32_t, uint8_t>> lapic;
     std::map<uint32_t, bool> gsi_levels;
     std::set<uint32_t> up { 0 };
-    uint64_t now_ns = 1'000'000;
-    std::map<uint64_t, std::pair<uint64_t, std::function<void()>>> alarms;
-    uint64_t next_alarm = 1;
     std::map<uint32_t, x86::CpuState> initialised;
 };
 

@@ -26,6 +26,20 @@ protected:
         EXPECT_EQ(vm.out, "");
     }
 
+    // tsguest "g" with `extra` config lines ends, and the daemon starts it again under a new domid.
+    void expect_restarted(const std::string& extra)
+    {
+        std::string cfg = guest_config("g", XKVM_GUEST_ELF("tsguest"), extra);
+        ASSERT_EQ(run({ "create", "-p", cfg }).rc, 0);
+        auto first = domid_of("g");
+        ASSERT_TRUE(first);
+        ASSERT_EQ(run({ "unpause", "g" }).rc, 0);
+        auto next = wait_restart("g", *first);
+        ASSERT_TRUE(next && *next != *first) << "not restarted";
+        ASSERT_EQ(run({ "destroy", "g" }).rc, 0);
+        expect_nothing_left();
+    }
+
     // The domain called `name` gets a new domid (it was restarted); returns it.
     std::optional<uint32_t> wait_restart(const std::string& name, uint32_t old_id)
     {
@@ -158,27 +172,12 @@ TEST_F(CliLifecycle, OnPoweroffPreserveKeepsItUntilDestroyed)
 
 TEST_F(CliLifecycle, OnPoweroffRestartStartsItAgain)
 {
-    std::string cfg = guest_config("g", XKVM_GUEST_ELF("tsguest"), "on_poweroff = \"restart\"\n");
-    ASSERT_EQ(run({ "create", "-p", cfg }).rc, 0);
-    auto first = domid_of("g");
-    ASSERT_TRUE(first);
-    ASSERT_EQ(run({ "unpause", "g" }).rc, 0);
-    auto next = wait_restart("g", *first);
-    ASSERT_TRUE(next && *next != *first) << "not restarted";
-    ASSERT_EQ(run({ "destroy", "g" }).rc, 0);
-    expect_nothing_left();
+    expect_restarted("on_poweroff = \"restart\"\n");
 }
 
 TEST_F(CliLifecycle, OnRebootDefaultRestarts)
 {
-    std::string cfg = guest_config("g", XKVM_GUEST_ELF("tsguest"), "cmdline = \"reboot\"\n");
-    ASSERT_EQ(run({ "create", "-p", cfg }).rc, 0);
-    auto first = domid_of("g");
-    ASSERT_EQ(run({ "unpause", "g" }).rc, 0);
-    auto next = wait_restart("g", first.value_or(0));
-    ASSERT_TRUE(next && *next != *first);
-    ASSERT_EQ(run({ "destroy", "g" }).rc, 0);
-    expect_nothing_left();
+    expect_restarted("cmdline = \"reboot\"\n");
 }
 
 TEST_F(CliLifecycle, OnRebootDestroy)
@@ -219,14 +218,7 @@ TEST_F(CliLifecycle, OnCrashPreserve)
 
 TEST_F(CliLifecycle, OnCrashRestart)
 {
-    std::string cfg = guest_config("g", XKVM_GUEST_ELF("tsguest"), "cmdline = \"crash\"\non_crash = \"restart\"\n");
-    ASSERT_EQ(run({ "create", "-p", cfg }).rc, 0);
-    auto first = domid_of("g");
-    ASSERT_EQ(run({ "unpause", "g" }).rc, 0);
-    auto next = wait_restart("g", first.value_or(0));
-    ASSERT_TRUE(next && *next != *first);
-    ASSERT_EQ(run({ "destroy", "g" }).rc, 0);
-    expect_nothing_left();
+    expect_restarted("cmdline = \"crash\"\non_crash = \"restart\"\n");
 }
 
 TEST_F(CliLifecycle, TripleFaultIsACrash)
