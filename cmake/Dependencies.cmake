@@ -17,6 +17,9 @@ find_path(NUMA_INCLUDE_DIR numa.h REQUIRED)
 add_library(numa::numa UNKNOWN IMPORTED)
 set_target_properties(numa::numa PROPERTIES IMPORTED_LOCATION ${NUMA_LIBRARY}
   INTERFACE_INCLUDE_DIRECTORIES ${NUMA_INCLUDE_DIR})
+# Zydis decodes x86 instructions for the emulated CPU (src/emu/cpu).
+find_package(zycore QUIET CONFIG)
+find_package(zydis CONFIG REQUIRED)
 if(XKVM_BUILD_BENCH AND NOT XKVM_UNIT_ONLY)
   find_package(benchmark REQUIRED)
 endif()

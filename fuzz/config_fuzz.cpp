@@ -11,8 +11,10 @@
 
 #include "config/cpuid_spec.h"
 #include "config/cpuset_spec.h"
+#include "config/disk_spec.h"
 #include "config/json.h"
 #include "config/pci_spec.h"
+#include "config/vif_spec.h"
 
 using namespace xkvm::config;
 
@@ -36,6 +38,20 @@ void fuzz_specs(std::string_view s)
         check(r.error().offset <= s.size());
     if (auto r = parse_rdm_spec(s); !r)
         check(r.error().offset <= s.size());
+    if (auto r = parse_disk_spec(s)) {
+        // The grammar's promises: a vdev always, a target unless an empty cdrom, and the format to match.
+        check(!r->vdev.empty() && (r->target.empty() == (r->format == DiskFormat::Empty)));
+        check(!r->target.empty() || r->is_cdrom);
+    } else {
+        check(r.error().offset <= s.size());
+    }
+    if (auto r = parse_vif_spec(s)) {
+        check((r->rate_bytes_per_interval == 0) == (r->rate_interval_usecs == 0));
+        if (r->mac)
+            check(parse_mac(mac_str(*r->mac)) == r->mac);
+    } else {
+        check(r.error().offset <= s.size());
+    }
     CpuidPolicy policy;
     if (auto r = apply_cpuid_xend(s, policy); !r)
         check(r.error().offset <= s.size());

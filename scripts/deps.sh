@@ -5,7 +5,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libfmt-dev libspdlog-dev libcli11-dev
-  libnuma-dev libelf-dev libseccomp-dev
+  libnuma-dev libelf-dev libseccomp-dev libzydis-dev
   clang libclang-rt-14-dev lld
 )
 missing=()

@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "guest_runner.h"
-#include "kvm_test.h"
+#include "guest_test.h"
 #include "xkvm/guest_paths.h"
 
 using namespace xkvm::test;
@@ -16,7 +16,7 @@ using ::testing::Not;
 
 namespace {
 
-using Conformance = KvmTest;
+using Conformance = GuestTest;
 
 // Boots conf_<family><bits>; the domain is named after it unless opts.name says otherwise.
 GuestRun boot(const std::string& family, int bits, GuestOptions opts = {})

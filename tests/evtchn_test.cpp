@@ -8,7 +8,7 @@
 #include <filesystem>
 
 #include "guest_runner.h"
-#include "kvm_test.h"
+#include "guest_test.h"
 #include "xkvm/guest_paths.h"
 
 using namespace xkvm::test;
@@ -16,7 +16,7 @@ using ::testing::HasSubstr;
 
 namespace {
 
-using Evtchn = KvmTest;
+using Evtchn = GuestTest;
 
 struct Family {
     const char* name;

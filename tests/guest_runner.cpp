@@ -254,16 +254,4 @@ std::string vmm_path()
     return XKVM_VMM_PATH;
 }
 
-bool kvm_usable(std::string* why)
-{
-    int fd = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
-        if (why)
-            *why = std::string("/dev/kvm: ") + std::strerror(errno);
-        return false;
-    }
-    ::close(fd);
-    return true;
-}
-
 } // namespace xkvm::test

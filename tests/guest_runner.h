@@ -65,7 +65,4 @@ std::string shutdown_message(const std::string& name, const std::string& reason)
 // The xkvm-vmm to test: $XKVM_VMM if set, else the one this build made (XKVM_VMM_PATH).
 std::string vmm_path();
 
-// Whether /dev/kvm can be opened read-write; `why` says why not.
-bool kvm_usable(std::string* why = nullptr);
-
 } // namespace xkvm::test

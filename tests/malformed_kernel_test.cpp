@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "guest_runner.h"
-#include "kvm_test.h"
+#include "guest_test.h"
 
 using namespace xkvm::test;
 using ::testing::HasSubstr;
@@ -18,12 +18,12 @@ using ::testing::Not;
 
 namespace {
 
-// The VMM sets up KVM before it loads the kernel, so without /dev/kvm it fails for that reason.
-class conformance_malformed_kernel : public KvmTest {
+// The VMM sets up its backend before it loads the kernel: the kvm variant needs /dev/kvm for that.
+class conformance_malformed_kernel : public GuestTest {
 protected:
     void SetUp() override
     {
-        KvmTest::SetUp();
+        GuestTest::SetUp();
         if (IsSkipped())
             return;
         std::string tmpl = ::testing::TempDir() + "xkvm-malformed-XXXXXX";

@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "guest_runner.h"
-#include "kvm_test.h"
+#include "guest_test.h"
 #include "xkvm/guest_paths.h"
 
 using namespace xkvm::test;
@@ -19,7 +19,7 @@ namespace {
 
 constexpr size_t kGuestCases = 7; // TEST_CASEs in guests/pit/pit.c
 
-using Pit = KvmTest;
+using Pit = GuestTest;
 
 // The guest's "pit: ..." lines.
 std::vector<std::string> reports(const std::string& console)

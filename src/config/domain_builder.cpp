@@ -27,29 +27,43 @@ auto on_string(const Value& v, std::string_view key, F&& parse) -> ConfigResult<
     return std::move(r).release_value();
 }
 
+ConfigResult<std::optional<DomainType>> read_builder(const ParsedConfig& parsed)
+{
+    const Setting* s = parsed.find("builder");
+    if (!s)
+        return std::optional<DomainType>();
+    auto b = TRY(get_string(*s));
+    if (b == "hvm")
+        return std::optional<DomainType>(DomainType::Hvm);
+    if (b == "generic")
+        return std::optional<DomainType>(DomainType::Pv);
+    return config_fail(s->value.pos, "unknown builder \"{}\" (expected \"hvm\" or \"generic\"; better, type = \"hvm\", "
+                                     "\"pvh\" or \"pv\")", b);
+}
+
+// type= wins over the deprecated builder=, but the two must not disagree (xl refuses that too).
+// Neither: xl's default, PV.
 ConfigResult<DomainType> read_type(const ParsedConfig& parsed)
 {
-    if (const Setting* s = parsed.find("type")) {
-        auto t = TRY(get_string(*s));
-        if (t == "hvm")
-            return DomainType::Hvm;
-        if (t == "pvh")
-            return DomainType::Pvh;
-        if (t == "pv")
-            return config_fail(s->value.pos, "type \"pv\" is not supported by xkvm (use \"hvm\" or \"pvh\")");
-        return config_fail(s->value.pos, "unknown type \"{}\" (expected \"hvm\" or \"pvh\")", t);
-    }
-    if (const Setting* s = parsed.find("builder")) {
-        auto b = TRY(get_string(*s));
-        if (b == "hvm")
-            return DomainType::Hvm;
-        if (b == "generic")
-            return config_fail(s->value.pos, "builder \"generic\" (PV) is not supported by xkvm (use type = \"hvm\" or "
-                                             "\"pvh\")");
-        return config_fail(s->value.pos, "unknown builder \"{}\" (expected \"hvm\"; better, type = \"hvm\" or \"pvh\")", b);
-    }
-    return config_fail(start_of(parsed), "missing 'type': xl's default is a PV guest, which xkvm does not support; "
-                                         "set type = \"hvm\" or type = \"pvh\"");
+    auto builder = TRY(read_builder(parsed));
+    const Setting* s = parsed.find("type");
+    if (!s)
+        return builder.value_or(DomainType::Pv);
+    auto t = TRY(get_string(*s));
+    DomainType type;
+    if (t == "hvm")
+        type = DomainType::Hvm;
+    else if (t == "pvh")
+        type = DomainType::Pvh;
+    else if (t == "pv")
+        type = DomainType::Pv;
+    else
+        return config_fail(s->value.pos, "unknown type \"{}\" (expected \"hvm\", \"pvh\" or \"pv\")", t);
+    if (builder && *builder != type)
+        return config_fail(s->value.pos, "type \"{}\" contradicts builder \"{}\" (line {}); remove builder=, which "
+                                         "type= replaces", t, builder == DomainType::Hvm ? "hvm" : "generic",
+                           parsed.find("builder")->value.pos.line);
+    return type;
 }
 
 ConfigResult<ShutdownAction> read_action(const Setting& s)
@@ -199,6 +213,14 @@ ConfigResult<DomainConfigInput> read_input(const ParsedConfig& parsed)
             in.cpus_soft = TRY(read_affinity(s));
         } else if (k == "nodes") {
             in.nodes = TRY(read_nodes(s));
+        } else if (k == "disk") {
+            for (const Value* v : TRY(get_scalar_list(s, false)))
+                in.disks.push_back(TRY(on_string(*v, k, parse_disk_spec)));
+        } else if (k == "vif") {
+            for (const Value* v : TRY(get_scalar_list(s, false)))
+                in.vifs.push_back(TRY(on_string(*v, k, parse_vif_spec)));
+        } else if (k == "vnuma") {
+            in.vnuma = TRY(read_vnuma(s));
         }
     }
     return in;

@@ -81,6 +81,71 @@ std::optional<Invalid> check_affinity(const AffinitySpec& a, std::string_view ke
     return std::nullopt;
 }
 
+std::optional<Invalid> check_devices(const DomainConfig& cfg)
+{
+    for (size_t i = 0; i < cfg.disks.size(); i++) {
+        const auto& d = cfg.disks[i];
+        if (d.vdev.empty())
+            return invalid("disk", "a disk has no vdev", i);
+        if (d.target.empty() != (d.format == DiskFormat::Empty) || (d.target.empty() && !d.is_cdrom))
+            return invalid("disk", "only a cdrom may have an empty target, and then its format is empty", i);
+        for (const std::string* t : { &d.target, &d.vdev, &d.script, &d.backend_domname })
+            if (utf8_error(*t))
+                return invalid("disk", "a disk parameter is not valid UTF-8", i);
+        for (size_t j = 0; j < i; j++)
+            if (cfg.disks[j].vdev == d.vdev)
+                return invalid("disk", fmt::format("vdev {} is used twice", d.vdev), i);
+    }
+    for (size_t i = 0; i < cfg.vifs.size(); i++) {
+        const auto& v = cfg.vifs[i];
+        if (!v.devid)
+            return invalid("vif", "a vif has no devid", i);
+        if ((v.rate_bytes_per_interval == 0) != (v.rate_interval_usecs == 0))
+            return invalid("vif", "a rate needs both bytes per interval and the interval", i);
+        for (const std::string* t : { &v.bridge, &v.gatewaydev, &v.model, &v.vifname, &v.script, &v.ip, &v.backend_domname })
+            if (utf8_error(*t))
+                return invalid("vif", "a vif parameter is not valid UTF-8", i);
+        for (size_t j = 0; j < i; j++)
+            if (cfg.vifs[j].devid == v.devid)
+                return invalid("vif", fmt::format("devid {} is used twice", *v.devid), i);
+    }
+    return std::nullopt;
+}
+
+// xl's rules: the virtual nodes hold all of maxmem and every vCPU exactly once, and each has one
+// distance per virtual node.
+std::optional<Invalid> check_vnuma(const DomainConfig& cfg)
+{
+    if (cfg.vnuma.empty())
+        return std::nullopt;
+    uint64_t mib = 0;
+    std::vector<int> owner(cfg.maxvcpus, -1);
+    for (size_t i = 0; i < cfg.vnuma.size(); i++) {
+        const auto& n = cfg.vnuma[i];
+        mib += n.memory_mib;
+        if (n.distances.size() != cfg.vnuma.size())
+            return invalid("vnuma", fmt::format("virtual node {} has {} distances for {} virtual nodes", i,
+                                                n.distances.size(), cfg.vnuma.size()), i);
+        if (n.memory_mib == 0 || !std::is_sorted(n.vcpus.begin(), n.vcpus.end())
+            || std::adjacent_find(n.vcpus.begin(), n.vcpus.end()) != n.vcpus.end())
+            return invalid("vnuma", fmt::format("virtual node {} needs a size and sorted, unique vCPUs", i), i);
+        for (uint32_t c : n.vcpus) {
+            if (c >= cfg.maxvcpus)
+                return invalid("vnuma", fmt::format("vCPU {} is beyond maxvcpus = {}", c, cfg.maxvcpus), i);
+            if (owner[c] >= 0)
+                return invalid("vnuma", fmt::format("vCPU {} is in virtual nodes {} and {}", c, owner[c], i), i);
+            owner[c] = static_cast<int>(i);
+        }
+    }
+    for (size_t c = 0; c < owner.size(); c++)
+        if (owner[c] < 0)
+            return invalid("vnuma", fmt::format("vCPU {} is in no virtual node (every vCPU up to maxvcpus must be)", c));
+    if (mib != cfg.maxmem_mib)
+        return invalid("vnuma", fmt::format("the virtual nodes hold {} MiB but maxmem is {} MiB; the sizes must add up "
+                                            "to it", mib, cfg.maxmem_mib));
+    return std::nullopt;
+}
+
 } // namespace
 
 std::optional<Uuid> Uuid::parse(std::string_view s)
@@ -208,6 +273,13 @@ DomainConfig apply_defaults(const DomainConfigInput& in)
     cfg.nodes = in.nodes.value_or(std::vector<uint32_t> {});
     std::sort(cfg.nodes.begin(), cfg.nodes.end());
     cfg.nodes.erase(std::unique(cfg.nodes.begin(), cfg.nodes.end()), cfg.nodes.end());
+    cfg.disks = in.disks;
+    // xl-network-configuration(5): a vif's devid is its index in the list unless given.
+    cfg.vifs = in.vifs;
+    for (size_t i = 0; i < cfg.vifs.size(); i++)
+        if (!cfg.vifs[i].devid)
+            cfg.vifs[i].devid = static_cast<uint32_t>(i);
+    cfg.vnuma = in.vnuma;
     return cfg;
 }
 
@@ -241,6 +313,10 @@ std::optional<Invalid> check_domain_config(const DomainConfig& cfg)
     for (size_t i = 0; i < cfg.pci.size(); i++)
         if (cfg.pci[i].name && utf8_error(*cfg.pci[i].name))
             return invalid("pci", "a device name is not valid UTF-8", i);
+    if (auto bad = check_devices(cfg))
+        return bad;
+    if (auto bad = check_vnuma(cfg))
+        return bad;
     if (cfg.type == DomainType::Pvh && cfg.kernel.empty() && cfg.firmware_override.empty())
         return invalid("type", "a PVH guest needs kernel= (direct boot) or firmware_override=");
     for (size_t i = 0; i < cfg.serial.size(); i++)

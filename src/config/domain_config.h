@@ -11,12 +11,16 @@
 
 #include "config/cpuid_spec.h"
 #include "config/device_specs.h"
+#include "config/disk_spec.h"
 #include "config/parser.h"
 #include "config/pci_spec.h"
+#include "config/vif_spec.h"
+#include "config/vnuma_spec.h"
 
 namespace xkvm::config {
 
-enum class DomainType { Hvm, Pvh };
+// Pv is xl's default: the model holds it so `create -n` can print such configs; xkvm cannot run it.
+enum class DomainType { Hvm, Pvh, Pv };
 
 enum class ShutdownAction { Destroy, Restart, RenameRestart, Preserve, CoredumpDestroy, CoredumpRestart, SoftReset };
 
@@ -60,6 +64,9 @@ struct DomainConfig {
     AffinitySpec cpus;      // hard affinity (pinning)
     AffinitySpec cpus_soft; // soft affinity
     std::vector<uint32_t> nodes; // sorted, unique; empty: automatic placement
+    std::vector<DiskSpec> disks;
+    std::vector<VifSpec> vifs; // every devid set, unique
+    std::vector<VnumaNode> vnuma; // empty: none
 
     bool operator==(const DomainConfig&) const = default;
 };
@@ -81,6 +88,9 @@ struct DomainConfigInput {
     std::optional<uint64_t> rdm_mem_boundary_mib;
     AffinitySpec cpus, cpus_soft;
     std::optional<std::vector<uint32_t>> nodes;
+    std::vector<DiskSpec> disks;
+    std::vector<VifSpec> vifs; // devid as written
+    std::vector<VnumaNode> vnuma;
 };
 
 // The one place defaults live (xl's and libxl's, see xl.cfg(5) and xl-pci-configuration(5)).

@@ -89,13 +89,23 @@ TEST(DomainConfig, VcpusAndMaxvcpus)
 TEST(DomainConfig, TypeAndBuilder)
 {
     EXPECT_EQ(build_ok("name='g'\nbuilder='hvm'\n").type, DomainType::Hvm);
-    EXPECT_EQ(build_ok("name='g'\ntype='pvh'\nkernel='/k'\nbuilder='generic'\n").type, DomainType::Pvh);
-    EXPECT_EQ(build_err("name='g'\ntype='pv'\n"), "d.cfg:2:6: error: type \"pv\" is not supported by xkvm (use \"hvm\" or \"pvh\")");
-    EXPECT_EQ(build_err("name='g'\ntype='HVM'\n"), "d.cfg:2:6: error: unknown type \"HVM\" (expected \"hvm\" or \"pvh\")");
-    EXPECT_EQ(build_err("name='g'\nbuilder='generic'\n"),
-              "d.cfg:2:9: error: builder \"generic\" (PV) is not supported by xkvm (use type = \"hvm\" or \"pvh\")");
-    EXPECT_EQ(build_err("name='g'\n"), "d.cfg:1:1: error: missing 'type': xl's default is a PV guest, which xkvm does "
-                                       "not support; set type = \"hvm\" or type = \"pvh\"");
+    EXPECT_EQ(build_ok("name='g'\ntype='hvm'\nbuilder='hvm'\n").type, DomainType::Hvm);
+    // PV parses, as in xl (the planner refuses it): type="pv", builder="generic", or neither.
+    EXPECT_EQ(build_ok("name='g'\ntype='pv'\n").type, DomainType::Pv);
+    EXPECT_EQ(build_ok("name='g'\nbuilder='generic'\n").type, DomainType::Pv);
+    EXPECT_EQ(build_ok("name='g'\n").type, DomainType::Pv);
+    EXPECT_EQ(build_err("name='g'\ntype='HVM'\n"),
+              "d.cfg:2:6: error: unknown type \"HVM\" (expected \"hvm\", \"pvh\" or \"pv\")");
+    // xl refuses a builder= that contradicts type=.
+    EXPECT_EQ(build_err("name='g'\nbuilder='hvm'\ntype='pvh'\nkernel='/k'\n"),
+              "d.cfg:3:6: error: type \"pvh\" contradicts builder \"hvm\" (line 2); remove builder=, which type= "
+              "replaces");
+    EXPECT_EQ(build_err("name='g'\ntype='pvh'\nkernel='/k'\nbuilder='generic'\n"),
+              "d.cfg:2:6: error: type \"pvh\" contradicts builder \"generic\" (line 4); remove builder=, which type= "
+              "replaces");
+    EXPECT_EQ(build_err("name='g'\nbuilder='xen'\n"),
+              "d.cfg:2:9: error: unknown builder \"xen\" (expected \"hvm\" or \"generic\"; better, type = \"hvm\", "
+              "\"pvh\" or \"pv\")");
     EXPECT_EQ(build_err("name='g'\ntype='pvh'\n"),
               "d.cfg:2:6: error: a PVH guest needs kernel= (direct boot) or firmware_override=");
 }
@@ -270,10 +280,26 @@ TEST(DomainConfig, CpuidBothForms)
               "d.cfg:3:33: error: 'cpuid' list entries are strings like \"0x1:ecx=0x...\", found a number");
 }
 
-TEST(DomainConfig, VnumaIsNotSupported)
+TEST(DomainConfig, VnumaIsReadAndHeldToXlsRules)
 {
-    EXPECT_EQ(build_err(with_head("vnuma = [ [ 'pnode=0', 'size=512', 'vcpus=0', 'vdistances=10' ] ]\n")),
-              "d.cfg:3:1: error: 'vnuma' is not supported by xkvm");
+    auto cfg = build_ok(with_head("memory = 1024\nvcpus = 3\nvnuma = [ [ 'pnode=0', 'size=512', 'vcpus=0-1', "
+                                  "'vdistances=10,21' ], [ 'pnode=1', 'size=512', 'vcpus=2' ] ]\n"));
+    ASSERT_EQ(cfg.vnuma.size(), 2u);
+    EXPECT_EQ(cfg.vnuma[0], (VnumaNode { 0, 512, { 0, 1 }, { 10, 21 } }));
+    EXPECT_EQ(cfg.vnuma[1], (VnumaNode { 1, 512, { 2 }, { 20, 10 } })); // default distances
+    const std::string head = with_head("memory = 1024\nvcpus = 2\n");
+    EXPECT_EQ(build_err(head + "vnuma = [ [ 'pnode=0', 'size=512', 'vcpus=0-1' ] ]\n"),
+              "d.cfg:5:9: error: the virtual nodes hold 512 MiB but maxmem is 1024 MiB; the sizes must add up to it");
+    EXPECT_EQ(build_err(head + "vnuma = [ [ 'pnode=0', 'size=1024', 'vcpus=0' ] ]\n"),
+              "d.cfg:5:9: error: vCPU 1 is in no virtual node (every vCPU up to maxvcpus must be)");
+    EXPECT_EQ(build_err(head + "vnuma = [ [ 'pnode=0', 'size=512', 'vcpus=0-1' ], [ 'pnode=0', 'size=512', 'vcpus=1' ] ]\n"),
+              "d.cfg:5:51: error: vCPU 1 is in virtual nodes 0 and 1");
+    EXPECT_EQ(build_err(head + "vnuma = [ [ 'pnode=0', 'size=1024', 'vcpus=0-1', 'speed=9' ] ]\n"),
+              "d.cfg:5:51: error: vnuma: unknown key 'speed' (expected pnode, size, vcpus or vdistances)");
+    EXPECT_EQ(build_err(head + "vnuma = [ [ 'pnode=0', 'size=1024', 'vcpus=0-x' ] ]\n"),
+              "d.cfg:5:46: error: vnuma: expected a CPU number, found 'x'");
+    EXPECT_EQ(build_err(head + "vnuma = [ [ 'pnode=0', 'vcpus=0-1' ] ]\n"),
+              "d.cfg:5:11: error: vnuma: virtual node 0 needs pnode=, size= and vcpus=");
 }
 
 TEST(DomainConfig, OverridesWinAndErrorsNameTheCommandLine)

@@ -4,9 +4,14 @@
 //     "b_info": { "max_vcpus", "avail_vcpus": [0..vcpus-1], "max_memkb", "target_memkb", "nodemap",
 //                 "cpuid": [ { "leaf", "subleaf", "eax".."edx": 32-char bit strings } ],
 //                 "kernel", "cmdline", "ramdisk",
-//                 "type.hvm" | "type.pvh": { "firmware", "serial_list", "rdm": { "strategy", "policy" },
+//                 "type.hvm" | "type.pvh" | "type.pv": { "firmware", "serial_list", "rdm": { "strategy", "policy" },
 //                                            "rdm_mem_boundary_memkb" },
 //                 "vcpu_hard_affinity_spec", "vcpu_soft_affinity_spec" },
+//                 "vnuma_nodes": [ { "memkb", "distances", "pnode", "vcpus": [ids] } ],
+//     "disks": [ { "backend_domname", "pdev_path", "vdev", "backend", "format", "script", "removable",
+//                  "readwrite", "is_cdrom", "direct_io_safe", "discard_enable" } ],
+//     "nics": [ { "backend_domname", "devid", "mtu", "model", "mac", "ip", "bridge", "ifname", "script",
+//                 "nictype", "rate_bytes_per_interval", "rate_interval_usecs", "gatewaydev" } ],
 //     "pcidevs": [ { "domain", "bus", "dev", "func", "vdevfn", "msitranslate", "power_mgmt",
 //                    "permissive", "seize", "rdm_policy", "name" } ],
 //     "on_poweroff", "on_reboot", "on_watchdog", "on_crash", "on_soft_reset" }
@@ -40,6 +45,7 @@ ConfigResult<DomainConfig> from_json_text(std::string_view text);
 
 // libxl's enum spellings.
 std::string_view libxl_name(ShutdownAction a); // "restart_rename"
+std::string_view libxl_name(DomainType t);     // "hvm", "pvh", "pv"
 std::string_view libxl_name(RdmPolicy p);      // "strict"
 std::string_view libxl_name(RdmStrategy s);    // "ignore" / "host"
 

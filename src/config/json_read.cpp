@@ -2,6 +2,8 @@
 
 #include "config/cpuset_spec.h"
 #include "config/json.h"
+#include "config/json_devices.h"
+#include "config/json_util.h"
 
 namespace xkvm::config {
 
@@ -9,68 +11,7 @@ using nlohmann::json;
 
 namespace {
 
-template<typename... Args>
-Unexpected<ConfigError> json_fail(std::string_view path, fmt::format_string<Args...> f, Args&&... args)
-{
-    return { ConfigError { std::string(kJsonSource), 0, 0,
-                           fmt::format("{}: {}", path.empty() ? "/" : path, fmt::format(f, std::forward<Args>(args)...)) } };
-}
-
-std::string child(std::string_view path, std::string_view key) { return fmt::format("{}/{}", path, key); }
-std::string child(std::string_view path, size_t index) { return fmt::format("{}/{}", path, index); }
-
-// Reads one member of an object; absent members yield nullptr unless required.
-ConfigResult<const json*> member(const json& obj, std::string_view path, std::string_view key, bool required)
-{
-    auto it = obj.find(key);
-    if (it == obj.end()) {
-        if (required)
-            return json_fail(path, "missing member \"{}\"", key);
-        return static_cast<const json*>(nullptr);
-    }
-    return &*it;
-}
-
-ConfigResult<const json*> object_at(const json& obj, std::string_view path, std::string_view key, bool required)
-{
-    const json* j = TRY(member(obj, path, key, required));
-    if (j && !j->is_object())
-        return json_fail(child(path, key), "expected an object");
-    return j;
-}
-
-ConfigResult<uint64_t> as_uint(const json& j, std::string_view path, uint64_t max)
-{
-    // Parsed text gives unsigned numbers; values built in code may be signed but non-negative.
-    if (!j.is_number_unsigned() && !(j.is_number_integer() && j.get<int64_t>() >= 0))
-        return json_fail(path, "expected an unsigned integer");
-    auto v = j.get<uint64_t>();
-    if (v > max)
-        return json_fail(path, "{} is out of range (at most {})", v, max);
-    return v;
-}
-
-ConfigResult<std::string> as_string(const json& j, std::string_view path)
-{
-    if (!j.is_string())
-        return json_fail(path, "expected a string");
-    return j.get<std::string>();
-}
-
-ConfigResult<bool> as_bool(const json& j, std::string_view path)
-{
-    if (!j.is_boolean())
-        return json_fail(path, "expected true or false");
-    return j.get<bool>();
-}
-
-ConfigResult<uint64_t> memkb_as_mib(const json& j, std::string_view path)
-{
-    uint64_t kb = TRY(as_uint(j, path, UINT64_MAX / 2));
-    if (kb % 1024)
-        return json_fail(path, "{} KiB is not a whole number of MiB", kb);
-    return kb / 1024;
-}
+using namespace json_util;
 
 ConfigResult<ShutdownAction> action_at(const json& root, std::string_view key)
 {
@@ -217,9 +158,9 @@ ConfigResult<DomainConfig> read(const json& root)
     const json& b_info = *TRY(object_at(root, "", "b_info", true));
 
     auto type = TRY(string_member(c_info, "/c_info", "type"));
-    if (type != "hvm" && type != "pvh")
-        return json_fail("/c_info/type", "expected \"hvm\" or \"pvh\", found \"{}\"", type);
-    cfg.type = type == "hvm" ? DomainType::Hvm : DomainType::Pvh;
+    if (type != "hvm" && type != "pvh" && type != "pv")
+        return json_fail("/c_info/type", "expected \"hvm\", \"pvh\" or \"pv\", found \"{}\"", type);
+    cfg.type = type == "hvm" ? DomainType::Hvm : type == "pvh" ? DomainType::Pvh : DomainType::Pv;
     cfg.name = TRY(string_member(c_info, "/c_info", "name"));
     if (const json* u = TRY(member(c_info, "/c_info", "uuid", false))) {
         cfg.uuid = Uuid::parse(TRY(as_string(*u, "/c_info/uuid")));
@@ -251,7 +192,9 @@ ConfigResult<DomainConfig> read(const json& root)
         if (const json* v = TRY(member(b_info, "/b_info", key, false)))
             *field = TRY(as_string(*v, child("/b_info", key)));
 
-    std::string ukey = cfg.type == DomainType::Hvm ? "type.hvm" : "type.pvh";
+    if (const json* v = TRY(member(b_info, "/b_info", "vnuma_nodes", false)))
+        cfg.vnuma = TRY(vnuma_from_json(*v, "/b_info/vnuma_nodes"));
+    std::string ukey = "type." + type;
     std::string upath = "/b_info/" + ukey;
     if (const json* u = TRY(object_at(b_info, "/b_info", ukey, false))) {
         if (const json* f = TRY(member(*u, upath, "firmware", false)))
@@ -278,6 +221,18 @@ ConfigResult<DomainConfig> read(const json& root)
             cfg.rdm_mem_boundary_mib = TRY(memkb_as_mib(*b, upath + "/rdm_mem_boundary_memkb"));
     }
 
+    if (const json* disks = TRY(member(root, "", "disks", false))) {
+        if (!disks->is_array())
+            return json_fail("/disks", "expected an array");
+        for (size_t i = 0; i < disks->size(); i++)
+            cfg.disks.push_back(TRY(disk_from_json((*disks)[i], child("/disks", i))));
+    }
+    if (const json* nics = TRY(member(root, "", "nics", false))) {
+        if (!nics->is_array())
+            return json_fail("/nics", "expected an array");
+        for (size_t i = 0; i < nics->size(); i++)
+            cfg.vifs.push_back(TRY(nic_from_json((*nics)[i], child("/nics", i))));
+    }
     if (const json* devs = TRY(member(root, "", "pcidevs", false))) {
         if (!devs->is_array())
             return json_fail("/pcidevs", "expected an array");

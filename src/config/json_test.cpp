@@ -106,11 +106,32 @@ TEST(Json, OmitsWhatIsUnset)
     EXPECT_FALSE(j["b_info"]["type.pvh"].contains("serial_list"));
 }
 
+TEST(Json, DevicesUseLibxlFieldNames)
+{
+    json j = to_json(build("name='d'\ntype='hvm'\ndisk=['/srv/a.img,qcow2,xvda,ro', ',hdc:cdrom,r']\n"
+                           "vif=['mac=00:16:3E:74:3d:76,bridge=xenbr0,rate=10Mb/s']\n"));
+    ASSERT_EQ(j["disks"].size(), 2u);
+    EXPECT_EQ(j["disks"][0], json::parse(R"({"pdev_path": "/srv/a.img", "vdev": "xvda", "format": "qcow2",
+        "removable": 0, "readwrite": 0, "is_cdrom": 0, "direct_io_safe": false})"));
+    EXPECT_EQ(j["disks"][1], json::parse(R"({"vdev": "hdc", "format": "empty", "removable": 1, "readwrite": 0,
+        "is_cdrom": 1, "direct_io_safe": false})"));
+    EXPECT_EQ(j["nics"], json::parse(R"([{"devid": 0, "mac": "00:16:3e:74:3d:76", "bridge": "xenbr0",
+        "rate_bytes_per_interval": 62500, "rate_interval_usecs": 50000}])"));
+}
+
 TEST(Json, RoundTripIsExact)
 {
     for (std::string_view text : { kFull, std::string_view("name='m'\ntype='pvh'\nkernel='/k'\n"),
                                    std::string_view("name='c'\nbuilder='hvm'\ncpuid='host,family=6,model=0x55,aes=k'\n"
-                                                    "cpus='all'\nmaxvcpus=3\npci=['1:2.3']\nrdm='policy=strict'\n") }) {
+                                                    "cpus='all'\nmaxvcpus=3\npci=['1:2.3']\nrdm='policy=strict'\n"),
+                                   std::string_view(
+                                       "name='pv'\nkernel='/k'\nmemory=256\nvcpus=2\n"
+                                       "disk=['phy:/dev/vg/a,xvda,w', ',hdc:cdrom,r', 'vdev=xvdb,backendtype=qdisk,"
+                                       "backend=sd,script=s,direct-io-safe,no-discard,format=qcow2,target=/b']\n"
+                                       "vif=['', 'mac=00:16:3e:00:00:01,bridge=br1,type=vif,model=e1000,vifname=v,"
+                                       "script=s,ip=10.0.0.2,backend=nd,rate=1MB/s@20ms,devid=7,mtu=1400,gatewaydev=g']\n"
+                                       "vnuma=[['pnode=0','size=128','vcpus=0'],['pnode=1','size=128','vcpus=1',"
+                                       "'vdistances=30,10']]\n") }) {
         DomainConfig cfg = build(text);
         auto back = from_json(to_json(cfg));
         ASSERT_TRUE(back.has_value()) << back.error().str();
@@ -178,8 +199,8 @@ TEST(Json, ErrorsNameThePathAndNeverThrow)
     j["pcidevs"][0]["vdevfn"] = 0x21;
     EXPECT_EQ(json_err(j), "<json>: error: /pcidevs/0/vdevfn: 0x21 names a function; xkvm takes a slot (function 0)");
     j = good;
-    j["c_info"]["type"] = "pv";
-    EXPECT_EQ(json_err(j), "<json>: error: /c_info/type: expected \"hvm\" or \"pvh\", found \"pv\"");
+    j["c_info"]["type"] = "pvm";
+    EXPECT_EQ(json_err(j), "<json>: error: /c_info/type: expected \"hvm\", \"pvh\" or \"pv\", found \"pvm\"");
 
     auto bad_text = from_json_text("{ \"c_info\": ");
     ASSERT_FALSE(bad_text.has_value());

@@ -1,5 +1,6 @@
 #include "config/cpuset_spec.h"
 #include "config/json.h"
+#include "config/json_devices.h"
 
 namespace xkvm::config {
 
@@ -71,6 +72,11 @@ std::string_view libxl_name(ShutdownAction a)
     return "?";
 }
 
+std::string_view libxl_name(DomainType t)
+{
+    return t == DomainType::Hvm ? "hvm" : t == DomainType::Pvh ? "pvh" : "pv";
+}
+
 std::string_view libxl_name(RdmPolicy p) { return p == RdmPolicy::Strict ? "strict" : "relaxed"; }
 
 std::string_view libxl_name(RdmStrategy s) { return s == RdmStrategy::Host ? "host" : "ignore"; }
@@ -78,7 +84,7 @@ std::string_view libxl_name(RdmStrategy s) { return s == RdmStrategy::Host ? "ho
 json to_json(const DomainConfig& cfg)
 {
     json c_info = json::object();
-    c_info["type"] = cfg.type == DomainType::Hvm ? "hvm" : "pvh";
+    c_info["type"] = libxl_name(cfg.type);
     c_info["name"] = cfg.name;
     if (cfg.uuid)
         c_info["uuid"] = cfg.uuid->str();
@@ -113,11 +119,25 @@ json to_json(const DomainConfig& cfg)
         u["serial_list"] = cfg.serial;
     u["rdm"] = json { { "strategy", libxl_name(cfg.rdm.strategy) }, { "policy", libxl_name(cfg.rdm.policy) } };
     u["rdm_mem_boundary_memkb"] = cfg.rdm_mem_boundary_mib * 1024;
-    b_info[cfg.type == DomainType::Hvm ? "type.hvm" : "type.pvh"] = std::move(u);
+    if (!cfg.vnuma.empty())
+        b_info["vnuma_nodes"] = vnuma_json(cfg.vnuma);
+    b_info["type." + std::string(libxl_name(cfg.type))] = std::move(u);
 
     json out = json::object();
     out["c_info"] = std::move(c_info);
     out["b_info"] = std::move(b_info);
+    if (!cfg.disks.empty()) {
+        json disks = json::array();
+        for (const auto& d : cfg.disks)
+            disks.push_back(disk_json(d));
+        out["disks"] = std::move(disks);
+    }
+    if (!cfg.vifs.empty()) {
+        json nics = json::array();
+        for (const auto& v : cfg.vifs)
+            nics.push_back(nic_json(v));
+        out["nics"] = std::move(nics);
+    }
     if (!cfg.pci.empty()) {
         json devs = json::array();
         for (const auto& d : cfg.pci)

@@ -207,6 +207,10 @@ const Setting* ParsedConfig::find(std::string_view key) const
 ConfigResult<ParsedConfig> parse_string(std::string_view text, std::string source_name,
                                         const std::vector<std::string>& overrides)
 {
+    // Editors on some systems save one; xl's parser chokes on it as a stray character, so name it.
+    if (text.starts_with("\xEF\xBB\xBF"))
+        return config_fail(Position { source_name, 1, 1 }, "the file starts with a UTF-8 byte-order mark (bytes EF BB "
+                                                           "BF); xl.cfg files are plain text, save it without one");
     ParsedConfig cfg;
     cfg.source = source_name;
     Store store(cfg);

@@ -180,6 +180,13 @@ TEST(Parser, SyntaxErrorsSayWhereAndWhatWasExpected)
     EXPECT_EQ(parse_err(std::string("x = 'a\0b'\n", 10)), "t.cfg:1:7: error: NUL character in string");
 }
 
+TEST(Parser, ByteOrderMarkIsNamed)
+{
+    EXPECT_EQ(parse_err("\xEF\xBB\xBFname = 'a'\n"),
+              "t.cfg:1:1: error: the file starts with a UTF-8 byte-order mark (bytes EF BB BF); xl.cfg files are plain "
+              "text, save it without one");
+}
+
 TEST(Parser, ListNestingIsBounded)
 {
     std::string ok = "x = " + std::string(kMaxListDepth, '[') + std::string(kMaxListDepth, ']') + "\n";
@@ -191,18 +198,20 @@ TEST(Parser, ListNestingIsBounded)
 
 TEST(Parser, WarnsAboutUnknownAndIgnoredKeysWithPositions)
 {
-    auto cfg = parse_ok("name='a'\nfrobnicate = 1\ndisk = ['phy:/dev/vg/a,xvda,w']\ncmdline='x'\nextra='y'\n");
+    auto cfg = parse_ok("name='a'\nfrobnicate = 1\nvfb = ['vnc=1']\ncmdline='x'\nextra='y'\n");
     ASSERT_EQ(cfg.warnings.size(), 3u);
     EXPECT_EQ(cfg.warnings[0].str(), "t.cfg:2:1: warning: unknown key 'frobnicate' (ignored)");
-    EXPECT_EQ(cfg.warnings[1].str(), "t.cfg:3:1: warning: 'disk' is not supported by xkvm (ignored)");
+    EXPECT_EQ(cfg.warnings[1].str(), "t.cfg:3:1: warning: 'vfb' is not supported by xkvm (ignored)");
     EXPECT_EQ(cfg.warnings[2].str(), "t.cfg:5:1: warning: 'extra' is ignored because 'cmdline' is set");
 }
 
 TEST(Parser, KeySupportTable)
 {
     EXPECT_EQ(key_support("memory"), KeySupport::Handled);
-    EXPECT_EQ(key_support("vnuma"), KeySupport::Unsupported);
-    EXPECT_EQ(key_support("vif"), KeySupport::Ignored);
+    EXPECT_EQ(key_support("vnuma"), KeySupport::Handled);
+    EXPECT_EQ(key_support("vif"), KeySupport::Handled);
+    EXPECT_EQ(key_support("disk"), KeySupport::Handled);
+    EXPECT_EQ(key_support("vfb"), KeySupport::Ignored);
     EXPECT_EQ(key_support("no_such_key"), std::nullopt);
 }
 

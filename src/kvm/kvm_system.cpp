@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <sys/ioctl.h>
 
+#include "kvm/vm.h"
+
 namespace xkvm::kvm {
 
 namespace {
@@ -69,13 +71,23 @@ Result<std::unique_ptr<KvmSystem>> KvmSystem::open()
         uapi::CpuidBuffer buf(n);
         buf.header()->nent = n;
         if (::ioctl(sys->fd(), uapi::kGetSupportedCpuid, buf.data()) == 0) {
-            sys->m_supported_cpuid.assign(buf.entries(), buf.entries() + buf.header()->nent);
+            for (uint32_t i = 0; i < buf.header()->nent; ++i) {
+                const kvm_cpuid_entry2& e = buf.entries()[i];
+                sys->m_supported_cpuid.entries().push_back(
+                    { e.function, e.index, (e.flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) != 0, { e.eax, e.ebx, e.ecx, e.edx } });
+            }
             return sys;
         }
         if (errno != E2BIG)
             return make_unexpected(Error::from_errno("KVM_GET_SUPPORTED_CPUID"));
     }
     return fail(E2BIG, "KVM_GET_SUPPORTED_CPUID: too many entries");
+}
+
+Result<std::unique_ptr<hv::Vm>> KvmSystem::create_vm(const hv::VmOptions& opts)
+{
+    std::unique_ptr<hv::Vm> vm = TRY(Vm::create(*this, opts));
+    return vm;
 }
 
 } // namespace xkvm::kvm

@@ -109,7 +109,7 @@ Status Vcpu::recover_unsynced()
     return {};
 }
 
-Result<uint32_t> Vcpu::run()
+Result<uint32_t> Vcpu::run_once()
 {
     TRY(flush());
     invalidate();
@@ -127,7 +127,7 @@ Result<uint32_t> Vcpu::run()
     return m_run->exit_reason;
 }
 
-Result<kvm_regs*> Vcpu::regs()
+Result<kvm_regs*> Vcpu::raw_regs()
 {
     if (synced(KVM_SYNC_X86_REGS))
         return &m_run->s.regs.regs;
@@ -138,7 +138,7 @@ Result<kvm_regs*> Vcpu::regs()
     return &m_regs;
 }
 
-Result<kvm_sregs*> Vcpu::sregs()
+Result<kvm_sregs*> Vcpu::raw_sregs()
 {
     if (synced(KVM_SYNC_X86_SREGS))
         return &m_run->s.regs.sregs;
@@ -151,7 +151,7 @@ Result<kvm_sregs*> Vcpu::sregs()
 
 Result<x86::PagingMode> Vcpu::paging_mode()
 {
-    kvm_sregs* s = TRY(sregs());
+    kvm_sregs* s = TRY(raw_sregs());
     x86::PagingMode mode;
     mode.cr0 = s->cr0;
     mode.cr3 = s->cr3;
@@ -164,8 +164,8 @@ Result<x86::PagingMode> Vcpu::paging_mode()
 
 Result<x86::CpuState> Vcpu::cpu_state()
 {
-    kvm_regs* r = TRY(regs());
-    kvm_sregs* s = TRY(sregs());
+    kvm_regs* r = TRY(raw_regs());
+    kvm_sregs* s = TRY(raw_sregs());
     x86::CpuState st;
     uint64_t gprs[16] = { r->rax, r->rcx, r->rdx, r->rbx, r->rsp, r->rbp, r->rsi, r->rdi,
                           r->r8,  r->r9,  r->r10, r->r11, r->r12, r->r13, r->r14, r->r15 };
@@ -192,8 +192,8 @@ Result<x86::CpuState> Vcpu::cpu_state()
 
 Status Vcpu::set_cpu_state(const x86::CpuState& st)
 {
-    kvm_regs* r = TRY(regs());
-    kvm_sregs* s = TRY(sregs());
+    kvm_regs* r = TRY(raw_regs());
+    kvm_sregs* s = TRY(raw_sregs());
     __u64* out[16] = { &r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp, &r->rsi, &r->rdi,
                           &r->r8,  &r->r9,  &r->r10, &r->r11, &r->r12, &r->r13, &r->r14, &r->r15 };
     for (int i = 0; i < 16; ++i)
@@ -217,8 +217,8 @@ Status Vcpu::set_cpu_state(const x86::CpuState& st)
     s->cr3 = st.cr3;
     s->cr4 = st.cr4;
     s->efer = st.efer;
-    mark_regs_dirty();
-    mark_sregs_dirty();
+    m_regs_dirty = true;
+    m_sregs_dirty = true;
     return {};
 }
 
@@ -234,29 +234,26 @@ Status Vcpu::set_events(const kvm_vcpu_events& ev)
     return check(::ioctl(m_fd.get(), KVM_SET_VCPU_EVENTS, &ev), "KVM_SET_VCPU_EVENTS", m_id);
 }
 
-Result<uint32_t> Vcpu::mp_state()
+Result<hv::MpState> Vcpu::mp_state()
 {
     kvm_mp_state st {};
     TRY(check(::ioctl(m_fd.get(), KVM_GET_MP_STATE, &st), "KVM_GET_MP_STATE", m_id));
-    return st.mp_state;
+    switch (st.mp_state) {
+    case KVM_MP_STATE_HALTED: return hv::MpState::Halted;
+    case KVM_MP_STATE_UNINITIALIZED:
+    case KVM_MP_STATE_INIT_RECEIVED: return hv::MpState::WaitForSipi;
+    default: return hv::MpState::Runnable;
+    }
 }
 
-Status Vcpu::set_mp_state(uint32_t state)
+Status Vcpu::set_mp_state(hv::MpState state)
 {
-    kvm_mp_state st { state };
+    kvm_mp_state st { KVM_MP_STATE_RUNNABLE };
+    if (state == hv::MpState::Halted)
+        st.mp_state = KVM_MP_STATE_HALTED;
+    else if (state == hv::MpState::WaitForSipi)
+        st.mp_state = KVM_MP_STATE_INIT_RECEIVED;
     return check(::ioctl(m_fd.get(), KVM_SET_MP_STATE, &st), "KVM_SET_MP_STATE", m_id);
-}
-
-Result<kvm_lapic_state> Vcpu::lapic()
-{
-    kvm_lapic_state st {};
-    TRY(check(::ioctl(m_fd.get(), KVM_GET_LAPIC, &st), "KVM_GET_LAPIC", m_id));
-    return st;
-}
-
-Status Vcpu::set_lapic(const kvm_lapic_state& st)
-{
-    return check(::ioctl(m_fd.get(), KVM_SET_LAPIC, &st), "KVM_SET_LAPIC", m_id);
 }
 
 Result<uint64_t> Vcpu::get_msr(uint32_t index)
@@ -284,12 +281,23 @@ Status Vcpu::set_msrs(std::span<const std::pair<uint32_t, uint64_t>> msrs)
     return {};
 }
 
-Status Vcpu::set_cpuid(const CpuidTable& table)
+Status Vcpu::set_cpuid(const hv::CpuidTable& table)
 {
     const auto& entries = table.entries();
     uapi::CpuidBuffer buf(entries.size());
     buf.header()->nent = static_cast<uint32_t>(entries.size());
-    std::memcpy(buf.entries(), entries.data(), entries.size() * sizeof(kvm_cpuid_entry2));
+    for (size_t i = 0; i < entries.size(); ++i) {
+        const hv::CpuidEntry& e = entries[i];
+        kvm_cpuid_entry2 k {};
+        k.function = e.function;
+        k.index = e.index;
+        k.flags = e.significant_index ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0;
+        k.eax = e.regs.eax;
+        k.ebx = e.regs.ebx;
+        k.ecx = e.regs.ecx;
+        k.edx = e.regs.edx;
+        buf.entries()[i] = k;
+    }
     return check(::ioctl(m_fd.get(), uapi::kSetCpuid2, buf.data()), "KVM_SET_CPUID2", m_id);
 }
 

@@ -1,5 +1,6 @@
-// One KVM vCPU: its run structure, register access (cached per exit), interrupt/event state.
-// Not thread-safe except request_immediate_exit(): only the vCPU's own thread touches the rest.
+// One KVM vCPU (the KVM backend's hv::Vcpu): its run structure, register access (cached per exit),
+// interrupt/event state. Not thread-safe except request_immediate_exit(): only the vCPU's own
+// thread touches the rest.
 #pragma once
 
 #include <cstdint>
@@ -9,58 +10,56 @@
 
 #include "base/result.h"
 #include "base/unique_fd.h"
-#include "kvm/cpuid_table.h"
+#include "hv/vcpu.h"
 #include "x86/cpu_state.h"
 
 namespace xkvm::kvm {
 
 class Vm;
 
-class Vcpu {
+class Vcpu final : public hv::Vcpu {
 public:
     static Result<std::unique_ptr<Vcpu>> create(Vm& vm, uint32_t id, UniqueFd fd);
-    ~Vcpu();
+    ~Vcpu() override;
     Vcpu(const Vcpu&) = delete;
     Vcpu& operator=(const Vcpu&) = delete;
 
-    uint32_t id() const { return m_id; }
+    uint32_t id() const override { return m_id; }
     Vm& vm() { return m_vm; }
-    kvm_run& run_struct() { return *m_run; }
 
-    // One KVM_RUN. Flushes dirty registers first. Returns the exit reason; an interrupted run (a
-    // kick, or immediate_exit) is reported as KVM_EXIT_INTR.
-    Result<uint32_t> run();
+    // One KVM_RUN: completes the previous exit, flushes dirty registers, decodes the new exit.
+    hv::Exit& run() override;
 
-    // Registers, fetched once per exit and written back before the next run when marked dirty.
-    Result<kvm_regs*> regs();
-    void mark_regs_dirty() { m_regs_dirty = true; }
-    Result<kvm_sregs*> sregs();
-    void mark_sregs_dirty() { m_sregs_dirty = true; }
+    // Registers, fetched once per exit and written back before the next run when changed.
+    Result<x86::Regs> regs() override;
+    Status set_regs(const x86::Regs& regs) override;
+    Result<x86::CpuState> cpu_state() override;
+    Status set_cpu_state(const x86::CpuState& state) override;
+    Result<x86::PagingMode> paging_mode() override;
 
-    // Architectural view, for code that must not know KVM's structures.
-    Result<x86::CpuState> cpu_state();
-    Status set_cpu_state(const x86::CpuState& state);
-    Result<x86::PagingMode> paging_mode();
+    Result<hv::MpState> mp_state() override;
+    Status set_mp_state(hv::MpState state) override;
+    Result<bool> try_inject_interrupt(uint8_t vector) override;
 
-    Result<kvm_vcpu_events> events();
-    Status set_events(const kvm_vcpu_events& ev);
-    Result<uint32_t> mp_state();
-    Status set_mp_state(uint32_t state);
-    Result<kvm_lapic_state> lapic();
-    Status set_lapic(const kvm_lapic_state& state);
-    Result<uint64_t> get_msr(uint32_t index);
-    Status set_msrs(std::span<const std::pair<uint32_t, uint64_t>> msrs);
-    Status set_cpuid(const CpuidTable& table);
-    Status set_single_step(bool on);
-    Result<uint32_t> tsc_khz();
+    Result<uint64_t> get_msr(uint32_t index) override;
+    Status set_msrs(std::span<const std::pair<uint32_t, uint64_t>> msrs) override;
+    Status set_cpuid(const hv::CpuidTable& table) override;
+    Status set_single_step(bool on) override;
+    Result<uint32_t> tsc_khz() override;
     // The guest TSC is host TSC + offset (KVM_VCPU_TSC_OFFSET); false when KVM lacks the attribute.
-    Result<bool> set_tsc_offset(uint64_t offset);
+    Result<bool> set_tsc_offset(uint64_t offset) override;
 
-    // Thread-safe: make the current or next KVM_RUN return at once.
-    void request_immediate_exit() { __atomic_store_n(&m_run->immediate_exit, 1, __ATOMIC_SEQ_CST); }
-    void clear_immediate_exit() { __atomic_store_n(&m_run->immediate_exit, 0, __ATOMIC_SEQ_CST); }
+    void request_immediate_exit() override { __atomic_store_n(&m_run->immediate_exit, 1, __ATOMIC_SEQ_CST); }
+    void clear_immediate_exit() override { __atomic_store_n(&m_run->immediate_exit, 0, __ATOMIC_SEQ_CST); }
 
 private:
+    Result<kvm_regs*> raw_regs();
+    Result<kvm_sregs*> raw_sregs();
+    Result<kvm_vcpu_events> events();
+    Status set_events(const kvm_vcpu_events& ev);
+    Result<uint32_t> run_once();
+    void complete_exit();
+    void decode_exit(uint32_t reason);
     Vcpu(Vm& vm, uint32_t id, UniqueFd fd, kvm_run* run, size_t run_size)
         : m_vm(vm), m_id(id), m_fd(std::move(fd)), m_run(run), m_run_size(run_size) { }
     Status flush();
@@ -82,6 +81,7 @@ private:
     kvm_sregs m_sregs {};
     bool m_regs_valid = false, m_regs_dirty = false;
     bool m_sregs_valid = false, m_sregs_dirty = false;
+    hv::Exit m_exit;
 };
 
 } // namespace xkvm::kvm

@@ -5,6 +5,7 @@
 #include <sys/ioctl.h>
 
 #include "base/log.h"
+#include "kvm/level_line.h"
 #include "kvm/vcpu.h"
 
 namespace xkvm::kvm {
@@ -13,7 +14,7 @@ namespace {
 std::shared_ptr<spdlog::logger> logger() { return log::get("kvm"); }
 } // namespace
 
-Result<std::unique_ptr<Vm>> Vm::create(KvmSystem& sys, const VmOptions& opts)
+Result<std::unique_ptr<Vm>> Vm::create(KvmSystem& sys, const hv::VmOptions& opts)
 {
     int raw = ::ioctl(sys.fd(), KVM_CREATE_VM, 0);
     if (raw < 0)
@@ -146,13 +147,6 @@ Status Vm::signal_msi(uint64_t address, uint32_t data)
     return {};
 }
 
-Status Vm::send_fixed_interrupt(uint32_t apic_id, uint8_t vector)
-{
-    // MSI address 0xfee00000 | dest id << 12 (physical destination), data = vector (fixed, edge).
-    uint64_t address = 0xfee00000ull | (static_cast<uint64_t>(apic_id & 0xff) << 12);
-    return signal_msi(address, vector);
-}
-
 Status Vm::add_ioeventfd(uint64_t addr, uint32_t len, int fd, bool pio)
 {
     kvm_ioeventfd ev {};
@@ -198,12 +192,19 @@ Status Vm::remove_irqfd(int fd, uint32_t gsi)
     return {};
 }
 
-Result<std::unique_ptr<Vcpu>> Vm::create_vcpu(uint32_t id)
+Result<std::unique_ptr<hv::Vcpu>> Vm::create_vcpu(uint32_t id)
 {
     int raw = ::ioctl(m_fd.get(), KVM_CREATE_VCPU, static_cast<unsigned long>(id));
     if (raw < 0)
         return make_unexpected(Error::from_errno(fmt::format("KVM_CREATE_VCPU {}", id)));
-    return Vcpu::create(*this, id, UniqueFd(raw));
+    std::unique_ptr<hv::Vcpu> vcpu = TRY(Vcpu::create(*this, id, UniqueFd(raw)));
+    return vcpu;
+}
+
+Result<std::unique_ptr<hv::LevelLine>> Vm::create_level_line(uint32_t gsi, std::function<bool()> still_asserted)
+{
+    std::unique_ptr<hv::LevelLine> line = TRY(LevelLine::create(*this, gsi, std::move(still_asserted)));
+    return line;
 }
 
 } // namespace xkvm::kvm

@@ -1,4 +1,5 @@
 // One KVM virtual machine: memslots, the in-kernel interrupt controllers, and its vCPUs' file handles.
+// The KVM backend's hv::Vm.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 
 #include "base/result.h"
 #include "base/unique_fd.h"
+#include "hv/vm.h"
 #include "kvm/kvm_system.h"
 #include "memory/physmap.h"
 
@@ -17,39 +19,25 @@ namespace xkvm::kvm {
 
 class Vcpu;
 
-struct VmOptions {
-    // Guest-physical pages KVM needs for real-mode emulation on Intel; they must not be guest RAM.
-    uint64_t tss_addr = 0xfffbd000;
-    uint64_t identity_map_addr = 0xfffbc000;
-};
-
-class Vm : public memory::PhysmapListener {
+class Vm final : public hv::Vm, public memory::PhysmapListener {
 public:
-    static Result<std::unique_ptr<Vm>> create(KvmSystem& sys, const VmOptions& opts = {});
+    static Result<std::unique_ptr<Vm>> create(KvmSystem& sys, const hv::VmOptions& opts = {});
     ~Vm() override;
 
     KvmSystem& system() { return m_sys; }
     int fd() const { return m_fd.get(); }
 
     // Follow a physmap: every mapping becomes a memslot, kept in step as the physmap changes.
-    void attach_physmap(memory::Physmap& physmap);
-    void detach_physmap();
+    void attach_physmap(memory::Physmap& physmap) override;
+    void detach_physmap() override;
 
     // Interrupts into the in-kernel IOAPIC/PIC (level: 1 assert, 0 deassert) and LAPICs (MSI).
-    Status set_irq_line(uint32_t gsi, bool level);
-
-    // Which interrupt-controller pins a GSI drives (KVM_SET_GSI_ROUTING replaces KVM's default
-    // table, where GSI n is PIC pin n for n < 16 and IOAPIC pin n).
-    struct IrqRoute {
-        enum class Chip : uint8_t { PicMaster, PicSlave, Ioapic };
-        uint32_t gsi;
-        Chip chip;
-        uint32_t pin;
-    };
-    Status set_irq_routing(std::span<const IrqRoute> routes);
-    Status signal_msi(uint64_t address, uint32_t data);
-    // Deliver `vector` to the LAPIC with this APIC id, fixed delivery, edge.
-    Status send_fixed_interrupt(uint32_t apic_id, uint8_t vector);
+    Status set_irq_line(uint32_t gsi, bool level) override;
+    // KVM_SET_GSI_ROUTING replaces KVM's default table.
+    Status set_irq_routing(std::span<const IrqRoute> routes) override;
+    Status signal_msi(uint64_t address, uint32_t data) override;
+    // A resampling irqfd (see level_line.h).
+    Result<std::unique_ptr<hv::LevelLine>> create_level_line(uint32_t gsi, std::function<bool()> still_asserted) override;
 
     // Event file descriptors bound to guest actions, for fast paths that skip the vCPU thread.
     Status add_ioeventfd(uint64_t addr, uint32_t len, int fd, bool pio);
@@ -59,7 +47,7 @@ public:
     Status add_resample_irqfd(int fd, int resample_fd, uint32_t gsi);
     Status remove_irqfd(int fd, uint32_t gsi);
 
-    Result<std::unique_ptr<Vcpu>> create_vcpu(uint32_t id);
+    Result<std::unique_ptr<hv::Vcpu>> create_vcpu(uint32_t id) override;
 
     // memory::PhysmapListener
     void physmap_unmapped(const memory::Mapping&) override;

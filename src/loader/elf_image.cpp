@@ -40,16 +40,18 @@ bool in_file(uint64_t offset, uint64_t size, uint64_t file_size)
     return offset <= file_size && size <= file_size - offset;
 }
 
-Status check_header(uint16_t type, uint16_t machine, uint32_t version, ElfClass cls)
+Status check_header(uint16_t type, uint16_t machine, uint32_t version)
 {
     if (type == ET_DYN)
         return fail(ENOEXEC, "ET_DYN (position-independent) images are not supported; link it as ET_EXEC");
     if (type != ET_EXEC)
         return fail(ENOEXEC, "not an executable (ELF type {})", type);
-    uint16_t want = cls == ElfClass::Elf32 ? EM_386 : EM_X86_64;
-    if (machine != want)
-        return fail(ENOEXEC, "wrong machine {} for a {}-bit ELF file (expected {})", machine, int(cls),
-                    cls == ElfClass::Elf32 ? "EM_386" : "EM_X86_64");
+    // Xen's libelf reads the class for the layout only, and its x86 builders take either x86
+    // machine in either class: an ELF32 container with EM_X86_64 (objcopy -O elf32-x86-64 of a 64-bit
+    // link) is a common way to ship a 32-bit-entry image that enters long mode itself.
+    if (machine != EM_386 && machine != EM_X86_64)
+        return fail(ENOEXEC, "wrong machine {} ({}): not an x86 image (expected EM_386 or EM_X86_64)", machine,
+                    elf_machine_name(machine));
     if (version != EV_CURRENT)
         return fail(ENOEXEC, "unsupported ELF version {}", version);
     return {};
@@ -59,13 +61,13 @@ Status check_header(uint16_t type, uint16_t machine, uint32_t version, ElfClass 
 // header table that runs off the end of the file and refuses the whole file when the section header
 // table does, so both tables are checked here first to give a precise message.
 template<typename Ehdr, typename Phdr, typename Shdr>
-Status check_tables(std::span<const uint8_t> file, ElfClass cls)
+Status check_tables(std::span<const uint8_t> file)
 {
     if (file.size() < sizeof(Ehdr))
         return fail(ENOEXEC, "truncated ELF header ({} of {} bytes)", file.size(), sizeof(Ehdr));
     Ehdr eh;
     std::memcpy(&eh, file.data(), sizeof(eh));
-    TRY(check_header(eh.e_type, eh.e_machine, eh.e_version, cls));
+    TRY(check_header(eh.e_type, eh.e_machine, eh.e_version));
     if (eh.e_phnum == PN_XNUM)
         return fail(ENOEXEC, "extended program header numbering (e_phnum = PN_XNUM) is not supported");
     if (eh.e_phnum == 0)
@@ -103,8 +105,8 @@ Status check_ident(std::span<const uint8_t> file)
     if (file[EI_VERSION] != EV_CURRENT)
         return fail(ENOEXEC, "unsupported ELF version {}", file[EI_VERSION]);
     if (file[EI_CLASS] == ELFCLASS32)
-        return check_tables<Elf32_Ehdr, Elf32_Phdr, Elf32_Shdr>(file, ElfClass::Elf32);
-    return check_tables<Elf64_Ehdr, Elf64_Phdr, Elf64_Shdr>(file, ElfClass::Elf64);
+        return check_tables<Elf32_Ehdr, Elf32_Phdr, Elf32_Shdr>(file);
+    return check_tables<Elf64_Ehdr, Elf64_Phdr, Elf64_Shdr>(file);
 }
 
 Result<ElfSegment> check_load_segment(unsigned i, const GElf_Phdr& ph, ElfClass cls, uint64_t file_size)
@@ -180,6 +182,26 @@ Status scan_note_sections(Elf* elf, ElfImage& img)
 
 } // namespace
 
+std::string_view elf_machine_name(uint16_t machine)
+{
+    switch (machine) {
+    case EM_NONE: return "EM_NONE, no machine";
+    case EM_SPARC: return "EM_SPARC, SPARC";
+    case EM_386: return "EM_386, 32-bit x86";
+    case EM_MIPS: return "EM_MIPS, MIPS";
+    case EM_PPC: return "EM_PPC, 32-bit PowerPC";
+    case EM_PPC64: return "EM_PPC64, 64-bit PowerPC";
+    case EM_S390: return "EM_S390, IBM S/390";
+    case EM_ARM: return "EM_ARM, 32-bit Arm";
+    case EM_IA_64: return "EM_IA_64, Itanium";
+    case EM_X86_64: return "EM_X86_64, 64-bit x86";
+    case EM_AARCH64: return "EM_AARCH64, 64-bit Arm";
+    case EM_RISCV: return "EM_RISCV, RISC-V";
+    case EM_LOONGARCH: return "EM_LOONGARCH, LoongArch";
+    default: return "an unknown machine";
+    }
+}
+
 uint64_t ElfImage::low() const
 {
     uint64_t lo = ~0ull;
@@ -232,14 +254,19 @@ Result<ElfImage> parse_elf(std::span<const uint8_t> file)
         if (ph.p_type == PT_LOAD) {
             if (ph.p_memsz == 0 && ph.p_filesz == 0)
                 continue;
+            // Xen's libelf loads a PT_LOAD only when it is readable, writable or executable.
+            if ((ph.p_flags & (PF_R | PF_W | PF_X)) == 0) {
+                img.warnings.push_back(fmt::format("segment {}: PT_LOAD without R, W or X flags is not loaded", i));
+                continue;
+            }
             img.segments.push_back(TRY(check_load_segment(i, ph, img.elf_class, file.size())));
         } else if (ph.p_type == PT_NOTE && ph.p_filesz != 0) {
             std::string where = fmt::format("note segment {}", i);
             if (!in_file(ph.p_offset, ph.p_filesz, file.size()))
                 return fail(ENOEXEC, "{}: offset {:#x}+{:#x} extends past the end of the file ({:#x} bytes)",
                             where, uint64_t(ph.p_offset), uint64_t(ph.p_filesz), file.size());
-            Elf_Data* data = elf_getdata_rawchunk(elf.get(), int64_t(ph.p_offset), ph.p_filesz,
-                                                  ph.p_align == 8 ? ELF_T_NHDR8 : ELF_T_NHDR);
+            // Xen pads note names and descriptors to 4 bytes in every class, whatever p_align says.
+            Elf_Data* data = elf_getdata_rawchunk(elf.get(), int64_t(ph.p_offset), ph.p_filesz, ELF_T_NHDR);
             if (!data)
                 return fail(ENOEXEC, "{}: {}", where, libelf_error());
             TRY(scan_notes(data, img.notes, where, img.warnings));

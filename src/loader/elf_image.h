@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -30,7 +31,7 @@ struct ElfSegment {
 
 struct ElfImage {
     ElfClass elf_class = ElfClass::Elf64;
-    uint16_t machine = 0; // EM_386 (ELF32) or EM_X86_64 (ELF64)
+    uint16_t machine = 0; // EM_386 or EM_X86_64, in either class (as Xen's builders take them)
     uint64_t entry = 0;   // e_entry as found; whether it is usable depends on the boot protocol
     std::vector<ElfSegment> segments; // in program header order; non-empty; pairwise disjoint
     XenNotes notes;       // from PT_NOTE segments, or SHT_NOTE sections when no segment has any
@@ -46,9 +47,14 @@ struct ElfImage {
 inline constexpr uint64_t kMaxElfFileBytes = 1ull << 30;
 
 // Parse and validate an x86 ELF executable. Errors (ENOEXEC) say what is wrong and where, without a
-// file name; the caller prefixes one. Accepts ELFCLASS32/EM_386 and ELFCLASS64/EM_X86_64,
-// little-endian, ET_EXEC only (ET_DYN would need relocation, which no Xen boot protocol we implement
-// does).
+// file name; the caller prefixes one. What Xen's libelf and x86 domain builders accept: ELFCLASS32 or
+// ELFCLASS64, with EM_386 or EM_X86_64 in either (an ELF32 EM_X86_64 firmware image is common);
+// little-endian; PT_LOAD segments with at least one of R/W/X (others are skipped, as Xen skips them);
+// notes laid out with 4-byte padding in every class. Stricter than Xen: ET_EXEC only (ET_DYN would
+// need relocation, which no Xen boot protocol we implement does).
 Result<ElfImage> parse_elf(std::span<const uint8_t> file);
+
+// "EM_ARM, 32-bit Arm" for messages; "an unknown machine" for numbers without a name here.
+std::string_view elf_machine_name(uint16_t machine);
 
 } // namespace xkvm::loader

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "base/log.h"
+#include "hv/select.h"
 #include "ipc/channel.h"
 #include "ipc/json_message.h"
 #include "ipc/rundir.h"
@@ -165,7 +166,7 @@ Status ControlLoop::build(const Json& req, uint64_t id)
     if (!m_console_wake || !m_shutdown_wake)
         return make_unexpected(Error::from_errno("eventfd"));
 
-    m_machine = TRY(Machine::create(spec));
+    m_machine = TRY(Machine::create(spec, TRY(hv::accel_from_environment())));
     m_xs = TRY(DaemonXenstore::create());
     m_machine->xenstore().set_backend(m_xs.get());
     m_relay = TRY(EvtchnRelay::create(m_machine->xen().evtchn()));
@@ -219,8 +220,8 @@ Json ControlLoop::status()
             { "cpu", st.cpu },
             { "time_ns", st.time_ns },
             { "online", m.vcpu_known_up(i) },
-            { "blocked", (reasons & kvm::kPauseBlocked) != 0 },
-            { "paused", (reasons & (kvm::kPauseController | kvm::kPauseShutdown)) != 0 },
+            { "blocked", (reasons & hv::kPauseBlocked) != 0 },
+            { "paused", (reasons & (hv::kPauseController | hv::kPauseShutdown)) != 0 },
             { "running", reasons == 0 },
             { "affinity", affinity },
         });

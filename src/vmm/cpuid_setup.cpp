@@ -7,13 +7,13 @@ namespace xkvm::vmm {
 
 namespace {
 
-uint32_t& reg_of(kvm_cpuid_entry2& e, uint8_t reg)
+uint32_t& reg_of(hv::CpuidEntry& e, uint8_t reg)
 {
     switch (reg) {
-    case 0: return e.eax;
-    case 1: return e.ebx;
-    case 2: return e.ecx;
-    default: return e.edx;
+    case 0: return e.regs.eax;
+    case 1: return e.regs.ebx;
+    case 2: return e.regs.ecx;
+    default: return e.regs.edx;
     }
 }
 
@@ -21,11 +21,11 @@ constexpr uint32_t kHypervisorBit = 1u << 31; // leaf 1 ECX
 
 } // namespace
 
-void apply_cpuid_overrides(kvm::CpuidTable& table, const std::vector<CpuidOverride>& overrides)
+void apply_cpuid_overrides(hv::CpuidTable& table, const std::vector<CpuidOverride>& overrides)
 {
     for (const auto& o : overrides) {
         uint32_t sub = o.subleaf.value_or(0);
-        kvm_cpuid_entry2* e = table.find(o.leaf, sub);
+        hv::CpuidEntry* e = table.find(o.leaf, sub);
         if (!e) {
             table.set(o.leaf, sub, {}, o.subleaf.has_value());
             e = table.find(o.leaf, sub);
@@ -45,19 +45,19 @@ uint32_t requested_pv_features(const VmSpec& spec)
     return edx;
 }
 
-kvm::CpuidTable build_cpuid(const kvm::KvmSystem& kvm, const VmSpec& spec, uint32_t vcpu_id, uint32_t tsc_khz)
+hv::CpuidTable build_cpuid(const hv::CpuidTable& supported, const VmSpec& spec, uint32_t vcpu_id, uint32_t tsc_khz)
 {
-    kvm::CpuidTable table(kvm.supported_cpuid());
-    // KVM's own leaves (KVMKVMKVM) would shadow Xen's: a second entry for a leaf is ignored.
+    hv::CpuidTable table = supported;
+    // A backend's own leaves (KVM's KVMKVMKVM) would shadow Xen's: a second entry for a leaf is ignored.
     table.remove_range(0x40000000, 0x4fffffff);
 
     if (auto* l1 = table.find(1)) {
-        l1->ebx = (l1->ebx & 0x00ffffff) | (vcpu_id << 24);
-        l1->ecx |= kHypervisorBit;
+        l1->regs.ebx = (l1->regs.ebx & 0x00ffffff) | (vcpu_id << 24);
+        l1->regs.ecx |= kHypervisorBit;
     }
-    for (auto& e : const_cast<std::vector<kvm_cpuid_entry2>&>(table.entries()))
+    for (auto& e : table.entries())
         if (e.function == 0xb || e.function == 0x1f)
-            e.edx = vcpu_id;
+            e.regs.edx = vcpu_id;
 
     uint32_t pv_edx = requested_pv_features(spec);
 

@@ -3,13 +3,13 @@
 #include <vector>
 
 #include "base/log.h"
-#include "kvm/vm.h"
+#include "hv/vm.h"
 #include "xen/domain.h"
 
 namespace xkvm::vmm {
 
 namespace {
-constexpr uint32_t kIoapicPins = 24; // KVM's in-kernel IOAPIC
+constexpr uint32_t kIoapicPins = 24; // the backends' IOAPIC
 } // namespace
 
 void IsaIrqRouter::set_level(uint32_t pin, bool level)
@@ -39,9 +39,9 @@ void IsaIrqRouter::set_level(uint32_t pin, bool level)
         m_domain.evtchn().raise_virq(VIRQ_EMUL_PIN_START + pin);
 }
 
-Status IsaIrqRouter::install_routes(kvm::Vm& vm)
+Status IsaIrqRouter::install_routes(hv::Vm& vm)
 {
-    using Route = kvm::Vm::IrqRoute;
+    using Route = hv::Vm::IrqRoute;
     std::vector<Route> routes;
     for (uint32_t gsi = 0; gsi < kIoapicPins; ++gsi) {
         if (gsi < kPins)

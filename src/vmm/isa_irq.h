@@ -1,4 +1,4 @@
-// Where an emulated ISA device's interrupt pin goes: the in-kernel PIC/IOAPIC, or — once the guest
+// Where an emulated ISA device's interrupt pin goes: the backend's PIC/IOAPIC, or — once the guest
 // has bound VIRQ_EMUL_PIN_START + pin (the PV event-channel extension) — that event channel.
 #pragma once
 
@@ -8,7 +8,7 @@
 
 #include "base/result.h"
 
-namespace xkvm::kvm {
+namespace xkvm::hv {
 class Vm;
 }
 namespace xkvm::xen {
@@ -19,7 +19,7 @@ namespace xkvm::vmm {
 
 class IsaIrqRouter {
 public:
-    IsaIrqRouter(kvm::Vm& vm, xen::Domain& domain) : m_vm(vm), m_domain(domain) { }
+    IsaIrqRouter(hv::Vm& vm, xen::Domain& domain) : m_vm(vm), m_domain(domain) { }
 
     // A device drives its pin. Event delivery happens on the rising edge; the IOAPIC sees the level.
     void set_level(uint32_t pin, bool level);
@@ -32,10 +32,10 @@ public:
     // pin n, except IRQ 0 (the PIT), which drives IOAPIC pin 2 (the interrupt source override
     // every PC firmware describes); GSIs 16-23 are IOAPIC pins only. Installed once, before the
     // guest runs.
-    static Status install_routes(kvm::Vm& vm);
+    static Status install_routes(hv::Vm& vm);
 
 private:
-    kvm::Vm& m_vm;
+    hv::Vm& m_vm;
     xen::Domain& m_domain;
     std::mutex m_lock;
     std::array<bool, kPins> m_level {};     // the device's line

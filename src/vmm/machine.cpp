@@ -3,13 +3,13 @@
 #include <algorithm>
 #include <fcntl.h>
 #include <fstream>
-#include <sys/ioctl.h>
 #include <x86intrin.h>
 
 #include "base/log.h"
 #include "devices/debug_port.h"
 #include "loader/loader.h"
 #include "numa/binding.h"
+#include "hv/select.h"
 #include "vmm/cpuid_setup.h"
 #include "vmm/guest_device_clock.h"
 #include "vmm/guest_layout.h"
@@ -50,16 +50,18 @@ constexpr evtchn_port_t kConsoleBackendPort = 2;
 
 } // namespace
 
-Result<std::unique_ptr<Machine>> Machine::create(const VmSpec& spec)
+Result<std::unique_ptr<Machine>> Machine::create(const VmSpec& spec, hv::Accel accel)
 {
     std::unique_ptr<Machine> m(new Machine(spec));
     m->m_console = TRY(ConsoleLog::create(spec.console_log));
     TRY(m->build_memory());
-    m->m_kvm = TRY(kvm::KvmSystem::open());
-    kvm::VmOptions vm_opts;
+    m->m_hv = TRY(hv::open_hypervisor(accel));
+    if (m->m_hv->capabilities().vmcall_hypercalls)
+        m->m_trap = xen::HypercallTrap::Vmcall;
+    hv::VmOptions vm_opts;
     vm_opts.tss_addr = kKvmTssGpa;
     vm_opts.identity_map_addr = kKvmIdentityMapGpa;
-    m->m_vm = TRY(kvm::Vm::create(*m->m_kvm, vm_opts));
+    m->m_vm = TRY(m->m_hv->create_vm(vm_opts));
     m->m_vm->attach_physmap(*m->m_physmap);
     TRY(m->create_vcpus());
 
@@ -195,7 +197,7 @@ Status Machine::create_vcpus()
         if (id == 0)
             tsc_khz = TRY(vcpu->tsc_khz());
         offset_set &= TRY(vcpu->set_tsc_offset(offset));
-        TRY(vcpu->set_cpuid(build_cpuid(*m_kvm, m_spec, id, tsc_khz)));
+        TRY(vcpu->set_cpuid(build_cpuid(m_hv->supported_cpuid(), m_spec, id, tsc_khz)));
         m_exits.push_back(std::make_unique<VcpuExits>(*this, id));
         m_vcpus.push_back(std::move(vcpu));
     }
@@ -222,10 +224,10 @@ Status Machine::create_vcpus()
 
 Status Machine::start_vcpus()
 {
-    // Everything starts paused by the toolstack. Secondary vCPUs also sit in KVM's wait-for-SIPI
-    // state until the guest starts them (INIT-SIPI through the LAPIC, or VCPUOP_up).
+    // Everything starts paused by the toolstack. Secondary vCPUs also sit in the backend's
+    // wait-for-SIPI state until the guest starts them (INIT-SIPI through the LAPIC, or VCPUOP_up).
     for (uint32_t id = 0; id < m_spec.max_vcpus; ++id)
-        m_runners.push_back(std::make_unique<kvm::VcpuRunner>(*m_vcpus[id], *m_exits[id], kvm::kPauseController));
+        m_runners.push_back(std::make_unique<hv::VcpuRunner>(*m_vcpus[id], *m_exits[id], hv::kPauseController));
     for (auto& r : m_runners)
         r->start();
     for (uint32_t id = 0; id < m_runners.size(); ++id)
@@ -277,14 +279,14 @@ void Machine::unpause()
 {
     m_paused = false;
     for (auto& r : m_runners)
-        r->remove_pause(kvm::kPauseController);
+        r->remove_pause(hv::kPauseController);
 }
 
 void Machine::pause()
 {
     m_paused = true;
     for (auto& r : m_runners)
-        r->add_pause(kvm::kPauseController);
+        r->add_pause(hv::kPauseController);
 }
 
 void Machine::destroy()
@@ -314,7 +316,7 @@ void Machine::guest_shutdown(unsigned reason, std::string detail)
         m_shutdown = ShutdownInfo { reason, std::move(detail) };
     }
     for (auto& r : m_runners)
-        r->add_pause(kvm::kPauseShutdown);
+        r->add_pause(hv::kPauseShutdown);
     m_shutdown_cv.notify_all();
 }
 
@@ -336,7 +338,7 @@ void Machine::kick_vcpu(uint32_t vcpu)
     if (vcpu >= m_runners.size())
         return;
     // A vCPU parked while blocked with interrupts off looks at its state again once unparked.
-    m_runners[vcpu]->remove_pause(kvm::kPauseBlocked);
+    m_runners[vcpu]->remove_pause(hv::kPauseBlocked);
     m_runners[vcpu]->kick();
 }
 
@@ -352,7 +354,7 @@ void Machine::assert_callback_gsi(uint32_t gsi)
     std::lock_guard guard(m_callback_lock);
     if (!m_callback_line || m_callback_line->gsi() != gsi) {
         m_callback_line.reset(); // a line the guest moved away from falls silent
-        auto line = CallbackLine::create(*m_vm, gsi, [this, gsi] {
+        auto line = m_vm->create_level_line(gsi, [this, gsi] {
             auto via = m_xen->callback_via();
             bool ours = (via.kind == xen::CallbackVia::Kind::Gsi || via.kind == xen::CallbackVia::Kind::PciIntx)
                 && via.gsi == gsi;
@@ -406,7 +408,7 @@ Status Machine::vcpu_initialise(uint32_t vcpu, const x86::CpuState& state)
 {
     if (vcpu >= m_runners.size())
         return fail(EINVAL, "vcpu {} does not exist", vcpu);
-    m_runners[vcpu]->post([state](kvm::Vcpu& v) {
+    m_runners[vcpu]->post([state](hv::Vcpu& v) {
         if (auto r = v.set_cpu_state(state); !r)
             logger()->error("{}", r.error().message);
     });
@@ -419,8 +421,11 @@ Status Machine::vcpu_up(uint32_t vcpu)
         return fail(EINVAL, "vcpu {} does not exist", vcpu);
     m_vcpu_down[vcpu] = false;
     if (!m_vcpu_up[vcpu].exchange(true))
-        m_runners[vcpu]->post([](kvm::Vcpu& v) { (void)v.set_mp_state(KVM_MP_STATE_RUNNABLE); });
-    m_runners[vcpu]->remove_pause(kvm::kPauseDown);
+        m_runners[vcpu]->post([](hv::Vcpu& v) {
+            if (auto r = v.set_mp_state(hv::MpState::Runnable); !r)
+                logger()->error("{}", r.error().message);
+        });
+    m_runners[vcpu]->remove_pause(hv::kPauseDown);
     return {};
 }
 
@@ -430,7 +435,7 @@ Status Machine::vcpu_down(uint32_t vcpu)
         return fail(EINVAL, "vcpu {} does not exist", vcpu);
     m_vcpu_down[vcpu] = true;
     m_vcpu_up[vcpu] = false;
-    m_runners[vcpu]->add_pause(kvm::kPauseDown);
+    m_runners[vcpu]->add_pause(hv::kPauseDown);
     return {};
 }
 
@@ -440,7 +445,7 @@ bool Machine::vcpu_is_up(uint32_t vcpu) const
         return false;
     if (m_vcpu_up[vcpu] || m_vcpu_down[vcpu])
         return m_vcpu_up[vcpu];
-    // Waiting for a SIPI inside KVM, or started by one already: make it look at its state once.
+    // Waiting for a SIPI inside the backend, or started by one already: make it look at its state once.
     std::unique_lock lock(m_entry_lock);
     uint64_t seen = m_entries[vcpu];
     m_runners[vcpu]->kick();
@@ -448,11 +453,11 @@ bool Machine::vcpu_is_up(uint32_t vcpu) const
     return m_vcpu_up[vcpu];
 }
 
-void Machine::vcpu_entering(uint32_t vcpu, kvm::Vcpu& v)
+void Machine::vcpu_entering(uint32_t vcpu, hv::Vcpu& v)
 {
     if (!m_vcpu_up[vcpu] && !m_vcpu_down[vcpu]) {
         auto mp = v.mp_state();
-        if (mp && (*mp == KVM_MP_STATE_RUNNABLE || *mp == KVM_MP_STATE_HALTED))
+        if (mp && *mp != hv::MpState::WaitForSipi)
             m_vcpu_up[vcpu] = true;
         std::lock_guard guard(m_entry_lock);
         ++m_entries[vcpu];

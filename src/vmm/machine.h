@@ -1,5 +1,5 @@
-// A running guest: guest memory, the KVM VM and its vCPU threads, devices, and the Xen ABI state.
-// One per VMM process. It implements xen::Platform on top of KVM.
+// A running guest: guest memory, the backend's VM and its vCPU threads, devices, and the Xen ABI
+// state. One per VMM process. It implements xen::Platform on top of an hv:: backend (KVM or emu).
 #pragma once
 
 #include <atomic>
@@ -14,11 +14,10 @@
 #include "devices/io_bus.h"
 #include "devices/pv_console.h"
 #include "devices/uart16550.h"
-#include "kvm/kvm_system.h"
-#include "kvm/vcpu_runner.h"
-#include "kvm/vm.h"
+#include "hv/hypervisor.h"
+#include "hv/vcpu_runner.h"
+#include "hv/vm.h"
 #include "memory/physmap.h"
-#include "vmm/callback_line.h"
 #include "vmm/console_log.h"
 #include "vmm/isa_irq.h"
 #include "vmm/timer_service.h"
@@ -41,8 +40,8 @@ struct ShutdownInfo {
 
 class Machine final : public xen::Platform {
 public:
-    // Builds the whole domain, paused: memory, KVM VM, vCPUs, devices, loaded kernel.
-    static Result<std::unique_ptr<Machine>> create(const VmSpec& spec);
+    // Builds the whole domain, paused: memory, the backend's VM, vCPUs, devices, loaded kernel.
+    static Result<std::unique_ptr<Machine>> create(const VmSpec& spec, hv::Accel accel = hv::Accel::Auto);
     ~Machine() override;
 
     const VmSpec& spec() const { return m_spec; }
@@ -52,7 +51,8 @@ public:
     devices::IoBus& mmio() { return m_mmio; }
     xen::HypercallTrap hypercall_trap() const { return m_trap; }
     uint32_t vcpu_count() const { return static_cast<uint32_t>(m_runners.size()); }
-    kvm::VcpuRunner& runner(uint32_t id) { return *m_runners.at(id); }
+    hv::Accel accel() const { return m_hv->accel(); }
+    hv::VcpuRunner& runner(uint32_t id) { return *m_runners.at(id); }
 
     // Toolstack controls.
     void unpause();
@@ -80,13 +80,13 @@ public:
     Status vcpu_initialise(uint32_t vcpu, const x86::CpuState& state) override;
     Status vcpu_up(uint32_t vcpu) override;
     Status vcpu_down(uint32_t vcpu) override;
-    // For the guest (VCPUOP_is_up): an AP that may have been started by INIT-SIPI inside KVM is
+    // For the guest (VCPUOP_is_up): an AP that may have been started by INIT-SIPI in the backend is
     // asked first, so the answer is as immediate as on Xen.
     bool vcpu_is_up(uint32_t vcpu) const override;
     // What is known without asking the vCPU (status for the toolstack).
     bool vcpu_known_up(uint32_t vcpu) const { return vcpu < m_vcpu_up.size() && m_vcpu_up[vcpu].load(); }
     // From the vCPU's own thread before each entry: an AP INIT-SIPI started becomes known as up.
-    void vcpu_entering(uint32_t vcpu, kvm::Vcpu& v);
+    void vcpu_entering(uint32_t vcpu, hv::Vcpu& v);
 
     TimerService& timers() { return m_timers; }
     // Pin a vCPU's thread to host CPUs (empty: no restriction from now on, the current pinning stays).
@@ -118,8 +118,8 @@ private:
     std::unique_ptr<memory::Physmap> m_physmap;
     uint64_t m_special_offset = 0;     // backing offset of the special pages
     uint64_t m_shared_info_offset = 0; // backing offset of the shared_info page
-    std::unique_ptr<kvm::KvmSystem> m_kvm;
-    std::unique_ptr<kvm::Vm> m_vm;
+    std::unique_ptr<hv::Hypervisor> m_hv;
+    std::unique_ptr<hv::Vm> m_vm;
     std::unique_ptr<xen::Domain> m_xen;
 
     devices::IoBus m_pio;
@@ -128,7 +128,7 @@ private:
     devices::Uart16550* m_uart = nullptr;
     std::unique_ptr<IsaIrqRouter> m_isa_irq;
     std::mutex m_callback_lock;
-    std::unique_ptr<CallbackLine> m_callback_line; // made on the first GSI callback
+    std::unique_ptr<hv::LevelLine> m_callback_line; // made on the first GSI callback
     std::unique_ptr<devices::PvConsole> m_pv_console;
     evtchn_port_t m_store_port = 0;
     std::unique_ptr<XenstoreLink> m_xenstore;
@@ -138,9 +138,9 @@ private:
     // Declared after m_timers so they go first: the PIT's destructor cancels its alarm through them.
     std::unique_ptr<devices::DeviceClock> m_device_clock;
     std::unique_ptr<devices::I8254Pit> m_pit;
-    std::vector<std::unique_ptr<kvm::Vcpu>> m_vcpus;
+    std::vector<std::unique_ptr<hv::Vcpu>> m_vcpus;
     std::vector<std::unique_ptr<VcpuExits>> m_exits;
-    std::vector<std::unique_ptr<kvm::VcpuRunner>> m_runners;
+    std::vector<std::unique_ptr<hv::VcpuRunner>> m_runners;
     std::vector<std::atomic<bool>> m_vcpu_up;
     std::vector<std::atomic<bool>> m_vcpu_down; // taken down by VCPUOP_down (INIT-SIPI cannot start it)
     mutable std::mutex m_entry_lock;
@@ -148,7 +148,7 @@ private:
     std::vector<uint64_t> m_entries; // entries per vCPU since the last answer, guarded by m_entry_lock
     xen::ClockParams m_clock;
     uint64_t m_host_tsc0 = 0;  // host TSC at system time 0
-    uint64_t m_guest_tsc0 = 0; // the guest's TSC then (0 where KVM applies our offset)
+    uint64_t m_guest_tsc0 = 0; // the guest's TSC then (0 where the backend applies our offset)
 
     std::atomic<bool> m_paused { true };
     mutable std::mutex m_shutdown_lock;

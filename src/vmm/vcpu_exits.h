@@ -1,35 +1,36 @@
 // What happens when one vCPU leaves the guest: hypercalls, port I/O, MMIO, MSRs, faults, and the
-// upcall injection KVM cannot do by itself.
+// upcall injection the backend's interrupt controllers cannot do by themselves.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 
-#include "kvm/exit.h"
+#include "hv/exit.h"
+#include "hv/vcpu.h"
 
 namespace xkvm::vmm {
 
 class Machine;
 
-class VcpuExits final : public kvm::ExitHandler {
+class VcpuExits final : public hv::ExitHandler {
 public:
     VcpuExits(Machine& machine, uint32_t id) : m_machine(machine), m_id(id) { }
 
-    kvm::ExitOutcome handle_exit(kvm::ExitContext& ctx) override;
-    bool before_entry(kvm::Vcpu& vcpu) override;
+    hv::ExitOutcome handle_exit(hv::ExitContext& ctx) override;
+    bool before_entry(hv::Vcpu& vcpu) override;
 
 private:
-    kvm::ExitOutcome on_io(kvm::ExitContext& ctx);
-    kvm::ExitOutcome on_hypercall(kvm::ExitContext& ctx);
-    kvm::ExitOutcome on_mmio(kvm::ExitContext& ctx);
-    kvm::ExitOutcome on_msr(kvm::ExitContext& ctx);
-    kvm::ExitOutcome crash(kvm::ExitContext& ctx, std::string detail);
+    hv::ExitOutcome on_io(hv::ExitContext& ctx);
+    hv::ExitOutcome on_hypercall(hv::ExitContext& ctx);
+    hv::ExitOutcome on_mmio(hv::ExitContext& ctx);
+    hv::ExitOutcome on_msr(hv::ExitContext& ctx);
+    hv::ExitOutcome crash(hv::ExitContext& ctx, std::string detail);
     // A blocked vCPU: false while it must stay blocked.
-    bool update_blocked(kvm::Vcpu& vcpu);
+    bool update_blocked(hv::Vcpu& vcpu);
     // Blocks in SCHEDOP_block/poll; false when there is nothing to wait for.
-    bool start_block(kvm::Vcpu& vcpu, bool interrupts_enabled);
+    bool start_block(hv::Vcpu& vcpu, bool interrupts_enabled);
     bool park();
-    void inject_direct_upcall(kvm::Vcpu& vcpu, uint8_t vector);
+    void inject_direct_upcall(hv::Vcpu& vcpu, uint8_t vector);
     void arm_retry();
 
     Machine& m_machine;

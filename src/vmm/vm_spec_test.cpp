@@ -78,7 +78,7 @@ TEST(DefaultMemoryMap, SplitsAroundTheHoleAndReservesSpecialPages)
 
 TEST(CpuidOverrides, SetAndClearBits)
 {
-    kvm::CpuidTable t;
+    hv::CpuidTable t;
     t.set(1, 0, { 0, 0, 0xf0, 0 });
     apply_cpuid_overrides(t, { { 1, std::nullopt, 2, 0x1, 0x10 }, { 0x80000001, std::nullopt, 3, 0x800, 0 } });
     EXPECT_EQ(t.get(1)->ecx, 0xe1u);

@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "config/cpuid_spec.h"
+#include "hv/select.h"
 #include "vmm/control.h"
 #include "vmm/machine.h"
 #include "xen/shutdown_reason.h"
@@ -36,13 +37,14 @@ Result<std::vector<vmm::CpuidOverride>> cpuid_overrides(const std::vector<std::s
 int main(int argc, char** argv)
 {
     log::init_from_env();
-    CLI::App app { "xkvm-vmm: run one Xen HVM/PVH domain on KVM" };
+    CLI::App app { "xkvm-vmm: run one Xen HVM/PVH domain on KVM or the emulated CPU" };
     std::string spec_file, kernel, type = "pvh", name = "guest", cmdline;
     uint64_t memory = 64;
     uint32_t vcpus = 1, max_vcpus = 0;
     std::vector<std::string> cpuid;
     bool console = false;
     int control_fd = -1;
+    std::string accel_name;
     app.add_option("--spec", spec_file, "VM spec (JSON) written by the toolstack");
     app.add_option("--kernel", kernel, "guest kernel (PVH) or firmware (HVM) ELF");
     app.add_option("--type", type, "pvh or hvm")->check(CLI::IsMember({ "pvh", "hvm" }));
@@ -53,6 +55,10 @@ int main(int argc, char** argv)
     app.add_option("--cpuid", cpuid, "CPUID override in xl's form, e.g. 0x40000002:edx=0x7 (repeatable)");
     app.add_option("--cmdline", cmdline, "kernel command line");
     app.add_flag("--console", console, "copy the guest console to stdout");
+    bool stats = false;
+    app.add_flag("--stats", stats, "at exit, print each vCPU's retired instructions to stderr (emu only)");
+    app.add_option("--accel", accel_name, "kvm, emu or auto (default: $XKVM_ACCEL, else auto)")
+        ->check(CLI::IsMember({ "auto", "kvm", "emu" }));
     app.add_option("--control-fd", control_fd, "run under xkvmd: the control socket's descriptor")
         ->check(CLI::NonNegativeNumber);
     CLI11_PARSE(app, argc, argv);
@@ -98,7 +104,12 @@ int main(int argc, char** argv)
         return 1;
     }
 
-    auto machine = vmm::Machine::create(spec);
+    auto accel = accel_name.empty() ? hv::accel_from_environment() : hv::parse_accel(accel_name);
+    if (!accel) {
+        std::fprintf(stderr, "xkvm-vmm: %s\n", accel.error().message.c_str());
+        return 1;
+    }
+    auto machine = vmm::Machine::create(spec, *accel);
     if (!machine) {
         std::fprintf(stderr, "xkvm-vmm: %s\n", machine.error().message.c_str());
         return 1;
@@ -118,6 +129,11 @@ int main(int argc, char** argv)
     while (!(info = m.wait_for_shutdown(std::chrono::hours(1))))
         ;
     m.destroy();
+    // After destroy() the vCPU threads are joined, so the counters are final and safe to read.
+    for (uint32_t id = 0; stats && id < m.vcpu_count(); ++id)
+        if (auto n = m.runner(id).vcpu().instructions_retired())
+            std::fprintf(stderr, "xkvm-vmm: vcpu %u instructions_retired %llu\n", id,
+                         static_cast<unsigned long long>(*n));
     std::fprintf(stderr, "xkvm-vmm: domain %s: %s (%s)\n", spec.name.c_str(), xen::shutdown_reason_name(info->reason),
                  info->detail.c_str());
     return info->reason == SHUTDOWN_poweroff ? 0 : 100 + static_cast<int>(info->reason);

@@ -21,6 +21,13 @@ inline constexpr uint64_t kRflagsIf = 1ull << 9;
 
 enum Gpr { Rax, Rcx, Rdx, Rbx, Rsp, Rbp, Rsi, Rdi, R8, R9, R10, R11, R12, R13, R14, R15 };
 
+// The registers every exit may need: general-purpose, RIP and RFLAGS.
+struct Regs {
+    uint64_t gpr[16] = {};
+    uint64_t rip = 0;
+    uint64_t rflags = kRflagsReserved1;
+};
+
 struct Segment {
     uint64_t base = 0;
     uint32_t limit = 0;

@@ -37,6 +37,16 @@ struct HypercallContext {
     unsigned cmd(size_t i) const { return static_cast<unsigned>(args[i]); }
 };
 
+// The hypercall number and arguments in the caller's registers: rax; rdi rsi rdx r10 r8 r9 for
+// 64-bit code, eax; ebx ecx edx esi edi ebp (truncated to 32 bits) otherwise.
+struct HypercallRegs {
+    uint64_t op = 0;
+    std::array<uint64_t, 6> args {};
+};
+HypercallRegs decode_hypercall_regs(const x86::Regs& regs, bool mode64);
+// The value to leave in rax (a 32-bit caller sees the low half, upper bits cleared).
+uint64_t hypercall_return_value(int64_t result, bool mode64);
+
 using HypercallResult = Result<int64_t>;
 using HypercallHandler = HypercallResult (*)(HypercallContext&);
 

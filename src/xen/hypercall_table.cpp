@@ -49,6 +49,20 @@ const char* hypercall_name(uint64_t op)
     }
 }
 
+HypercallRegs decode_hypercall_regs(const x86::Regs& r, bool mode64)
+{
+    using enum x86::Gpr;
+    if (mode64)
+        return { r.gpr[Rax], { r.gpr[Rdi], r.gpr[Rsi], r.gpr[Rdx], r.gpr[R10], r.gpr[R8], r.gpr[R9] } };
+    auto low = [&](x86::Gpr g) { return r.gpr[g] & 0xffffffffu; };
+    return { low(Rax), { low(Rbx), low(Rcx), low(Rdx), low(Rsi), low(Rdi), low(Rbp) } };
+}
+
+uint64_t hypercall_return_value(int64_t result, bool mode64)
+{
+    return mode64 ? static_cast<uint64_t>(result) : static_cast<uint32_t>(result);
+}
+
 int64_t dispatch_hypercall(HypercallContext& ctx)
 {
     auto logger = log::get("xen");

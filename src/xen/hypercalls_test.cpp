@@ -211,3 +211,26 @@ TEST_F(Hypercalls, VcpuOpIsUp)
     EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, 99, 0), -XEN_ENOSYS);
     EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, 99, 4), -XEN_ENOENT); // the vCPU is checked first
 }
+
+TEST(HypercallRegs, SixtyFourBitConventionTakesRdiRsiRdxR10R8R9)
+{
+    xkvm::x86::Regs r;
+    for (int i = 0; i < 16; ++i)
+        r.gpr[i] = (0xa0ull << 32) + i;
+    auto hc = xkvm::xen::decode_hypercall_regs(r, true);
+    using enum xkvm::x86::Gpr;
+    EXPECT_EQ(hc.op, r.gpr[Rax]);
+    EXPECT_EQ(hc.args, (std::array<uint64_t, 6> { r.gpr[Rdi], r.gpr[Rsi], r.gpr[Rdx], r.gpr[R10], r.gpr[R8], r.gpr[R9] }));
+}
+
+TEST(HypercallRegs, ThirtyTwoBitConventionTakesEbxEcxEdxEsiEdiEbpTruncated)
+{
+    xkvm::x86::Regs r;
+    for (int i = 0; i < 16; ++i)
+        r.gpr[i] = (0xdeadull << 32) | (0x100u + i);
+    auto hc = xkvm::xen::decode_hypercall_regs(r, false);
+    EXPECT_EQ(hc.op, 0x100u);
+    EXPECT_EQ(hc.args, (std::array<uint64_t, 6> { 0x103, 0x101, 0x102, 0x106, 0x107, 0x105 }));
+    EXPECT_EQ(xkvm::xen::hypercall_return_value(-22, false), 0xffffffeaull);
+    EXPECT_EQ(xkvm::xen::hypercall_return_value(-22, true), static_cast<uint64_t>(-22));
+}

@@ -54,7 +54,7 @@ protected:
 TEST_F(CliEvtchn, PingPongBetweenTwoDomains)
 {
     std::string why;
-    if (no_kvm(why))
+    if (backend_unavailable(why))
         GTEST_SKIP() << why;
     constexpr unsigned long kRoundTrips = 2000;
     Pair p = start_pair(kRoundTrips);
@@ -71,7 +71,7 @@ TEST_F(CliEvtchn, PingPongBetweenTwoDomains)
 TEST_F(CliEvtchn, DebugKeysQRaisesVirqDebug)
 {
     std::string why;
-    if (no_kvm(why))
+    if (backend_unavailable(why))
         GTEST_SKIP() << why;
     std::string cfg = guest_config("d", XKVM_GUEST_ELF("tsguest"), "cmdline = \"virqdebug\"\n");
     ASSERT_EQ(run({ "create", cfg }).rc, 0);
@@ -86,7 +86,7 @@ TEST_F(CliEvtchn, DebugKeysQRaisesVirqDebug)
 TEST_F(CliEvtchn, AMillionEventsBetweenTwoDomainsOnFourVcpusEach)
 {
     std::string why;
-    if (no_kvm(why))
+    if (backend_unavailable(why))
         GTEST_SKIP() << why;
     // 2 domains x 4 lanes x 125000 round trips: each domain receives 500000 events, 1000000 in all.
     constexpr unsigned kLanes = 4;

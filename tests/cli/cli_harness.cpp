@@ -1,5 +1,7 @@
 #include "cli_harness.h"
 
+#include "../backend.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -71,19 +73,15 @@ bool alive(pid_t pid)
 
 } // namespace
 
-bool no_kvm(std::string& why)
+bool backend_unavailable(std::string& why)
 {
-    if (::access("/dev/kvm", R_OK | W_OK) != 0) {
-        why = "SKIP: /dev/kvm is not available";
-        return true;
-    }
-    return false;
+    return test::requested_backend_unavailable(&why);
 }
 
 void CliTest::SetUp()
 {
     std::string why;
-    if (no_kvm(why))
+    if (backend_unavailable(why))
         GTEST_SKIP() << why;
     char tmpl[] = "/tmp/xkvm-cli-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);

@@ -77,6 +77,6 @@ protected:
 };
 
 // true when the test cannot run here (sets the skip message).
-bool no_kvm(std::string& why);
+bool backend_unavailable(std::string& why);
 
 } // namespace xkvm::testing

@@ -11,6 +11,7 @@
 #include "rdm/host_devices.h"
 #include "toolstack/cli/commands.h"
 #include "toolstack/cli/daemon_client.h"
+#include "toolstack/plan/dry_run.h"
 #include "toolstack/plan/plan.h"
 #include "toolstack/plan/plan_json.h"
 
@@ -81,6 +82,14 @@ int cmd_create(const Context& ctx, const CreateOptions& o)
 {
     if (!o.quiet)
         std::fprintf(stderr, "Parsing config from %s\n", o.config_file.c_str());
+    if (o.dry_run && !o.plan_json) {
+        // As xl's: the config as JSON, never this host's checks (see plan/dry_run.h).
+        auto dry = plan::dry_run_file(o.config_file, o.overrides, ctx.prog);
+        for (const auto& line : dry.err)
+            std::fprintf(stderr, "%s\n", line.c_str());
+        std::fputs(dry.out.c_str(), stdout);
+        return dry.exit_code;
+    }
     auto parsed = config::parse_file(o.config_file, o.overrides);
     if (!parsed) {
         std::fprintf(stderr, "%s\n", parsed.error().str().c_str());
@@ -125,8 +134,8 @@ int cmd_create(const Context& ctx, const CreateOptions& o)
     for (const auto& w : plan->warnings)
         std::fprintf(stderr, "%s: warning: %s\n", ctx.prog.c_str(), w.c_str());
 
-    if (o.dry_run) {
-        Json j = o.plan_json ? plan::plan_to_json(*plan) : config::to_json(cfg);
+    if (o.dry_run) { // --plan: this host's plan, so every check applies
+        Json j = plan::plan_to_json(*plan);
         std::printf("%s\n", j.dump(4, ' ', false, Json::error_handler_t::replace).c_str());
         return 0;
     }

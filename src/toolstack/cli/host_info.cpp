@@ -1,5 +1,7 @@
 #include "toolstack/cli/host_info.h"
 
+#include "hv/select.h"
+
 #include <cpuid.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -63,6 +65,20 @@ std::array<uint32_t, 8> cpuid_caps()
 
 } // namespace
 
+namespace {
+
+std::string accelerator()
+{
+    auto forced = hv::accel_from_environment();
+    if (!forced)
+        return forced.error().message;
+    if (*forced != hv::Accel::Auto)
+        return std::string(hv::accel_name(*forced));
+    return std::string(hv::accel_name(hv::resolve_auto()));
+}
+
+} // namespace
+
 HostFacts read_host_facts()
 {
     HostFacts f;
@@ -106,6 +122,7 @@ HostFacts read_host_facts()
     f.total_mib = meminfo_kib("MemTotal") / 1024;
     f.free_mib = meminfo_kib("MemAvailable") / 1024;
     f.commandline = read_first_line("/proc/cmdline");
+    f.accel = accelerator();
     return f;
 }
 
@@ -126,8 +143,10 @@ std::vector<std::pair<std::string, std::string>> info_fields(const HostFacts& f)
     v.emplace_back("hw_caps", fmt::format("{:08x}:{:08x}:{:08x}:{:08x}:{:08x}:{:08x}:{:08x}:{:08x}", f.hw_caps[0],
                                           f.hw_caps[1], f.hw_caps[2], f.hw_caps[3], f.hw_caps[4], f.hw_caps[5],
                                           f.hw_caps[6], f.hw_caps[7]));
-    // KVM gives hardware-assisted guests; PV guests are not supported.
-    v.emplace_back("virt_caps", f.hap ? "hvm hap" : "hvm");
+    // KVM gives hardware-assisted guests (the emulated CPU has no EPT/NPT to offer); PV guests are
+    // not supported.
+    v.emplace_back("virt_caps", f.hap && f.accel == "kvm" ? "hvm hap" : "hvm");
+    v.emplace_back("xkvm_accel", f.accel);
     v.emplace_back("total_memory", std::to_string(f.total_mib));
     v.emplace_back("free_memory", std::to_string(f.free_mib));
     v.emplace_back("sharing_freed_memory", "0");

@@ -18,11 +18,13 @@ struct HostFacts {
     uint32_t cpu_khz = 0;
     std::array<uint32_t, 8> hw_caps {};
     bool hap = false; // EPT/NPT
+    std::string accel; // the backend domains get here: "kvm", "emu", or why neither
     uint64_t total_mib = 0, free_mib = 0;
     std::string commandline;
 };
 
-// Reads uname, /proc/cpuinfo, /proc/meminfo, CPUID, KVM's module parameters and the NUMA topology.
+// Reads uname, /proc/cpuinfo, /proc/meminfo, CPUID, KVM's module parameters, the NUMA topology and
+// which backend (XKVM_ACCEL, else what `auto` picks here) new domains run on.
 HostFacts read_host_facts();
 
 // The lines in xl's order: (key, value).

@@ -17,6 +17,7 @@ HostFacts sample()
     f.cpu_khz = 2399998;
     f.hw_caps = { 0x178bfbff, 1, 2, 3, 4, 5, 6, 7 };
     f.hap = true;
+    f.accel = "kvm";
     f.total_mib = 24000;
     f.free_mib = 20000;
     return f;
@@ -31,8 +32,18 @@ TEST(ToolstackInfo, FormatsXlKeyValueLines)
     EXPECT_NE(out.find("hw_caps                : 178bfbff:00000001:00000002:00000003:00000004:00000005:00000006:00000007\n"),
               std::string::npos);
     EXPECT_NE(out.find("virt_caps              : hvm hap\n"), std::string::npos);
+    EXPECT_NE(out.find("xkvm_accel             : kvm\n"), std::string::npos);
     EXPECT_NE(out.find("total_memory           : 24000\n"), std::string::npos);
     EXPECT_NE(out.find("xend_config_format     : 4\n"), std::string::npos);
+}
+
+TEST(ToolstackInfo, EmulatedCpuOffersNoHap)
+{
+    HostFacts f = sample();
+    f.accel = "emu";
+    std::string out = format_info(info_fields(f));
+    EXPECT_NE(out.find("virt_caps              : hvm\n"), std::string::npos);
+    EXPECT_NE(out.find("xkvm_accel             : emu\n"), std::string::npos);
 }
 
 TEST(ToolstackInfo, XenCapsNameTheHvmGuestKinds)

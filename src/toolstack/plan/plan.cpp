@@ -14,61 +14,13 @@
 #include "toolstack/plan/cpuid_plan.h"
 #include "toolstack/plan/memory_plan.h"
 #include "toolstack/plan/numa_plan.h"
+#include "toolstack/plan/refusals.h"
 
 namespace xkvm::plan {
 
 namespace {
 
 using config::DomainType;
-
-// "file:line:column: " of the first of `keys` the parsed file sets (its value), or "" without one.
-std::string where(const PlanContext& ctx, std::initializer_list<std::string_view> keys)
-{
-    if (!ctx.source)
-        return {};
-    for (std::string_view key : keys)
-        if (const config::Setting* s = ctx.source->find(key))
-            return fmt::format("{}:{}:{}: ", s->value.pos.file, s->value.pos.line, s->value.pos.column);
-    return {};
-}
-
-Unexpected<Error> refuse(const PlanContext& ctx, std::initializer_list<std::string_view> keys, int code,
-                         std::string_view message)
-{
-    return { Error { code, where(ctx, keys) + std::string(message) } };
-}
-
-Unexpected<Error> refuse(const PlanContext& ctx, std::initializer_list<std::string_view> keys, Error e)
-{
-    return refuse(ctx, keys, e.code, e.message);
-}
-
-// Kernel, ramdisk and command line, given the type: what xkvm can boot and what it cannot.
-Status check_boot_shape(const config::DomainConfig& cfg, const PlanContext& ctx, std::vector<std::string>& warnings)
-{
-    if (cfg.type == DomainType::Hvm) {
-        if (cfg.firmware_override.empty())
-            return refuse(ctx, { "type", "builder" }, EOPNOTSUPP,
-                fmt::format("type=\"hvm\" needs firmware_override=: xkvm has no built-in HVM firmware (hvmloader, "
-                            "SeaBIOS or OVMF){}. Boot the kernel directly with type=\"pvh\" and kernel=, or give "
-                            "firmware_override= the ELF firmware image to run",
-                            cfg.kernel.empty() ? "" : fmt::format(", and kernel=\"{}\" is not used for HVM guests", cfg.kernel)));
-        if (!cfg.kernel.empty() || !cfg.ramdisk.empty() || !cfg.cmdline.empty())
-            return refuse(ctx, { "kernel", "ramdisk", "cmdline", "extra", "root" }, EOPNOTSUPP,
-                "type=\"hvm\": kernel=, ramdisk= and cmdline= (or root=/extra=) ask for direct kernel boot, which "
-                "xkvm does for PVH guests only; use type=\"pvh\", or leave them out and let the firmware load the "
-                "kernel");
-        return {};
-    }
-    if (cfg.kernel.empty())
-        return refuse(ctx, { "firmware_override", "type" }, EOPNOTSUPP,
-            "type=\"pvh\" needs kernel=: xkvm boots PVH guests straight into their kernel, and PVH firmware "
-            "(firmware_override=) is not supported yet");
-    if (!cfg.firmware_override.empty())
-        warnings.push_back(fmt::format("firmware_override=\"{}\" is ignored: PVH guests boot kernel= directly",
-                                       cfg.firmware_override));
-    return {};
-}
 
 loader::LoadRequest load_request(const config::DomainConfig& cfg)
 {
@@ -102,14 +54,13 @@ Status check_pci(const config::DomainConfig& cfg, const PlanContext& ctx)
 {
     if (cfg.pci.empty())
         return {};
-    for (const auto& d : cfg.pci)
-        if (d.name)
-            return refuse(ctx, { "pci" }, EOPNOTSUPP,
-                fmt::format("pci=: name={} names a device registered with `xl pci-assignable-add -n`; xkvm keeps no "
-                            "such names, give the device's BDF instead",
-                            *d.name));
-    if (auto r = rdm::check_assignable(cfg.pci, ctx.host.sysfs_root); !r)
+    TRY(check_pci_names(cfg, ctx));
+    if (auto r = rdm::check_assignable(cfg.pci, ctx.host.sysfs_root); !r) {
+        for (size_t i = 0; i < cfg.pci.size(); i++)
+            if (r.error().message.find(cfg.pci[i].bdf.str()) != std::string::npos)
+                return refuse_item(ctx, "pci", i, r.error().code, r.error().message);
         return refuse(ctx, { "pci" }, r.release_error());
+    }
     std::vector<config::PciBdf> bdfs;
     for (const auto& d : cfg.pci)
         bdfs.push_back(d.bdf);
@@ -198,6 +149,7 @@ Result<DomainPlan> plan_domain(const config::DomainConfig& cfg, const PlanContex
 
     DomainPlan plan;
     TRY(check_boot_shape(cfg, ctx, plan.warnings));
+    TRY(check_unsupported_devices(cfg, ctx));
     TRY(check_boot_files(cfg, ctx));
     TRY(check_pci(cfg, ctx));
 

@@ -164,11 +164,41 @@ TEST(plan_domain, PvhIgnoresFirmwareOverrideWithAWarning)
 
 // ---- Refusals ----
 
-TEST(plan_domain, TypePvIsRefusedByTheParser)
+TEST(plan_domain, PvIsRefusedSayingWhy)
 {
-    auto cfg = config::build_domain_config(parse("name = \"p\"\ntype = \"pv\"\nkernel = \"/k\"\n"));
-    ASSERT_FALSE(cfg);
-    EXPECT_THAT(cfg.error().str(), HasSubstr("type \"pv\" is not supported by xkvm"));
+    Scratch s;
+    auto typed = parse("name = \"p\"\ntype = \"pv\"\nkernel = \"/k\"\n");
+    PlanContext ctx = context(s);
+    ctx.source = &typed;
+    int code = 0;
+    EXPECT_THAT(plan_error(build(typed), ctx, &code),
+                StartsWith("test.cfg:2:8: a PV guest: xkvm cannot run PV guests, only HVM and PVH ones"));
+    EXPECT_EQ(code, EOPNOTSUPP);
+    // No type= at all is xl's default, PV; the message points at the file's start and says so.
+    auto untyped = parse("name = \"p\"\nkernel = \"/k\"\n");
+    ctx.source = &untyped;
+    EXPECT_THAT(plan_error(build(untyped), ctx),
+                StartsWith("test.cfg:1:1: no type= given, so this is a PV guest (xl's default): xkvm cannot run"));
+}
+
+TEST(plan_domain, DisksVifsAndVnumaAreRefusedNamingTheKey)
+{
+    Scratch s;
+    auto disks = parse(pvh_config(s, "disk = [ '/srv/a.img,raw,xvda,rw' ]\n"));
+    PlanContext ctx = context(s);
+    ctx.source = &disks;
+    int code = 0;
+    EXPECT_THAT(plan_error(build(disks), ctx, &code),
+                StartsWith("test.cfg:5:10: disk=: xkvm has no PV block backend yet, so vdev xvda would not reach"));
+    EXPECT_EQ(code, EOPNOTSUPP);
+    auto vifs = parse(pvh_config(s, "vif = [ 'bridge=xenbr0', '' ]\n"));
+    ctx.source = &vifs;
+    EXPECT_THAT(plan_error(build(vifs), ctx),
+                StartsWith("test.cfg:5:9: vif=: xkvm has no PV network backend yet, so its 2 vifs would not reach"));
+    auto vnuma = parse(pvh_config(s, "vnuma = [ [ 'pnode=0', 'size=64', 'vcpus=0' ] ]\n"));
+    ctx.source = &vnuma;
+    EXPECT_THAT(plan_error(build(vnuma), ctx),
+                StartsWith("test.cfg:5:9: vnuma=: xkvm cannot give a guest a virtual NUMA topology yet"));
 }
 
 TEST(plan_domain, HvmWithoutFirmwareSaysWhatToDo)
@@ -293,6 +323,12 @@ TEST(plan_domain, PciDeviceNotBoundForPassthrough)
     EXPECT_EQ(code, EBUSY);
     EXPECT_THAT(msg, HasSubstr("0000:01:00.1"));
     EXPECT_THAT(msg, HasSubstr("snd_hda_intel"));
+
+    // The error points at the pci= item of the device at fault, not at the list.
+    auto two = parse("name = \"p\"\ntype = \"hvm\"\nfirmware_override = \"" + s.firmware()
+                     + "\"\npci = [ '01:00.0',\n        '01:00.1' ]\n");
+    ctx.source = &two;
+    EXPECT_THAT(plan_error(build(two), ctx), StartsWith("test.cfg:5:9: "));
 }
 
 TEST(plan_domain, PciPassthroughIsNotSupportedYetOnceDevicesCheckOut)

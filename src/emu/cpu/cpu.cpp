@@ -1,0 +1,378 @@
+// The run loop: events at instruction boundaries, fetch through the decode cache, execute,
+// retire, and the public Cpu facade.
+#include "emu/cpu/cpu.h"
+
+#include "emu/cpu/cpu_impl.h"
+
+namespace xkvm::emu {
+
+CpuImpl::CpuImpl(CpuBus& b) : bus(b), m_decode_storage(new DecodeEntry[kDecodeCacheSize])
+{
+    m_decode = m_decode_storage.get();
+    state_changed();
+}
+
+void CpuImpl::state_changed()
+{
+    CpuidRegs max_ext = bus.cpuid(0x80000000u, 0);
+    m_maxphys = 36;
+    if (max_ext.eax >= 0x80000008u) {
+        uint8_t p = uint8_t(bus.cpuid(0x80000008u, 0).eax & 0xff);
+        if (p >= 32 && p <= 52)
+            m_maxphys = p;
+    }
+    CpuidRegs l7 = bus.cpuid(0, 0).eax >= 7 ? bus.cpuid(7, 0) : CpuidRegs{};
+    m_has_smep = l7.ebx & (1u << 7);
+    m_has_smap = l7.ebx & (1u << 20);
+    m_has_umip = l7.ecx & (1u << 2);
+    update_modes();
+    flush_tlb();
+}
+
+void CpuImpl::update_modes()
+{
+    m_fetch_page = 0; // fetch permission depends on CPL
+    const x86::Segment& cs = st.seg[SegCs];
+    m_long64 = long_mode() && cs.l;
+    if (m_long64)
+        m_code_size = 8;
+    else if (protected_mode() && !(st.rflags & kRflagsVm))
+        m_code_size = cs.db ? 4 : 2;
+    else
+        m_code_size = 2;
+    m_stack_size = m_long64 ? 8 : (protected_mode() && st.seg[SegSs].db) ? 4 : 2;
+    m_mode_key = m_code_size == 8 ? 2 : m_code_size == 4 ? 1 : 0;
+    m_user_shift = cpl() == 3 ? kAllowUserShift : 0;
+    m_rip_mask = size_mask(m_code_size);
+}
+
+void CpuImpl::flush_decode_cache()
+{
+    for (unsigned k = 0; k < kDecodeCacheSize; ++k)
+        m_decode[k].key = ~0ull;
+}
+
+bool CpuImpl::consume_replay(uint64_t& v)
+{
+    if (m_replay_used < m_replay_count) {
+        v = m_replay[m_replay_used++];
+        return true;
+    }
+    return false;
+}
+
+// Interrupts, NMIs and the halted state at an instruction boundary. True: keep running.
+bool CpuImpl::take_events()
+{
+    uint32_t ev = m_events.load(std::memory_order_relaxed);
+    if (m_nmi_pending && !st.nmi_blocked && !st.interrupt_shadow) {
+        m_nmi_pending = false;
+        st.run_state = RunState::Running;
+        try {
+            deliver(kNmi, false, 0, false, true);
+            st.nmi_blocked = true;
+        } catch (const GuestFault& f) {
+            deliver_fault(f);
+        }
+        return true;
+    }
+    if ((ev & kEventAttention) && (st.rflags & kRflagsIf) && !st.interrupt_shadow) {
+        // Clear before asking: a raise_attention() racing with an empty answer must not be lost.
+        m_events.fetch_and(~kEventAttention, std::memory_order_acq_rel);
+        std::optional<uint8_t> v = bus.acknowledge_interrupt();
+        if (v) {
+            m_events.fetch_or(kEventAttention, std::memory_order_relaxed); // there may be more
+            st.run_state = RunState::Running;
+            try {
+                deliver(*v, false, 0, false, true);
+            } catch (const GuestFault& f) {
+                deliver_fault(f);
+            }
+        }
+    }
+    return st.run_state == RunState::Running;
+}
+
+
+} // namespace xkvm::emu
+
+namespace xkvm::emu {
+
+void CpuImpl::reset_replay()
+{
+    m_replay_count = m_replay_used = 0;
+    m_msr_completed = false;
+}
+
+// Whether the 16 bytes at `p` still hold the entry's instruction (two 8-byte loads).
+[[gnu::always_inline]] static inline bool same_bytes(const uint8_t* p, const DecodeEntry& e)
+{
+    uint64_t a0, a1;
+    std::memcpy(&a0, p, 8);
+    std::memcpy(&a1, p + 8, 8);
+    return (((a0 ^ e.bytes[0]) & e.mask[0]) | ((a1 ^ e.bytes[1]) & e.mask[1])) == 0;
+}
+
+// The instruction at RIP, from the decode cache when its bytes still match (the VMM and the guest
+// itself may have rewritten them), decoded and cached otherwise.
+const Insn& CpuImpl::fetch()
+{
+    const x86::Segment& cs = st.seg[SegCs];
+    uint64_t lin;
+    if (long64()) {
+        lin = st.rip;
+        if (!canonical(lin))
+            fault(kGp, 0);
+    } else {
+        if (st.rip > cs.limit)
+            fault(kGp, 0);
+        lin = (cs.base + st.rip) & 0xffffffffull;
+    }
+    unsigned off = lin & (kPageSize - 1);
+    uint64_t mode = m_mode_key;
+    // Fast path: the page of the last fetch, and an entry whose bytes still match, within the page.
+    if ((lin & ~(kPageSize - 1)) + 1 != m_fetch_page) {
+        if (const TlbEntry* t = tlb_hit(lin, kAccFetch)) {
+            m_fetch_page = (lin & ~(kPageSize - 1)) + 1;
+            m_fetch_host = t->host;
+            m_fetch_gpa = t->gpa_page;
+        } else {
+            m_fetch_page = 0;
+        }
+    }
+    if (m_fetch_page && off <= kPageSize - 16) {
+        uint64_t gpa = m_fetch_gpa | off;
+        DecodeEntry& e = m_decode[(gpa ^ (gpa >> 14)) % kDecodeCacheSize];
+        if (e.key == ((gpa << 2) | mode) && same_bytes(m_fetch_host + off, e))
+            return e.insn;
+    }
+    return fetch_slow(lin, mode);
+}
+
+// Gathers the bytes (across a page boundary when the instruction needs it) and decodes them.
+const Insn& CpuImpl::fetch_slow(uint64_t lin, uint64_t mode)
+{
+    const x86::Segment& cs = st.seg[SegCs];
+    uint64_t gpa;
+    uint8_t* h = translate(lin, kAccFetch, gpa);
+    unsigned off = lin & (kPageSize - 1);
+    unsigned avail = std::min<unsigned>(16, unsigned(kPageSize - off));
+    uint8_t buf[16];
+    std::memset(buf, 0xff, sizeof(buf)); // open bus for code outside RAM
+    if (h)
+        std::memcpy(buf, h, avail);
+    uint64_t key = (gpa << 2) | mode;
+    DecodeEntry& e = m_decode[(gpa ^ (gpa >> 14)) % kDecodeCacheSize];
+    bool second_fetched = false;
+    auto fetch_second = [&] {
+        uint64_t lin2 = lin + avail;
+        if (!long64())
+            lin2 &= 0xffffffffull;
+        uint64_t gpa2;
+        uint8_t* h2 = translate(lin2, kAccFetch, gpa2);
+        if (h2)
+            std::memcpy(buf + avail, h2, 16 - avail);
+        second_fetched = true;
+    };
+    if (h && e.key == key) {
+        if (e.cmp_len > avail)
+            fetch_second();
+        if (same_bytes(buf, e))
+            return e.insn;
+    }
+    Insn insn;
+    bool need_more = false;
+    unsigned len = second_fetched ? 16 : avail;
+    if (!decode_insn(buf, len, code_size(), insn, need_more) && need_more) {
+        fetch_second();
+        decode_insn(buf, 16, code_size(), insn, need_more);
+    }
+    uint8_t cmp_len = insn.length;
+    if (insn.length == 0) { // undecodable: #UD, valid for exactly the bytes Zydis looked at
+        insn.handler = handler_for(0);
+        insn.length = 1;
+        cmp_len = uint8_t(std::min(15u, second_fetched ? 16u : avail));
+    }
+    if (!long64() && st.rip + insn.length - 1 > cs.limit)
+        fault(kGp, 0);
+    if (!h) {
+        // Code from a non-RAM page is not cached (no bytes to validate against).
+        static thread_local Insn uncached;
+        uncached = insn;
+        return uncached;
+    }
+    e.key = key;
+    std::memcpy(e.bytes, buf, 16);
+    e.cmp_len = cmp_len;
+    e.mask[0] = cmp_len >= 8 ? ~0ull : (1ull << (8 * cmp_len)) - 1;
+    e.mask[1] = cmp_len >= 16 ? ~0ull : cmp_len <= 8 ? 0 : (1ull << (8 * (cmp_len - 8))) - 1;
+    e.insn = insn;
+    return e.insn;
+}
+
+[[gnu::always_inline]] inline void CpuImpl::step()
+{
+    m_set_shadow = false;
+    m_io_done = false;
+    m_event_delivered = false;
+    m_rep_yield = false;
+    bool tf = st.rflags & kRflagsTf;
+    try {
+        const Insn& i = fetch();
+        m_next = (st.rip + i.length) & m_rip_mask;
+        i.handler(*this, i);
+        st.rip = m_next;
+        m_retired += m_rep_yield ? 0 : 1;
+        if (m_replay_count | m_msr_completed)
+            reset_replay();
+        st.interrupt_shadow = m_set_shadow;
+        if (tf && !m_event_delivered) {
+            st.dr[6] |= 1u << 14; // BS
+            deliver(kDb, false, 0, false, true);
+        }
+    } catch (const GuestFault& f) {
+        reset_replay();
+        st.interrupt_shadow = false;
+        deliver_fault(f);
+    } catch (const ExitSignal&) {
+        // Nothing committed: the next run() re-executes with the completed value.
+        m_replay_used = 0;
+        m_stop.exit_pending_pre = true;
+    }
+}
+
+// What the run loop returns after an instruction that set one of the stop flags.
+CpuExit CpuImpl::stop_exit()
+{
+    if (m_stop.triple)
+        return CpuExit{ CpuExit::Kind::TripleFault };
+    if (m_stop.exit_pending_pre) {
+        m_stop.exit_pending_pre = false;
+        return m_exit;
+    }
+    if (m_stop.have_post_exit) {
+        m_stop.have_post_exit = false;
+        return m_exit;
+    }
+    return CpuExit{ CpuExit::Kind::Debug }; // single step
+}
+
+CpuExit CpuImpl::run(uint64_t budget)
+{
+    if (m_queued_next < m_queued_count)
+        return m_queued[m_queued_next++];
+    m_queued_count = m_queued_next = 0;
+    uint64_t n = 0;
+    for (;;) {
+        // The boundary checks: stop requests, the run state, events.
+        if (m_events.load(std::memory_order_relaxed) & kEventStop) {
+            m_events.fetch_and(~kEventStop, std::memory_order_relaxed);
+            return CpuExit{};
+        }
+        if (m_stop.triple)
+            return CpuExit{ CpuExit::Kind::TripleFault };
+        if (st.run_state == RunState::WaitForSipi)
+            return CpuExit{};
+        // An instruction waiting for its completed read runs before any event is taken.
+        bool replay_pending = m_replay_count != 0 || m_msr_completed;
+        if (!replay_pending && ((m_events.load(std::memory_order_relaxed) & kEventAttention) ||
+                                m_nmi_pending || st.run_state != RunState::Running)) {
+            if (!take_events())
+                return CpuExit{ CpuExit::Kind::Halt };
+            if (m_stop.triple)
+                return CpuExit{ CpuExit::Kind::TripleFault };
+        }
+        // The fast path: instructions back to back while nothing needs a boundary check. The
+        // interrupt shadow of the last instruction only matters to events, which leave this loop.
+        do {
+            if (n >= budget)
+                return CpuExit{};
+            step();
+            ++n;
+            if (stop_pending())
+                return stop_exit();
+        } while (m_events.load(std::memory_order_relaxed) == 0);
+        // (NMIs and INIT arrive between runs, and HLT ends the run through its exit, so only
+        // the other threads' requests can change what the boundary checks decide meanwhile.)
+    }
+}
+
+} // namespace xkvm::emu
+
+namespace xkvm::emu {
+
+Cpu::Cpu(CpuBus& bus) : m_impl(std::make_unique<CpuImpl>(bus)) {}
+Cpu::~Cpu() = default;
+
+EmuState& Cpu::state() { return m_impl->st; }
+
+void Cpu::state_changed() { m_impl->state_changed(); }
+
+CpuExit Cpu::run(uint64_t max_instructions) { return m_impl->run(max_instructions); }
+
+void Cpu::complete_read(uint64_t data)
+{
+    CpuImpl& c = *m_impl;
+    if (c.m_replay_count < 4)
+        c.m_replay[c.m_replay_count++] = data;
+}
+
+void Cpu::complete_msr(uint64_t value, bool fault)
+{
+    m_impl->m_msr_completed = true;
+    m_impl->m_msr_value = value;
+    m_impl->m_msr_fault = fault;
+}
+
+void Cpu::request_stop() { m_impl->m_events.fetch_or(CpuImpl::kEventStop, std::memory_order_relaxed); }
+void Cpu::raise_attention() { m_impl->m_events.fetch_or(CpuImpl::kEventAttention, std::memory_order_relaxed); }
+
+void Cpu::deliver_nmi() { m_impl->m_nmi_pending = true; }
+
+void Cpu::init_reset()
+{
+    CpuImpl& c = *m_impl;
+    EmuMsrs msrs_kept = c.st.msr;
+    c.st = EmuState{};
+    c.st.msr.pat = msrs_kept.pat;
+    for (unsigned s = 0; s < kSegCount; ++s) {
+        x86::Segment& seg = c.st.seg[s];
+        seg.limit = 0xffff;
+        seg.present = true;
+        seg.s = true;
+        seg.type = s == SegCs ? 0xb : 0x3;
+    }
+    c.st.seg[SegCs].selector = 0xf000;
+    c.st.seg[SegCs].base = 0xffff0000;
+    c.st.rip = 0xfff0;
+    c.st.gdt.limit = c.st.idt.limit = 0xffff;
+    c.st.ldt.limit = c.st.tr.limit = 0xffff;
+    c.st.ldt.type = 2;
+    c.st.ldt.present = c.st.tr.present = true;
+    c.st.tr.type = 0xb;
+    c.st.run_state = RunState::WaitForSipi;
+    c.m_nmi_pending = false;
+    c.m_stop.triple = false;
+    c.m_delivering = 0xff;
+    c.reset_replay();
+    c.m_queued_count = c.m_queued_next = 0;
+    c.state_changed(); // also re-reads the CPUID features the CPU honours (SMEP, SMAP, UMIP)
+}
+
+void Cpu::start_at_sipi(uint8_t vector)
+{
+    CpuImpl& c = *m_impl;
+    if (c.st.run_state != RunState::WaitForSipi)
+        return;
+    c.st.seg[SegCs].selector = uint16_t(vector) << 8;
+    c.st.seg[SegCs].base = uint64_t(vector) << 12;
+    c.st.rip = 0;
+    c.st.run_state = RunState::Running;
+    c.update_modes();
+}
+
+void Cpu::flush_tlb() { m_impl->flush_tlb(); }
+void Cpu::set_single_step(bool on) { m_impl->m_stop.single_step = on; }
+uint64_t Cpu::instructions_retired() const { return m_impl->m_retired; }
+
+} // namespace xkvm::emu

@@ -1,0 +1,412 @@
+// The interpreter's private state and the helpers its handlers share. Included only by src/emu/cpu.
+//
+// Guest architectural faults unwind as a GuestFault (a small C++ exception) caught once per
+// instruction in CpuImpl::step(): a fault can arise many calls deep (a page walk under a string
+// operation under a REP loop) and nothing between needs to clean up, so exceptions keep every
+// handler free of error plumbing. Exits that must be taken before an instruction commits (port
+// and MMIO reads, unknown MSRs) unwind the same way as an ExitSignal. Neither leaves the library.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+
+#include "emu/cpu/bus.h"
+#include "emu/cpu/cpu_exit.h"
+#include "emu/cpu/cpu_state.h"
+
+namespace xkvm::emu {
+
+inline constexpr uint64_t kSizeMasks[16] = { 0, 0xff, 0xffff, 0xffffff, 0xffffffff, 0xffffffffffull,
+    0xffffffffffffull, 0xffffffffffffffull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull };
+inline uint64_t size_mask(unsigned size) { return kSizeMasks[size & 15]; } // sizes are 0-8 (10 never reaches here)
+inline uint64_t sign_extend(uint64_t v, unsigned size)
+{
+    unsigned shift = 64 - size * 8;
+    return shift ? uint64_t(int64_t(v << shift) >> shift) : v;
+}
+inline bool canonical(uint64_t a) { return uint64_t(int64_t(a << 16) >> 16) == a; }
+
+// Exception vectors.
+enum Vector : uint8_t {
+    kDe = 0, kDb = 1, kNmi = 2, kBp = 3, kOfv = 4, kBr = 5, kUd = 6, kNm = 7, kDf = 8,
+    kTs = 10, kNp = 11, kSs = 12, kGp = 13, kPf = 14, kMf = 16, kAc = 17,
+};
+
+struct GuestFault {
+    uint8_t vector;
+    bool has_error;
+    uint32_t error;
+};
+struct ExitSignal {};
+
+inline constexpr uint64_t kRflagsTf = 1u << 8;
+inline constexpr uint64_t kRflagsIf = 1u << 9;
+inline constexpr uint64_t kRflagsDf = 1u << 10;
+inline constexpr uint64_t kRflagsIopl = 3u << 12;
+inline constexpr uint64_t kRflagsNt = 1u << 14;
+inline constexpr uint64_t kRflagsRf = 1u << 16;
+inline constexpr uint64_t kRflagsVm = 1u << 17;
+inline constexpr uint64_t kRflagsAc = 1u << 18;
+inline constexpr uint64_t kRflagsId = 1u << 21;
+inline constexpr uint64_t kCr0Mp = 1u << 1, kCr0Em = 1u << 2, kCr0Ts = 1u << 3, kCr0Ne = 1u << 5;
+inline constexpr uint64_t kCr0Am = 1u << 18, kCr0Nw = 1u << 29, kCr0Cd = 1u << 30;
+inline constexpr uint64_t kCr4Tsd = 1u << 2, kCr4Pge = 1u << 7, kCr4Osfxsr = 1u << 9;
+inline constexpr uint64_t kCr4Umip = 1u << 11, kCr4Smep = 1u << 20, kCr4Smap = 1u << 21;
+inline constexpr uint64_t kEferSce = 1u << 0;
+
+enum class OpKind : uint8_t { None, Gpr, GprHigh, Seg, Cr, Dr, Mem, Imm, Ptr };
+
+struct Operand {
+    OpKind kind = OpKind::None;
+    uint8_t size = 0; // bytes
+    uint8_t reg = 0;  // GPR 0-15, segment, CR or DR number
+};
+
+inline constexpr int8_t kNoReg = -1;
+inline constexpr int8_t kRipReg = 16;
+
+struct MemRef {
+    uint8_t seg = SegDs;
+    int8_t base = kNoReg;
+    int8_t index = kNoReg;
+    uint8_t scale = 1;
+    int64_t disp = 0;
+};
+
+class CpuImpl;
+struct Insn;
+using Handler = void (*)(CpuImpl&, const Insn&);
+
+// One pre-decoded instruction: everything a handler needs, nothing Zydis-specific.
+struct Insn {
+    Handler handler = nullptr;
+    uint16_t mnemonic = 0;
+    uint8_t length = 0;
+    uint8_t osize = 0;    // operand size in bytes
+    uint8_t asize = 0;    // address size in bytes
+    uint8_t rep = 0;      // 0, kRep (REP/REPE), kRepne
+    uint8_t seg_override = 0xff;
+    bool lock = false;
+    bool legacy_map = true; // the one-byte opcode map (not 0F/0F38/0F3A)
+    bool rex_w = false;
+    uint8_t opcode = 0;     // the last opcode byte (condition codes, near/far forms)
+    uint8_t modrm_reg = 0;
+    uint8_t fpu = 0;        // kFpuX87 / kFpuSimd: touches state the integer core does not model
+    uint8_t nops = 0;
+    Operand op[3];
+    MemRef mem;
+    uint64_t imm = 0;  // the first immediate (sign-extended where the encoding says so), or a target
+    uint64_t imm2 = 0; // the second immediate (ENTER) or a far pointer's selector
+};
+inline constexpr uint8_t kRep = 1, kRepne = 2;
+inline constexpr uint8_t kFpuX87 = 1, kFpuSimd = 2;
+
+// Access kinds for the MMU.
+enum AccessFlags : uint8_t { kAccRead = 0, kAccWrite = 1, kAccFetch = 2, kAccSystem = 4 };
+
+struct TlbEntry {
+    uint64_t tag = 0;       // linear page | 1 while valid
+    uint8_t* host = nullptr;
+    uint64_t gpa_page = 0;
+    uint8_t perm = 0;       // kPerm* bits
+    uint8_t allow = 0;      // kAllow* bits: the accesses that may use the entry without a walk
+};
+// Read/write/fetch for supervisor (bits 0-2) and user (bits 3-5) accesses.
+inline constexpr uint8_t kAllowRead = 1, kAllowWrite = 2, kAllowFetch = 4, kAllowUserShift = 3;
+inline constexpr uint8_t kPermUser = 1, kPermWrite = 2, kPermNx = 4, kPermDirty = 8;
+inline constexpr unsigned kTlbSize = 512;
+
+struct Walk {
+    uint64_t gpa = 0; // the 4 KiB frame
+    uint8_t perm = 0; // kPerm* bits
+};
+
+struct DecodeEntry {
+    uint64_t key = ~0ull; // gpa << 2 | code-size class
+    uint64_t bytes[2] = {};
+    uint64_t mask[2] = {}; // the bytes that must match: the length, or all Zydis saw for an invalid one
+    uint8_t cmp_len = 0;
+    Insn insn;
+};
+inline constexpr unsigned kDecodeCacheSize = 8192;
+
+struct Descriptor {
+    uint64_t raw = 0, raw_hi = 0;
+    uint32_t base() const { return uint32_t((raw >> 16) & 0xffffff) | uint32_t((raw >> 56) << 24); }
+    uint32_t limit() const
+    {
+        uint32_t l = uint32_t(raw & 0xffff) | uint32_t((raw >> 32) & 0xf0000);
+        return g() ? (l << 12) | 0xfff : l;
+    }
+    uint8_t type() const { return (raw >> 40) & 0xf; }
+    bool s() const { return (raw >> 44) & 1; }
+    uint8_t dpl() const { return (raw >> 45) & 3; }
+    bool present() const { return (raw >> 47) & 1; }
+    bool l() const { return (raw >> 53) & 1; }
+    bool db() const { return (raw >> 54) & 1; }
+    bool g() const { return (raw >> 55) & 1; }
+    bool is_code() const { return s() && (type() & 8); }
+    bool is_data() const { return s() && !(type() & 8); }
+};
+
+class CpuImpl {
+public:
+    explicit CpuImpl(CpuBus& bus);
+
+    // ---- run loop (cpu.cpp)
+    CpuExit run(uint64_t budget);
+    CpuExit stop_exit();
+    void state_changed();
+    void step();
+    const Insn& fetch();
+    const Insn& fetch_slow(uint64_t lin, uint64_t mode);
+    void reset_replay();
+    bool take_events();
+
+    // ---- modes
+    bool long64() const { return m_long64; }
+    uint8_t code_size() const { return m_code_size; }
+    uint8_t stack_size() const { return m_stack_size; }
+    bool protected_mode() const { return st.cr0 & x86::kCr0Pe; }
+    bool long_mode() const { return st.efer & x86::kEferLma; }
+    uint8_t cpl() const { return st.seg[SegCs].dpl; }
+    uint8_t iopl() const { return (st.rflags >> 12) & 3; }
+
+    // ---- faults
+    [[noreturn]] void fault(uint8_t vector) { throw GuestFault{ vector, false, 0 }; }
+    [[noreturn]] void fault(uint8_t vector, uint32_t error) { throw GuestFault{ vector, true, error }; }
+    [[noreturn]] void exit_before_commit(const CpuExit& e)
+    {
+        m_exit = e;
+        throw ExitSignal{};
+    }
+    void post_exit(const CpuExit& e)
+    {
+        m_exit = e;
+        m_stop.have_post_exit = true;
+    }
+
+    // ---- registers
+    uint64_t reg(unsigned r, unsigned size) const { return st.gpr[r & 15] & size_mask(size); }
+    void set_reg(unsigned r, unsigned size, uint64_t v)
+    {
+        uint64_t& g = st.gpr[r & 15];
+        switch (size) {
+        case 1: g = (g & ~0xffull) | (v & 0xff); break;
+        case 2: g = (g & ~0xffffull) | (v & 0xffff); break;
+        case 4: g = v & 0xffffffffull; break; // 32-bit writes zero the upper half
+        default: g = v; break;
+        }
+    }
+
+    // ---- memory (mmu.cpp)
+    uint64_t linear(uint8_t seg, uint64_t off, unsigned size, bool write)
+    {
+        if (m_long64) {
+            uint64_t lin = (seg >= SegFs ? st.seg[seg].base : 0) + off;
+            if (canonical(lin) && canonical(lin + size - 1))
+                return lin;
+        }
+        return linear_slow(seg, off, size, write);
+    }
+    uint64_t linear_slow(uint8_t seg, uint64_t off, unsigned size, bool write);
+    // Accesses are 1-8 bytes: wider operands are split by their handlers.
+    uint64_t read_lin(uint64_t lin, unsigned size, uint8_t acc = kAccRead)
+    {
+        size = size > 8 ? 8 : size;
+        if (!m_long64 && !((acc & kAccSystem) && long_mode()))
+            lin &= 0xffffffffull;
+        if ((lin & (kPageSize - 1)) + size <= kPageSize) {
+            if (const TlbEntry* t = tlb_hit(lin, acc)) {
+                uint64_t v = 0;
+                std::memcpy(&v, t->host + (lin & (kPageSize - 1)), size);
+                return v;
+            }
+        }
+        return read_lin_slow(lin, size, acc);
+    }
+    void write_lin(uint64_t lin, unsigned size, uint64_t v, uint8_t acc = kAccWrite)
+    {
+        size = size > 8 ? 8 : size;
+        if (!m_long64 && !((acc & kAccSystem) && long_mode()))
+            lin &= 0xffffffffull;
+        if ((lin & (kPageSize - 1)) + size <= kPageSize) {
+            if (const TlbEntry* t = tlb_hit(lin, acc | kAccWrite)) {
+                std::memcpy(t->host + (lin & (kPageSize - 1)), &v, size);
+                return;
+            }
+        }
+        write_lin_slow(lin, size, v, acc);
+    }
+    uint64_t read_lin_slow(uint64_t lin, unsigned size, uint8_t acc);
+    void write_lin_slow(uint64_t lin, unsigned size, uint64_t v, uint8_t acc);
+    // The TLB entry that lets `acc` at `lin` go straight to host memory, or nullptr.
+    const TlbEntry* tlb_hit(uint64_t lin, uint8_t acc) const
+    {
+        const TlbEntry& t = m_tlb[(lin >> 12) % kTlbSize];
+        if (t.tag != ((lin & ~(kPageSize - 1)) | 1))
+            return nullptr;
+        uint8_t need = (acc & kAccWrite) ? kAllowWrite : (acc & kAccFetch) ? kAllowFetch : kAllowRead;
+        need = uint8_t(need << ((acc & kAccSystem) ? 0 : m_user_shift));
+        return (t.allow & need) ? &t : nullptr;
+    }
+    uint64_t read_mem(uint8_t seg, uint64_t off, unsigned size) { return read_lin(linear(seg, off, size, false), size); }
+    void write_mem(uint8_t seg, uint64_t off, unsigned size, uint64_t v) { write_lin(linear(seg, off, size, true), size, v); }
+    // The host byte for `lin` (nullptr: not RAM, m_last_gpa says where). Faults as the access would.
+    uint8_t* translate(uint64_t lin, uint8_t acc, uint64_t& gpa);
+    Walk walk(uint64_t lin, uint8_t acc);
+    uint8_t* host_for_rmw(uint64_t lin, unsigned size); // nullptr unless RAM within one page
+    uint64_t read_phys(uint64_t gpa, unsigned size);
+    void write_phys(uint64_t gpa, unsigned size, uint64_t v);
+    void flush_tlb();
+    void flush_decode_cache();
+
+    // ---- I/O
+    uint64_t port_in(uint16_t port, unsigned size);
+    void port_out(uint16_t port, unsigned size, uint64_t v);
+    bool consume_replay(uint64_t& v);
+
+    // ---- operands (operands.cpp)
+    uint64_t ea(const Insn& i) const
+    {
+        const MemRef& m = i.mem;
+        uint64_t a = uint64_t(m.disp);
+        if (m.base == kRipReg)
+            a += st.rip + i.length;
+        else if (m.base != kNoReg)
+            a += st.gpr[m.base];
+        if (m.index != kNoReg && m.index != kRipReg)
+            a += st.gpr[m.index] * m.scale;
+        return a & size_mask(i.asize);
+    }
+    uint64_t get(const Insn& i, unsigned n)
+    {
+        const Operand& o = i.op[n];
+        switch (o.kind) {
+        case OpKind::Gpr: return reg(o.reg, o.size);
+        case OpKind::GprHigh: return (st.gpr[o.reg] >> 8) & 0xff;
+        case OpKind::Seg: return st.seg[o.reg].selector;
+        case OpKind::Mem:
+            if (o.size == 0 || o.size > 8) // pseudo-descriptors and far pointers are read field by field
+                fault(kUd);
+            return read_mem(i.mem.seg, ea(i), o.size);
+        case OpKind::Imm: return (o.reg ? i.imm2 : i.imm) & size_mask(o.size);
+        default: return 0;
+        }
+    }
+    void set(const Insn& i, unsigned n, uint64_t v)
+    {
+        const Operand& o = i.op[n];
+        switch (o.kind) {
+        case OpKind::Gpr: set_reg(o.reg, o.size, v); break;
+        case OpKind::GprHigh: st.gpr[o.reg] = (st.gpr[o.reg] & ~0xff00ull) | ((v & 0xff) << 8); break;
+        case OpKind::Mem:
+            if (o.size == 0 || o.size > 8)
+                fault(kUd);
+            write_mem(i.mem.seg, ea(i), o.size, v);
+            break;
+        default: break;
+        }
+    }
+    uint64_t next_rip(const Insn& i) const { return st.rip + i.length; }
+    void push(uint64_t v, unsigned size);
+    uint64_t pop(unsigned size);
+    uint64_t sp_mask() const;
+    void jump(uint64_t target, unsigned osize);
+
+    // ---- segments (segment.cpp)
+    Descriptor read_descriptor(uint16_t sel, uint8_t vector_on_fault);
+    void load_segment(uint8_t seg, uint16_t sel);
+    void load_cs(uint16_t sel, const Descriptor& d, uint8_t cpl);
+    void set_segment_from_descriptor(x86::Segment& s, uint16_t sel, const Descriptor& d);
+    void real_mode_segment(uint8_t seg, uint16_t sel);
+    void far_jump(uint16_t sel, uint64_t off, bool call, unsigned osize);
+    void far_return(unsigned osize, uint16_t pop_bytes);
+    void iret(unsigned osize);
+    void set_flags(uint64_t v, uint64_t writable);
+
+    // ---- events (exception.cpp)
+    void deliver(uint8_t vector, bool has_error, uint32_t error, bool software, bool external);
+    void deliver_fault(const GuestFault& f);
+    void update_modes();
+
+    CpuBus& bus;
+    EmuState st;
+    std::atomic<uint32_t> m_events{ 0 }; // kEventStop | kEventAttention
+    static constexpr uint32_t kEventStop = 1, kEventAttention = 2;
+
+    // Anything that ends the run loop's fast path after an instruction; read as one word.
+    struct StopFlags {
+        bool triple = false;           // a fault while delivering #DF
+        bool exit_pending_pre = false; // an exit taken before the instruction committed
+        bool have_post_exit = false;   // an exit reported after the instruction retired
+        bool single_step = false;      // set_single_step(): a Debug exit after each instruction
+    } m_stop;
+    bool stop_pending() const
+    {
+        uint32_t w;
+        std::memcpy(&w, &m_stop, sizeof(w));
+        return w != 0;
+    }
+
+    // Per-instruction context.
+    uint64_t m_next = 0;           // RIP after the instruction; branches set it
+    bool m_event_delivered = false; // the instruction delivered an event (INT n, fault in REP...)
+    bool m_rep_yield = false;       // a REP instruction stopped between elements (not retired yet)
+    bool m_set_shadow = false;
+    bool m_io_done = false; // an MMIO/port access happened: REP loops stop after this element
+    // Event delivery cannot stop half-way for the VMM: IDT, GDT, TSS or stack accesses that hit
+    // MMIO read as all-ones and drop writes (open bus) instead of exiting.
+    bool m_delivering_event = false;
+    CpuExit m_exit;
+
+    // Replay of reads the VMM completed: values in order of the instruction's reads.
+    uint64_t m_replay[4] = {};
+    unsigned m_replay_count = 0, m_replay_used = 0;
+    bool m_msr_completed = false, m_msr_fault = false;
+    uint64_t m_msr_value = 0;
+    // MMIO writes of one instruction beyond the first, reported by the following runs.
+    CpuExit m_queued[4];
+    unsigned m_queued_count = 0, m_queued_next = 0;
+
+    bool m_nmi_pending = false;
+    uint64_t m_retired = 0;
+    uint8_t m_delivering = 0xff; // the vector being delivered (for #DF / triple fault)
+
+    bool m_long64 = false;
+    uint8_t m_code_size = 2, m_stack_size = 2;
+    uint8_t m_user_shift = 0;       // kAllowUserShift at CPL3: which TLB permission bits apply
+    uint8_t m_mode_key = 0;         // the decode cache's code-size class: 0 16-bit, 1 32-bit, 2 64-bit
+    uint64_t m_rip_mask = 0xffff;   // RIP wraps at the code size
+    uint8_t m_maxphys = 36;
+    bool m_has_smep = false, m_has_smap = false, m_has_umip = false;
+
+    TlbEntry m_tlb[kTlbSize];
+    // The page instructions were last fetched from (a copy of its TLB entry), for the fast path.
+    uint64_t m_fetch_page = 0; // linear page | 1 while valid
+    uint8_t* m_fetch_host = nullptr;
+    uint64_t m_fetch_gpa = 0;
+    DecodeEntry* m_decode = nullptr;
+    std::unique_ptr<DecodeEntry[]> m_decode_storage;
+};
+
+// Handlers' lookup (dispatch.cpp): the handler for a Zydis mnemonic, or the #UD handler.
+Handler handler_for(unsigned mnemonic);
+// Decoding (decode.cpp): bytes -> Insn; false when Zydis rejects them (#UD).
+bool decode_insn(const uint8_t* bytes, unsigned len, uint8_t code_size, Insn& out, bool& need_more);
+
+// Sized dispatch: calls f.template operator()<T>() for T of `size` bytes.
+template<typename F> inline auto with_size(unsigned size, F&& f)
+{
+    switch (size) {
+    case 1: return f.template operator()<uint8_t>();
+    case 2: return f.template operator()<uint16_t>();
+    case 4: return f.template operator()<uint32_t>();
+    default: return f.template operator()<uint64_t>();
+    }
+}
+
+
+} // namespace xkvm::emu

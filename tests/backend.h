@@ -1,0 +1,36 @@
+// Which backend a guest test runs on: CTest registers each guest test once per backend, with
+// XKVM_ACCEL=emu (always) and XKVM_ACCEL=kvm (where /dev/kvm exists when configuring), and the
+// VMMs the test starts inherit it. A kvm variant skips, saying why, if /dev/kvm cannot be used.
+#pragma once
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <string>
+#include <unistd.h>
+
+namespace xkvm::test {
+
+inline bool kvm_backend_requested()
+{
+    const char* accel = std::getenv("XKVM_ACCEL");
+    return accel && std::string(accel) == "kvm";
+}
+
+// True (with the reason) when the test asks for the kvm backend and /dev/kvm cannot be opened.
+inline bool requested_backend_unavailable(std::string* why)
+{
+    if (!kvm_backend_requested())
+        return false;
+    int fd = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd >= 0) {
+        ::close(fd);
+        return false;
+    }
+    if (why)
+        *why = std::string("SKIP: the kvm backend needs /dev/kvm: ") + std::strerror(errno);
+    return true;
+}
+
+} // namespace xkvm::test

@@ -1,0 +1,23 @@
+// The fixture of every test that boots a guest. It runs on the backend CTest chose (XKVM_ACCEL);
+// the kvm variant skips, saying why, where /dev/kvm cannot be used.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "backend.h"
+
+namespace xkvm::test {
+
+class GuestTest : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        std::string why;
+        if (requested_backend_unavailable(&why))
+            GTEST_SKIP() << why;
+    }
+};
+
+} // namespace xkvm::test
