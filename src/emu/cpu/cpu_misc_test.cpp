@@ -18,6 +18,17 @@ TEST_F(CpuTest, TrapFlagRaisesDebugTrapAfterNextInstruction)
     EXPECT_FALSE(st().rflags & 0x100);
 }
 
+TEST_F(CpuTest, SignedImmediatesAreSignExtendedToTheOperandSize)
+{
+    long64();
+    // mov rsi,-38 (imm32); push -2 (imm8); pop rdi; mov eax,-1 (imm32, 32-bit: upper half zero); hlt
+    bus.load(kCode, { 0x48, 0xc7, 0xc6, 0xda, 0xff, 0xff, 0xff, 0x6a, 0xfe, 0x5f, 0xb8, 0xff, 0xff, 0xff, 0xff, 0xf4 });
+    ASSERT_EQ(run().kind, CpuExit::Kind::Halt);
+    EXPECT_EQ(st().gpr[x86::Rsi], static_cast<uint64_t>(-38));
+    EXPECT_EQ(st().gpr[x86::Rdi], static_cast<uint64_t>(-2));
+    EXPECT_EQ(st().gpr[x86::Rax], 0xffffffffull);
+}
+
 TEST_F(CpuTest, MovSsShadowsTheNextInstruction)
 {
     flat32();

@@ -75,7 +75,7 @@ uint8_t segment_override(ZydisInstructionAttributes a)
     return 0xff;
 }
 
-bool convert_operand(const ZydisDecodedOperand& z, Insn& out, Operand& op, bool& have_imm)
+bool convert_operand(const ZydisDecodedOperand& z, uint16_t operand_width, Insn& out, Operand& op, bool& have_imm)
 {
     op.size = uint8_t(z.size / 8);
     switch (z.type) {
@@ -98,6 +98,10 @@ bool convert_operand(const ZydisDecodedOperand& z, Insn& out, Operand& op, bool&
         return true;
     case ZYDIS_OPERAND_TYPE_IMMEDIATE:
         op.kind = OpKind::Imm;
+        // A signed immediate is sign-extended to the operand size (MOV r/m64, imm32; PUSH imm8):
+        // Zydis gives it sign-extended to 64 bits, so it is read at the operand's width.
+        if (z.imm.is_signed && operand_width / 8 > op.size)
+            op.size = uint8_t(operand_width / 8);
         if (!have_imm) {
             out.imm = z.imm.value.u;
             have_imm = true;
@@ -198,7 +202,7 @@ bool decode_insn(const uint8_t* bytes, unsigned len, uint8_t code_size, Insn& ou
     bool have_imm = false;
     unsigned n = 0;
     for (unsigned k = 0; k < zi.operand_count_visible && n < 3; ++k) {
-        if (!convert_operand(zo[k], out, out.op[n], have_imm)) {
+        if (!convert_operand(zo[k], zi.operand_width, out, out.op[n], have_imm)) {
             // A register class the integer core does not model (x87, MMX, SSE): #UD.
             out.handler = handler_for(ZYDIS_MNEMONIC_INVALID);
             return true;
