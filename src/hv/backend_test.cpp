@@ -34,7 +34,7 @@ struct PortHandler : ExitHandler {
         ++exits;
         if (ctx.exit.kind != Exit::Kind::PortIo) {
             std::lock_guard g(lock);
-            out += fmt::format("[exit {} {}]", static_cast<int>(ctx.exit.kind), ctx.exit.detail);
+            out += fmt::format("[exit {} {} {:#x}]", static_cast<int>(ctx.exit.kind), ctx.exit.detail, ctx.exit.mmio.gpa);
             done = true;
             cv.notify_all();
             return ExitOutcome::Shutdown;
@@ -205,6 +205,46 @@ TEST_P(BackendFixture, UnknownMsrWriteExitsToUserSpace)
     EXPECT_EQ(h.index, 0x40000000u);
     EXPECT_EQ(h.value, 0x2000u);
     EXPECT_TRUE(h.out.empty()) << h.out;
+    runner.stop();
+}
+
+TEST_P(BackendFixture, FixedInterruptWakesAHaltedVcpuThroughItsLapic)
+{
+    // GDT (flat code at 0x10, data at 0x18, as flat_protected_mode_32 has them) and an IDT whose
+    // vector 0x40 is a 32-bit interrupt gate to 0x2000.
+    constexpr uint64_t kGdt = 0x4000, kIdt = 0x3000, kDescs = 0x5000;
+    ASSERT_TRUE(mem->write_obj<uint64_t>(kGdt + 0x10, 0x00cf9b000000ffffull));
+    ASSERT_TRUE(mem->write_obj<uint64_t>(kGdt + 0x18, 0x00cf93000000ffffull));
+    ASSERT_TRUE(mem->write_obj<uint64_t>(kIdt + 0x40 * 8, 0x00008e0000102000ull));
+    ASSERT_TRUE(mem->write_obj<uint16_t>(kDescs, 0x1f));
+    ASSERT_TRUE(mem->write_obj<uint32_t>(kDescs + 2, kGdt));
+    ASSERT_TRUE(mem->write_obj<uint16_t>(kDescs + 8, 0x41 * 8 - 1));
+    ASSERT_TRUE(mem->write_obj<uint32_t>(kDescs + 10, kIdt));
+    // Handler: mov al,'i'; out 0xe9,al; mov dword [0xfee000b0],0 (EOI); iret
+    std::vector<uint8_t> handler { 0xb0, 'i', 0xe6, 0xe9, 0xc7, 0x05, 0xb0, 0x00, 0xe0, 0xfe, 0, 0, 0, 0, 0xcf };
+    ASSERT_TRUE(mem->write(0x2000, handler));
+    // mov esp,0x8000; lgdt [0x5000]; lidt [0x5008]; mov dword [0xfee000f0],0x1ff (LAPIC on);
+    // mov al,'r'; out 0xe9,al; sti; hlt; mov al,'w'; out 0xe9,al; out 0xf4,al
+    load({ 0xbc, 0x00, 0x80, 0x00, 0x00, 0x0f, 0x01, 0x15, 0x00, 0x50, 0x00, 0x00, 0x0f, 0x01, 0x1d, 0x08, 0x50, 0x00, 0x00,
+           0xc7, 0x05, 0xf0, 0x00, 0xe0, 0xfe, 0xff, 0x01, 0x00, 0x00, 0xb0, 'r', 0xe6, 0xe9,
+           0xfb, 0xf4, 0xb0, 'w', 0xe6, 0xe9, 0xe6, 0xf4, 0xeb, 0xfe });
+    struct InterruptingHandler : PortHandler {
+        Vm* vm = nullptr;
+        ExitOutcome handle_exit(ExitContext& ctx) override
+        {
+            // Ready: the interrupt goes out while the vCPU heads for HLT (before or after it halts,
+            // it must be taken once IF is set, and wake the halted CPU).
+            if (ctx.exit.kind == Exit::Kind::PortIo && ctx.exit.io.data[0] == 'r') {
+                EXPECT_TRUE(vm->send_fixed_interrupt(0, 0x40));
+            }
+            return PortHandler::handle_exit(ctx);
+        }
+    } h;
+    h.vm = vm.get();
+    VcpuRunner runner(*vcpu, h, 0);
+    runner.start();
+    ASSERT_TRUE(h.wait_for([&] { return h.done; }));
+    EXPECT_EQ(h.out, "riw");
     runner.stop();
 }
 

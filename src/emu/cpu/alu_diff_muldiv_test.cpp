@@ -17,7 +17,6 @@
 namespace xkvm::emu::alu::difftest {
 namespace {
 
-constexpr uint64_t kMulFlags = kCf | kOf; // SF ZF AF PF are undefined after MUL/IMUL
 
 template<typename T> void check_mul(Checker& ck, T a, T b, uint64_t flags)
 {

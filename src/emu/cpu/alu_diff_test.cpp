@@ -12,8 +12,6 @@
 namespace xkvm::emu::alu::difftest {
 namespace {
 
-constexpr uint64_t kLogicFlags = kArithFlags & ~kAf; // AF is undefined after AND/OR/XOR
-
 template<typename T> Outcome host_binop(BinOp op, T a, T b, uint64_t flags)
 {
     switch (op) {
@@ -118,24 +116,6 @@ template<typename T> Outcome host_shift(ShiftOp op, T a, uint8_t count, uint64_t
 }
 
 constexpr const char* kShiftNames[] = { "ROL", "ROR", "RCL", "RCR", "SHL", "SHR", "SAL", "SAR" };
-
-// The flags the SDM defines for a shift or rotate by `count`.
-template<typename T> uint64_t shift_defined_flags(ShiftOp op, uint8_t count)
-{
-    const unsigned c = count & (bits_of<T>() == 64 ? 0x3f : 0x1f);
-    if (c == 0)
-        return kArithFlags; // nothing changes
-    const uint64_t of = c == 1 ? kOf : 0;
-    switch (op) {
-    case ShiftOp::Rol:
-    case ShiftOp::Ror:
-    case ShiftOp::Rcl:
-    case ShiftOp::Rcr: return kCf | kPf | kAf | kZf | kSf | of; // SF ZF AF PF are unaffected
-    case ShiftOp::Sar: return kCf | kPf | kZf | kSf | of;
-    default: // SHL, SHR: CF is undefined for counts of the width or more
-        return (c < bits_of<T>() ? kCf : 0) | kPf | kZf | kSf | of;
-    }
-}
 
 template<typename T> void check_shift(Checker& ck, ShiftOp op, T a, uint8_t count, uint64_t flags)
 {

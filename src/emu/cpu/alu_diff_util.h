@@ -134,6 +134,29 @@ private:
 
 template<typename T> constexpr unsigned bits_of() { return sizeof(T) * 8; }
 
+// The flags the SDM defines, shared with the instruction-level test (insn_diff_*).
+inline constexpr uint64_t kLogicFlags = kArithFlags & ~kAf; // AF is undefined after AND/OR/XOR
+inline constexpr uint64_t kMulFlags = kCf | kOf; // SF ZF AF PF are undefined after MUL/IMUL
+
+// The flags the SDM defines for a shift or rotate by `count`.
+template<typename T> uint64_t shift_defined_flags(ShiftOp op, uint8_t count)
+{
+    const unsigned c = count & (bits_of<T>() == 64 ? 0x3f : 0x1f);
+    if (c == 0)
+        return kArithFlags; // nothing changes
+    const uint64_t of = c == 1 ? kOf : 0;
+    switch (op) {
+    case ShiftOp::Rol:
+    case ShiftOp::Ror:
+    case ShiftOp::Rcl:
+    case ShiftOp::Rcr: return kCf | kPf | kAf | kZf | kSf | of; // SF ZF AF PF are unaffected
+    case ShiftOp::Sar: return kCf | kPf | kZf | kSf | of;
+    default: // SHL, SHR: CF is undefined for counts of the width or more
+        return (c < bits_of<T>() ? kCf : 0) | kPf | kZf | kSf | of;
+    }
+}
+
+
 // Some behaviour is documented differently by Intel and AMD; tests compare it on Intel only.
 inline bool host_is_intel()
 {
