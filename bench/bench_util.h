@@ -94,6 +94,7 @@ inline bool announce_backend(const char* program, const Backend& b)
     if (!b.why.empty())
         line += " (kvm unavailable: " + b.why + ")";
     std::printf("%s\n", line.c_str());
+    std::fflush(stdout); // seen even if a hung guest gets the harness killed
     return true;
 }
 

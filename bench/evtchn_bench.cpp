@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -32,10 +33,11 @@ extern char** environ;
 
 namespace {
 
-// Runs argv to completion and returns its stdout (stderr discarded).
+// Runs argv to completion and returns its stdout (stderr discarded). A guest that hangs (a lost
+// wakeup, a backend that cannot run it) ends the run after a deadline instead of hanging the harness.
 std::string run(const std::vector<std::string>& argv)
 {
-    std::string cmd;
+    std::string cmd = "timeout 120 ";
     for (const auto& a : argv)
         cmd += "'" + a + "' ";
     return xkvm::bench::run_capture(cmd + "2>/dev/null");
@@ -121,6 +123,38 @@ double interdomain_latency_ns(unsigned long round_trips)
     return ns;
 }
 
+// The table and RESULT lines; the IPI rows only when the IPI guest reported (`v` non-empty).
+void print_results(std::map<std::string, double>& v, const char* be, double idl)
+{
+    std::printf("%-28s %14s %14s %10s\n", "path (vCPU 0 -> vCPU 1)", "latency ns", "events/s", "vs LAPIC");
+    double ns_per_cycle = v.count("tsc_khz") ? 1e6 / v["tsc_khz"] : 0;
+    double lapic = v.count("lapic_ipi") ? v["lapic_ipi"] * ns_per_cycle : 0;
+    for (const char* name : { "lapic_ipi", "evtchn_ipi_percpu", "evtchn_ipi_callback" }) {
+        if (lapic <= 0)
+            break;
+        double ns = v[name] * ns_per_cycle;
+        std::printf("%-28s %14.0f %14.0f %10.2f\n", name, ns, v[std::string(name) + "_rate"], ns / lapic);
+    }
+    if (idl > 0)
+        std::printf("%-28s %14.0f %14.0f %10.2f\n", "interdomain (one way)", idl, 1e9 / idl,
+                    lapic > 0 ? idl / lapic : 0);
+    if (lapic > 0) {
+        std::printf("RESULT lapic_ipi_latency_%s %.0f ns\n", be, lapic);
+        std::printf("RESULT evtchn_ipi_latency_%s %.0f ns\n", be, v["evtchn_ipi_percpu"] * ns_per_cycle);
+        std::printf("RESULT evtchn_ipi_callback_latency_%s %.0f ns\n", be, v["evtchn_ipi_callback"] * ns_per_cycle);
+        std::printf("RESULT evtchn_ipi_events_per_sec_%s %.0f events/s\n", be, v["evtchn_ipi_percpu_rate"]);
+        std::printf("RESULT lapic_ipi_events_per_sec_%s %.0f events/s\n", be, v["lapic_ipi_rate"]);
+        std::printf("RESULT evtchn_ipi_vs_lapic_ipi_%s %.2f ratio\n", be,
+                    v["evtchn_ipi_percpu"] * ns_per_cycle / lapic);
+    }
+    if (idl > 0) {
+        std::printf("RESULT interdomain_latency_%s %.0f ns\n", be, idl);
+        std::printf("RESULT interdomain_events_per_sec_%s %.0f events/s\n", be, 1e9 / idl);
+        if (lapic > 0)
+            std::printf("RESULT interdomain_vs_lapic_ipi_%s %.2f ratio\n", be, idl / lapic);
+    }
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -128,37 +162,18 @@ int main(int argc, char** argv)
     auto backend = xkvm::bench::select_backend();
     if (!xkvm::bench::announce_backend("evtchn_bench", backend))
         return 2;
-    const char* be = backend.name.c_str();
     unsigned long round_trips = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 5000;
 
     std::string out = run({ XKVM_VMM_PATH, "--kernel", XKVM_GUEST_ELF("evtchn_bench"), "--vcpus", "2", "--memory", "64",
                             "--console" });
     auto v = xkvm::bench::bench_lines(out);
-    if (!v.count("tsc_khz") || !v.count("lapic_ipi") || out.find("BENCH-DONE") == std::string::npos) {
-        std::fprintf(stderr, "evtchn_bench: the guest did not report (output follows)\n%s\n", out.c_str());
-        return 1;
+    bool ipi_ok = v.count("tsc_khz") && v.count("lapic_ipi") && out.find("BENCH-DONE") != std::string::npos;
+    if (!ipi_ok) {
+        // The interdomain pair is a different guest: still worth measuring.
+        std::fprintf(stderr, "evtchn_bench: the IPI guest did not report (output follows)\n%s\n", out.c_str());
+        v.clear();
     }
-    double ns_per_cycle = 1e6 / v["tsc_khz"];
     double idl = interdomain_latency_ns(round_trips);
-
-    std::printf("%-28s %14s %14s %10s\n", "path (vCPU 0 -> vCPU 1)", "latency ns", "events/s", "vs LAPIC");
-    double lapic = v["lapic_ipi"] * ns_per_cycle;
-    for (const char* name : { "lapic_ipi", "evtchn_ipi_percpu", "evtchn_ipi_callback" }) {
-        double ns = v[name] * ns_per_cycle;
-        std::printf("%-28s %14.0f %14.0f %10.2f\n", name, ns, v[std::string(name) + "_rate"], ns / lapic);
-    }
-    if (idl > 0)
-        std::printf("%-28s %14.0f %14.0f %10.2f\n", "interdomain (one way)", idl, 1e9 / idl, idl / lapic);
-    std::printf("RESULT lapic_ipi_latency_%s %.0f ns\n", be, lapic);
-    std::printf("RESULT evtchn_ipi_latency_%s %.0f ns\n", be, v["evtchn_ipi_percpu"] * ns_per_cycle);
-    std::printf("RESULT evtchn_ipi_callback_latency_%s %.0f ns\n", be, v["evtchn_ipi_callback"] * ns_per_cycle);
-    std::printf("RESULT evtchn_ipi_events_per_sec_%s %.0f events/s\n", be, v["evtchn_ipi_percpu_rate"]);
-    std::printf("RESULT lapic_ipi_events_per_sec_%s %.0f events/s\n", be, v["lapic_ipi_rate"]);
-    std::printf("RESULT evtchn_ipi_vs_lapic_ipi_%s %.2f ratio\n", be, v["evtchn_ipi_percpu"] * ns_per_cycle / lapic);
-    if (idl > 0) {
-        std::printf("RESULT interdomain_latency_%s %.0f ns\n", be, idl);
-        std::printf("RESULT interdomain_events_per_sec_%s %.0f events/s\n", be, 1e9 / idl);
-        std::printf("RESULT interdomain_vs_lapic_ipi_%s %.2f ratio\n", be, idl / lapic);
-    }
-    return idl > 0 ? 0 : 1;
+    print_results(v, backend.name.c_str(), idl);
+    return ipi_ok && idl > 0 ? 0 : 1;
 }

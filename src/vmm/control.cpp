@@ -166,7 +166,9 @@ Status ControlLoop::build(const Json& req, uint64_t id)
     if (!m_console_wake || !m_shutdown_wake)
         return make_unexpected(Error::from_errno("eventfd"));
 
-    m_machine = TRY(Machine::create(spec, TRY(hv::accel_from_environment())));
+    // The creator's choice (the CLI's XKVM_ACCEL) wins over the daemon's environment.
+    hv::Accel accel = spec.accel.empty() ? TRY(hv::accel_from_environment()) : TRY(hv::parse_accel(spec.accel));
+    m_machine = TRY(Machine::create(spec, accel));
     m_xs = TRY(DaemonXenstore::create());
     m_machine->xenstore().set_backend(m_xs.get());
     m_relay = TRY(EvtchnRelay::create(m_machine->xen().evtchn()));

@@ -62,6 +62,7 @@ json vm_spec_to_json(const VmSpec& s)
         { "vcpus", s.vcpus }, { "max_vcpus", s.max_vcpus }, { "max_evtchn_port", s.max_evtchn_port },
         { "memory_map", map }, { "cpuid", cpuid }, { "vcpu_affinity", s.vcpu_affinity },
         { "memory_nodes", s.memory_nodes }, { "console_log", s.console_log },
+        { "accel", s.accel },
     };
 }
 
@@ -100,6 +101,7 @@ Result<VmSpec> vm_spec_from_json(const json& j)
         s.vcpu_affinity = j.value("vcpu_affinity", std::vector<std::vector<uint32_t>> {});
         s.memory_nodes = j.value("memory_nodes", std::vector<uint32_t> {});
         s.console_log = j.value("console_log", "");
+        s.accel = j.value("accel", "");
         if (s.vcpus == 0 || s.max_vcpus < s.vcpus || s.max_vcpus > 128)
             return fail(EINVAL, "VM spec: vcpus {} / max_vcpus {} out of range", s.vcpus, s.max_vcpus);
         if (s.memory_mib == 0)

@@ -45,6 +45,7 @@ struct VmSpec {
     std::vector<std::vector<uint32_t>> vcpu_affinity; // host CPUs per vCPU; empty = any
     std::vector<uint32_t> memory_nodes;               // host NUMA nodes for guest RAM; empty = any
     std::string console_log;                          // file the console is appended to ("" = none)
+    std::string accel; // backend the creator asked for (auto, kvm, emu); "" = the VMM's XKVM_ACCEL
 };
 
 Result<VmSpec> vm_spec_from_json(const nlohmann::json& j);

@@ -113,6 +113,25 @@ TEST_F(CliLifecycle, MissingKernelFailsClearlyAndLeavesNothing)
     expect_nothing_left();
 }
 
+TEST_F(CliLifecycle, TheCommandsBackendChoiceWinsOverTheDaemons)
+{
+    // The daemon runs with this test's XKVM_ACCEL; one create asks for the other backend.
+    const char* mine = std::getenv("XKVM_ACCEL");
+    bool kvm_here = ::access("/dev/kvm", R_OK | W_OK) == 0;
+    std::string other = mine && std::string(mine) == "kvm" ? "emu" : "kvm";
+    ASSERT_EQ(run({ "create", "-p", guest_config("first", XKVM_GUEST_ELF("hello")) }).rc, 0);
+    ::setenv("XKVM_ACCEL", other.c_str(), 1);
+    auto r = run({ "create", "-p", guest_config("g", XKVM_GUEST_ELF("hello")) });
+    ::setenv("XKVM_ACCEL", mine ? mine : "", 1);
+    if (other == "kvm" && !kvm_here) {
+        EXPECT_NE(r.rc, 0);
+        EXPECT_NE(r.err.find("accelerator kvm is unavailable"), std::string::npos) << r.err;
+        EXPECT_FALSE(list_row("g")) << "a domain that could not be built is listed";
+    } else {
+        EXPECT_EQ(r.rc, 0) << r.err;
+    }
+}
+
 TEST_F(CliLifecycle, MalformedKernelFailsClearlyAndLeavesNothing)
 {
     std::string junk = m_rundir + "/junk.elf";

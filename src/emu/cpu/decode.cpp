@@ -1,6 +1,8 @@
 // Zydis output -> the interpreter's compact Insn. Runs once per decode-cache fill.
 #include <Zydis/Zydis.h>
 
+#include <algorithm>
+
 #include "emu/cpu/cpu_impl.h"
 
 namespace xkvm::emu {
@@ -115,6 +117,20 @@ bool convert_operand(const ZydisDecodedOperand& z, uint16_t operand_width, Insn&
     }
 }
 
+// SIB base 101 with mod 00 means no base and a disp32, whatever REX.B says. Zydis 4.0 gets this
+// wrong with a 32-bit address size and REX.B (it reports R13D and no displacement).
+void fix_sib_without_base(const ZydisDecodedInstruction& zi, Insn& out)
+{
+    const bool mem =
+        std::any_of(out.op, out.op + out.nops, [](const Operand& o) { return o.kind == OpKind::Mem; });
+    const bool sib_no_base = zi.address_width != 16 && zi.raw.modrm.offset && zi.raw.modrm.mod == 0 &&
+                             zi.raw.modrm.rm == 4 && (zi.raw.sib.base & 7) == 5;
+    if (!mem || !sib_no_base)
+        return;
+    out.mem.base = kNoReg;
+    out.mem.disp = int32_t(zi.raw.disp.value);
+}
+
 // x87 and SIMD instructions get their architectural #NM/#UD from the CR0/CR4 bits (fpu.cpp).
 uint8_t fpu_class(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* zo)
 {
@@ -129,6 +145,7 @@ uint8_t fpu_class(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* 
     case ZYDIS_MNEMONIC_PREFETCHT1:
     case ZYDIS_MNEMONIC_PREFETCHT2:
     case ZYDIS_MNEMONIC_PREFETCHW:
+    case ZYDIS_MNEMONIC_POPCNT: // an integer instruction, though Zydis files it under SSE4
         return 0;
     default: break;
     }
@@ -210,6 +227,7 @@ bool decode_insn(const uint8_t* bytes, unsigned len, uint8_t code_size, Insn& ou
         ++n;
     }
     out.nops = uint8_t(n);
+    fix_sib_without_base(zi, out);
     // Relative targets are kept as the signed displacement; handlers add the next RIP.
     if (out.osize == 0)
         out.osize = n ? out.op[0].size : code_size;

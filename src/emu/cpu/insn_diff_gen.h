@@ -43,20 +43,26 @@ public:
                     uint8_t mandatory = 0);
     // [66] [REX] opcode+reg (B8+r and friends).
     void plus_reg_insn(unsigned bits, std::initializer_list<uint8_t> opcode, unsigned reg);
+    // [66] [REX] opcode, for the forms without ModRM.
+    void plain_insn(unsigned bits, uint8_t opcode);
     void prefix_size(unsigned bits);
     void put(std::initializer_list<uint8_t> b);
     void put(uint8_t b);
     void imm(unsigned bytes, uint64_t v);
     uint64_t rand_imm(unsigned bytes);
-    // An address inside the data page where `span` bytes fit, from offset `lo` upwards.
+    // An address inside the data page with room for `span` bytes and 256 bytes either side.
     uint64_t data_target(unsigned span = 16);
+    // The address the last memory operand points at.
+    uint64_t target() const { return m_target; }
+
+    void rex(unsigned bits, unsigned reg, unsigned index, unsigned base);
 
 private:
-    void rex(unsigned bits, unsigned reg, unsigned index, unsigned base);
-    void memory(unsigned reg, unsigned base);
+    void memory(unsigned reg, unsigned base, unsigned index, bool addr32, bool locked);
 
     Rng& m_rng;
     Case& m_case;
+    uint64_t m_target = 0;
 };
 
 struct Form {

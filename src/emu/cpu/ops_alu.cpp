@@ -195,16 +195,20 @@ void op_bt(CpuImpl& c, const Insn& i)
 void op_bsf(CpuImpl& c, const Insn& i)
 {
     with_size(i.op[0].size, [&]<typename T>() {
-        T old = T(c.get(i, 0));
-        c.set(i, 0, alu::bsf<T>(T(c.get(i, 1)), old, c.st.rflags));
+        const T src = T(c.get(i, 1));
+        const T result = alu::bsf<T>(src, T(c.get(i, 0)), c.st.rflags);
+        if (src != 0) // a zero source leaves the whole register alone, upper half included
+            c.set(i, 0, result);
     });
 }
 
 void op_bsr(CpuImpl& c, const Insn& i)
 {
     with_size(i.op[0].size, [&]<typename T>() {
-        T old = T(c.get(i, 0));
-        c.set(i, 0, alu::bsr<T>(T(c.get(i, 1)), old, c.st.rflags));
+        const T src = T(c.get(i, 1));
+        const T result = alu::bsr<T>(src, T(c.get(i, 0)), c.st.rflags);
+        if (src != 0) // a zero source leaves the whole register alone, upper half included
+            c.set(i, 0, result);
     });
 }
 

@@ -196,6 +196,14 @@ void op_xadd(CpuImpl& c, const Insn& i)
     with_size(i.op[0].size, [&]<typename T>() {
         T src = T(c.get(i, 1));
         T old = 0;
+        if (i.op[0].kind != OpKind::Mem) {
+            // The sum is written last: XADD r, r with one register leaves the sum in it.
+            old = T(c.get(i, 0));
+            const T sum = alu::binop<T>(alu::BinOp::Add, old, src, c.st.rflags);
+            c.set(i, 1, old);
+            c.set(i, 0, sum);
+            return;
+        }
         rmw<T>(c, i, [&](T a, uint64_t& fl) { old = a; return alu::binop<T>(alu::BinOp::Add, a, src, fl); });
         c.set(i, 1, old);
     });
@@ -207,7 +215,17 @@ void op_cmpxchg(CpuImpl& c, const Insn& i)
         T acc = T(c.st.gpr[x86::Rax]);
         T src = T(c.get(i, 1));
         T old = 0;
-        // The destination is written either way (with its own value on a mismatch), as the CPU does.
+        if (i.op[0].kind != OpKind::Mem) {
+            // A register destination is left alone on a mismatch: a 32-bit one keeps its upper half.
+            old = T(c.get(i, 0));
+            alu::binop<T>(alu::BinOp::Cmp, acc, old, c.st.rflags);
+            if (old == acc)
+                c.set(i, 0, src);
+            else
+                c.set_reg(x86::Rax, sizeof(T), old);
+            return;
+        }
+        // A memory destination is written either way (with its own value on a mismatch).
         rmw<T>(c, i, [&](T a, uint64_t& fl) {
             old = a;
             alu::binop<T>(alu::BinOp::Cmp, acc, a, fl);

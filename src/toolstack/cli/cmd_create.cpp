@@ -1,4 +1,5 @@
 // xkvm create [-p] [-F] [-c] [-n] CFG [KEY=VALUE...]
+#include <cstdlib>
 #include <unistd.h>
 
 #include <cstdio>
@@ -145,9 +146,13 @@ int cmd_create(const Context& ctx, const CreateOptions& o)
         hard.push_back(ids(s));
     for (const auto& s : plan->placement.soft)
         soft.push_back(ids(s));
+    Json spec = vmm::vm_spec_to_json(plan->spec);
+    // XKVM_ACCEL of this command decides the backend, whatever the daemon's own environment says.
+    if (const char* accel = std::getenv("XKVM_ACCEL"); accel && *accel)
+        spec["accel"] = accel;
     Json req {
         { "config", config::to_json(cfg) },
-        { "spec", vmm::vm_spec_to_json(plan->spec) },
+        { "spec", spec },
         // With -c the console connects before the guest runs, so it misses nothing even when the
         // guest is gone in a moment (the console socket closes with the domain).
         { "paused", o.paused || o.console },
