@@ -176,45 +176,6 @@ TEST(LoaderParseElf, RejectsWrongClassDataVersion)
     EXPECT_THAT(parse_error(bad), HasSubstr("unsupported ELF version"));
 }
 
-TEST(LoaderParseElf, RejectsMachinesThatAreNotX86ByName)
-{
-    EXPECT_THAT(parse_error(good_pvh64().machine(EM_ARM).build()),
-                HasSubstr("wrong machine 40 (EM_ARM, 32-bit Arm): not an x86 image (expected EM_386 or EM_X86_64)"));
-    EXPECT_THAT(parse_error(good_pvh64().machine(EM_AARCH64).build()), HasSubstr("wrong machine 183 (EM_AARCH64"));
-    EXPECT_THAT(parse_error(good_pvh64().machine(0x7777).build()), HasSubstr("wrong machine 30583 (an unknown machine)"));
-}
-
-// As Xen's builders: either x86 machine in either class. objcopy -O elf32-x86-64 of a 64-bit link
-// gives an ELF32 container with EM_X86_64, a usual way to build firmware with a 32-bit entry.
-TEST(LoaderParseElf, AcceptsEitherX86MachineInEitherClass)
-{
-    ElfBuilder b32(ElfClass::Elf32);
-    b32.entry(0x100000).segment(0x100000, pattern(16, 1)).machine(EM_X86_64);
-    auto r = parse_elf(b32.build());
-    ASSERT_TRUE(r) << r.error().message;
-    EXPECT_EQ(r->elf_class, ElfClass::Elf32);
-    EXPECT_EQ(r->machine, EM_X86_64);
-    auto r64 = parse_elf(good_pvh64().machine(EM_386).build());
-    ASSERT_TRUE(r64) << r64.error().message;
-    EXPECT_EQ(r64->machine, EM_386);
-}
-
-// Xen's libelf loads a PT_LOAD only if one of R, W, X is set; the rest is skipped, not an error.
-TEST(LoaderParseElf, SkipsLoadSegmentsWithoutPermissions)
-{
-    TestSegment none;
-    none.paddr = 0x300000;
-    none.bytes = pattern(32, 9);
-    none.flags = 0;
-    auto r = parse_elf(good_pvh64().raw_segment(none).build());
-    ASSERT_TRUE(r) << r.error().message;
-    ASSERT_EQ(r->segments.size(), 2u);
-    for (const auto& seg : r->segments)
-        EXPECT_NE(seg.paddr, 0x300000u);
-    ASSERT_FALSE(r->warnings.empty());
-    EXPECT_THAT(r->warnings.back(), HasSubstr("without R, W or X"));
-}
-
 TEST(LoaderParseElf, RejectsNonExecutables)
 {
     EXPECT_THAT(parse_error(good_pvh64().type(ET_DYN).build()), HasSubstr("ET_DYN"));

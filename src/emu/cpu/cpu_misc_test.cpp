@@ -1,5 +1,6 @@
 // Instruction-level behaviour: TF single-step #DB, the MOV SS shadow, LSL/LAR, REPE CMPS, far
-// CALL/RET, compatibility mode under a 64-bit kernel, CMPXCHG, ENTER/LEAVE, INVLPG, POPF at CPL3.
+// CALL/RET, compatibility mode under a 64-bit kernel, CMPXCHG, ENTER/LEAVE, INVLPG, POPF at CPL3,
+// and the cases the instruction-level differential test (insn_diff_test.cpp) found.
 #include "emu/cpu/cpu_test_fixture.h"
 
 namespace xkvm::emu::test {
@@ -176,6 +177,62 @@ TEST_F(CpuTest, X87AndSseFaultArchitecturally)
     bus.load(kCode, { 0x66, 0x0f, 0xef, 0xc0 });       // pxor xmm0,xmm0 without CR4.OSFXSR
     ASSERT_EQ(run().kind, CpuExit::Kind::Halt);
     EXPECT_EQ(st().gpr[x86::Rbx] & 0xff, 6u);          // #UD
+}
+
+// Found by the instruction-level differential test (insn_diff_test.cpp).
+TEST_F(CpuTest, PopcntIsAnIntegerInstruction)
+{
+    long64(); // CR4.OSFXSR clear: an SSE instruction would raise #UD here
+    st().gpr[x86::Rbx] = 0xff00ff;
+    bus.load(kCode, { 0xf3, 0x48, 0x0f, 0xb8, 0xc3, 0xf4 }); // popcnt rax,rbx; hlt
+    ASSERT_EQ(run().kind, CpuExit::Kind::Halt);
+    EXPECT_EQ(st().rip, kCode + 6);
+    EXPECT_EQ(st().gpr[x86::Rax], 16u);
+}
+
+TEST_F(CpuTest, XaddOfARegisterWithItselfLeavesTheSum)
+{
+    long64();
+    st().gpr[x86::Rbx] = 5;
+    bus.load(kCode, { 0x48, 0x0f, 0xc1, 0xdb, 0xf4 }); // xadd rbx,rbx; hlt
+    ASSERT_EQ(run().kind, CpuExit::Kind::Halt);
+    EXPECT_EQ(st().gpr[x86::Rbx], 10u);
+}
+
+TEST_F(CpuTest, Cmpxchg32MismatchLeavesTheRegisterDestinationAlone)
+{
+    long64();
+    st().gpr[x86::Rax] = 0xaaaaaaaa00000001ull;
+    st().gpr[x86::Rcx] = 0xffffffff00000002ull;
+    bus.load(kCode, { 0x0f, 0xb1, 0xd1, 0xf4 }); // cmpxchg ecx,edx; hlt
+    ASSERT_EQ(run().kind, CpuExit::Kind::Halt);
+    EXPECT_EQ(st().gpr[x86::Rcx], 0xffffffff00000002ull); // not zero-extended
+    EXPECT_EQ(st().gpr[x86::Rax], 2u);                    // EAX loaded, zero-extended
+    EXPECT_FALSE(st().rflags & 0x40);
+}
+
+TEST_F(CpuTest, BitScan32OfZeroLeavesTheWholeDestination)
+{
+    long64();
+    st().gpr[x86::Rdx] = 0xdeadbeef12345678ull;
+    st().gpr[x86::Rsi] = 0xcafef00d87654321ull;
+    st().gpr[x86::Rbx] = 0;
+    bus.load(kCode, { 0x0f, 0xbc, 0xd3, 0x0f, 0xbd, 0xf3, 0xf4 }); // bsf edx,ebx; bsr esi,ebx; hlt
+    ASSERT_EQ(run().kind, CpuExit::Kind::Halt);
+    EXPECT_EQ(st().gpr[x86::Rdx], 0xdeadbeef12345678ull);
+    EXPECT_EQ(st().gpr[x86::Rsi], 0xcafef00d87654321ull);
+    EXPECT_TRUE(st().rflags & 0x40);
+}
+
+TEST_F(CpuTest, SibWithoutBaseUnderAddressSize32AndRexB)
+{
+    long64();
+    st().gpr[x86::Rbx] = 0x10;
+    st().gpr[x86::R13] = 0x5000; // REX.B must not turn "no base" into R13
+    // lea rbx,[ebx*2+0xff] (67 49 8d 1c 5d disp32); hlt
+    bus.load(kCode, { 0x67, 0x49, 0x8d, 0x1c, 0x5d, 0xff, 0x00, 0x00, 0x00, 0xf4 });
+    ASSERT_EQ(run().kind, CpuExit::Kind::Halt);
+    EXPECT_EQ(st().gpr[x86::Rbx], 0x11fu);
 }
 
 TEST(EmuStateTest, CpuStateRoundTrip)

@@ -20,9 +20,6 @@ namespace {
 
 constexpr unsigned kRax = 0, kRcx = 1, kRdx = 2;
 
-unsigned imm_bytes(unsigned bits) { return bits == 8 ? 1 : bits == 16 ? 2 : 4; }
-uint8_t wide(unsigned bits) { return bits == 8 ? 0 : 1; }
-
 uint64_t shift_flags(unsigned bits, unsigned op, uint8_t count)
 {
     using alu::difftest::shift_defined_flags;

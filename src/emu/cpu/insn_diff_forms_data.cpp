@@ -11,9 +11,6 @@ namespace {
 
 constexpr unsigned kRax = 0, kRcx = 1, kRdx = 2, kRbp = 5, kRsi = 6, kRdi = 7;
 
-unsigned imm_bytes(unsigned bits) { return bits == 8 ? 1 : bits == 16 ? 2 : 4; }
-uint8_t wide(unsigned bits) { return bits == 8 ? 0 : 1; }
-
 } // namespace
 
 void form_bswap(Gen& g) { g.plus_reg_insn(g.coin() ? 32 : 64, { 0x0f, 0xc8 }, g.any_reg()); }
@@ -138,7 +135,7 @@ void form_string(Gen& g)
     c.gpr[kRdi] = hi | dst;
     c.gpr[kRcx] = hi | g.bits(8) % 9;
     if (compares && g.coin()) // equal runs, so that REPE goes on
-        std::memcpy(reinterpret_cast<void*>(dst), reinterpret_cast<void*>(src), 64);
+        std::memmove(reinterpret_cast<void*>(dst), reinterpret_cast<void*>(src), 64);
     if (op == 0xae && g.coin())
         std::memset(reinterpret_cast<void*>(dst), int(c.gpr[kRax] & 0xff), 64);
     const unsigned rep = unsigned(g.bits(8) % (compares ? 3 : 2));

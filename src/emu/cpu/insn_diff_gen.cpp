@@ -100,7 +100,7 @@ void Gen::memory(unsigned reg, unsigned base, unsigned index, bool addr32, bool 
         offset = m_case.gpr[index] << scale;
     }
     m_case.gpr[base] = m_target - uint64_t(int64_t(disp)) - offset;
-    if (addr32)
+    if (addr32 && base != kRsp) // RSP stays a usable stack pointer for PUSH/POP forms
         m_case.gpr[base] = (m_case.gpr[base] & 0xffffffffull) | m_rng.next() << 32;
 }
 

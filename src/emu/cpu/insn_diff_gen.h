@@ -65,6 +65,10 @@ private:
     uint64_t m_target = 0;
 };
 
+// An immediate's bytes at an operand size (imm32 for 64-bit), and the opcode's w bit.
+inline unsigned imm_bytes(unsigned bits) { return bits == 8 ? 1 : bits == 16 ? 2 : 4; }
+inline uint8_t wide(unsigned bits) { return bits == 8 ? 0 : 1; }
+
 struct Form {
     const char* name;
     void (*make)(Gen& g);

@@ -2,6 +2,7 @@
 
 #include <Zydis/Zydis.h>
 #include <signal.h>
+#include <ucontext.h>
 #include <sys/mman.h>
 
 #include <cstdio>
@@ -47,25 +48,27 @@ private:
     unsigned m_n = 0;
 };
 
-sigjmp_buf g_jump;
+constexpr uint64_t kRecoverAddr = kCodeAddr + 0x400; // the epilogue's tail, after a fault
 volatile int g_signal = 0;
-
 volatile bool g_in_native = false;
-struct sigaction g_old_actions[3];
-constexpr int kSignals[3] = { SIGFPE, SIGSEGV, SIGILL };
+constexpr int kSignals[] = { SIGFPE, SIGSEGV, SIGBUS, SIGILL };
+constexpr unsigned kSignalCount = sizeof kSignals / sizeof kSignals[0];
+struct sigaction g_old_actions[kSignalCount];
 
-void on_fault(int sig)
+// Resumes the harness at its recovery tail instead of unwinding with siglongjmp, which is cheap
+// and leaves the sanitizers' view of the stack alone.
+void on_fault(int sig, siginfo_t*, void* context)
 {
     if (!g_in_native) {
         // Not the instruction under test: a real crash, reported as usual.
-        for (unsigned i = 0; i < 3; ++i)
+        for (unsigned i = 0; i < kSignalCount; ++i)
             sigaction(kSignals[i], &g_old_actions[i], nullptr);
-        raise(sig);
-        return;
+        return; // re-executes the faulting instruction under the old handler
     }
     g_signal = sig;
-    g_in_native = false;
-    siglongjmp(g_jump, 1);
+    auto* uc = static_cast<ucontext_t*>(context);
+    uc->uc_mcontext.gregs[REG_RIP] = greg_t(kRecoverAddr);
+    uc->uc_mcontext.gregs[REG_EFL] &= ~greg_t(0x400); // DF: the ABI wants it clear
 }
 
 int vector_of(int sig)
@@ -100,12 +103,11 @@ bool NativeRunner::init()
     ss.ss_sp = g_alt_stack;
     ss.ss_size = sizeof g_alt_stack;
     sigaltstack(&ss, nullptr);
-    // SA_NODEFER: the handler leaves by siglongjmp without restoring the mask, so keep it open.
     struct sigaction action = {};
-    action.sa_handler = on_fault;
-    action.sa_flags = SA_ONSTACK | SA_NODEFER;
+    action.sa_sigaction = on_fault;
+    action.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigemptyset(&action.sa_mask);
-    for (unsigned i = 0; i < 3; ++i)
+    for (unsigned i = 0; i < kSignalCount; ++i)
         sigaction(kSignals[i], &action, &g_old_actions[i]);
     return true;
 }
@@ -114,7 +116,7 @@ NativeRunner::~NativeRunner()
 {
     if (!m_mapped)
         return;
-    for (unsigned i = 0; i < 3; ++i)
+    for (unsigned i = 0; i < kSignalCount; ++i)
         sigaction(kSignals[i], &g_old_actions[i], nullptr);
     munmap(reinterpret_cast<void*>(kCodeAddr), 0x2000);
     munmap(reinterpret_cast<void*>(kDataAddr), kDataSize);
@@ -137,6 +139,16 @@ void NativeRunner::write_prologue()
     e.mov_abs(0x8b, kRsp, uint32_t(kCtxAddr + kCtxIn + 8 * kRsp));
     e.put({ 0xe9 });
     e.imm32(uint32_t(kInsnAddr - (e.here() + 4)));
+    write_restore(kRecoverAddr);
+}
+
+// Back to the host's stack and callee-saved registers, and return to the caller.
+void NativeRunner::write_restore(uint64_t at)
+{
+    Emitter e(at);
+    e.put({ 0xfc }); // cld: the ABI wants DF clear
+    e.mov_abs(0x8b, kRsp, uint32_t(kCtxAddr + kCtxHostRsp));
+    e.put({ 0x41, 0x5f, 0x41, 0x5e, 0x41, 0x5d, 0x41, 0x5c, 0x5d, 0x5b, 0xc3 });
 }
 
 void NativeRunner::run(const Case& c, Outcome& out)
@@ -149,24 +161,19 @@ void NativeRunner::run(const Case& c, Outcome& out)
     e.rsp_to_private_stack();
     e.put({ 0x9c, 0x8f, 0x04, 0x25 }); // pushfq; pop qword [abs32]
     e.imm32(uint32_t(kCtxAddr + kCtxFlagsOut));
-    e.put({ 0xfc });                   // cld: the ABI wants DF clear
-    e.mov_abs(0x8b, kRsp, uint32_t(kCtxAddr + kCtxHostRsp));
-    e.put({ 0x41, 0x5f, 0x41, 0x5e, 0x41, 0x5d, 0x41, 0x5c, 0x5d, 0x5b, 0xc3 });
+    write_restore(e.here());
 
     auto* ctx = reinterpret_cast<uint64_t*>(kCtxAddr);
     std::memcpy(ctx + kCtxIn / 8, c.gpr, sizeof c.gpr);
     ctx[kCtxFlagsIn / 8] = c.rflags;
 
-    out.fault = -1;
-    if (sigsetjmp(g_jump, 0) == 0) {
-        g_in_native = true;
-        reinterpret_cast<void (*)()>(kCodeAddr)();
-        g_in_native = false;
-        std::memcpy(out.gpr, ctx + kCtxOut / 8, sizeof out.gpr);
-        out.rflags = ctx[kCtxFlagsOut / 8];
-    } else {
-        out.fault = vector_of(g_signal);
-    }
+    g_signal = 0;
+    g_in_native = true;
+    reinterpret_cast<void (*)()>(kCodeAddr)();
+    g_in_native = false;
+    out.fault = g_signal ? vector_of(g_signal) : -1;
+    std::memcpy(out.gpr, ctx + kCtxOut / 8, sizeof out.gpr);
+    out.rflags = ctx[kCtxFlagsOut / 8];
 }
 
 std::string describe_insn(const Case& c)

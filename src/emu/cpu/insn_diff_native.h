@@ -4,7 +4,6 @@
 // identically, so memory operands and RIP-relative forms mean the same in both runs.
 #pragma once
 
-#include <csetjmp>
 #include <cstdint>
 #include <string>
 
@@ -42,6 +41,7 @@ public:
 
 private:
     void write_prologue();
+    static void write_restore(uint64_t at);
     bool m_mapped = false;
 };
 
