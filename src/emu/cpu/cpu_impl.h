@@ -257,7 +257,7 @@ public:
     // The host byte for `lin` (nullptr: not RAM, m_last_gpa says where). Faults as the access would.
     uint8_t* translate(uint64_t lin, uint8_t acc, uint64_t& gpa);
     Walk walk(uint64_t lin, uint8_t acc);
-    uint8_t* host_for_rmw(uint64_t lin, unsigned size); // nullptr unless RAM within one page
+    uint8_t* host_for_rmw(uint64_t lin, unsigned size); // nullptr unless RAM within one cache line
     uint64_t read_phys(uint64_t gpa, unsigned size);
     void write_phys(uint64_t gpa, unsigned size, uint64_t v);
     void flush_tlb();

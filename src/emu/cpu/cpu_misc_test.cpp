@@ -116,6 +116,16 @@ TEST_F(CpuTest, LockCmpxchg)
     EXPECT_EQ(st().gpr[x86::Rax], 9u); // the second one loaded the current value
 }
 
+TEST_F(CpuTest, LockedAddAcrossACacheLineIsNotAHostSplitLock)
+{
+    long64();
+    bus.put64(kData + 60, 0xffffffffull);
+    // lock add qword [0x10003c],1; hlt — the operand spans bytes 60..67 of a 64-byte line
+    bus.load(kCode, { 0xf0, 0x48, 0x83, 0x04, 0x25, 0x3c, 0x00, 0x10, 0x00, 0x01, 0xf4 });
+    ASSERT_EQ(run().kind, CpuExit::Kind::Halt);
+    EXPECT_EQ(bus.get64(kData + 60), 0x100000000ull);
+}
+
 TEST_F(CpuTest, EnterLeave)
 {
     flat32();

@@ -335,7 +335,10 @@ uint8_t* CpuImpl::host_for_rmw(uint64_t lin, unsigned size)
 {
     if (!long64())
         lin &= 0xffffffffull;
-    if ((lin & (kPageSize - 1)) + size > kPageSize)
+    // An operand that crosses a cache line would be a host split lock, which some hosts punish by
+    // killing the process (split_lock_detect=fatal): a guest must not be able to do that to us.
+    constexpr uint64_t kCacheLine = 64;
+    if ((lin & (kCacheLine - 1)) + size > kCacheLine)
         return nullptr;
     uint64_t gpa;
     return translate(lin, kAccWrite, gpa);
