@@ -137,6 +137,22 @@ void CpuImpl::load_cs(uint16_t sel, const Descriptor& d, uint8_t new_cpl)
 }
 
 // The descriptor checks of a far transfer to `sel` at privilege `rpl_limit` (JMP/CALL: CPL).
+// A return to an outer privilege level loads CS and SS together: if either faults, both stay as
+// they were.
+static void load_outer_cs_ss(CpuImpl& c, uint16_t cs_sel, const Descriptor& d, uint8_t rpl, uint16_t ss_sel)
+{
+    x86::Segment saved_cs = c.st.seg[SegCs], saved_ss = c.st.seg[SegSs];
+    try {
+        c.load_cs(cs_sel, d, rpl);
+        load_ss_at(c, ss_sel, rpl);
+    } catch (const GuestFault&) {
+        c.st.seg[SegCs] = saved_cs;
+        c.st.seg[SegSs] = saved_ss;
+        c.update_modes();
+        throw;
+    }
+}
+
 static Descriptor check_code_target(CpuImpl& c, uint16_t sel, bool is_return)
 {
     if ((sel & 0xfffc) == 0)
@@ -224,16 +240,7 @@ void CpuImpl::far_return(unsigned osize, uint16_t extra)
         uint64_t p = (sp + 2 * osize + extra) & mask;
         uint64_t new_sp = read_mem(SegSs, p, osize);
         uint16_t ss_sel = uint16_t(read_mem(SegSs, (p + osize) & mask, osize));
-        x86::Segment saved_cs = st.seg[SegCs], saved_ss = st.seg[SegSs];
-        try {
-            load_cs(sel, d, rpl);
-            load_ss_at(*this, ss_sel, rpl);
-        } catch (const GuestFault&) {
-            st.seg[SegCs] = saved_cs;
-            st.seg[SegSs] = saved_ss;
-            update_modes();
-            throw;
-        }
+        load_outer_cs_ss(*this, sel, d, rpl, ss_sel);
         update_modes();
         st.gpr[x86::Rsp] = new_sp + extra;
         if (!long64())
@@ -282,20 +289,12 @@ void CpuImpl::iret(unsigned osize)
         uint64_t p = (sp + 3 * osize) & mask;
         uint64_t new_sp = read_mem(SegSs, p, osize);
         uint16_t ss_sel = uint16_t(read_mem(SegSs, (p + osize) & mask, osize));
-        x86::Segment saved_cs = st.seg[SegCs], saved_ss = st.seg[SegSs];
-        try {
-            load_cs(sel, d, rpl);
-            load_ss_at(*this, ss_sel, rpl);
-        } catch (const GuestFault&) {
-            st.seg[SegCs] = saved_cs;
-            st.seg[SegSs] = saved_ss;
-            update_modes();
-            throw;
-        }
+        uint8_t old_cpl = cpl();
+        load_outer_cs_ss(*this, sel, d, rpl, ss_sel);
         set_flags(flags, writable);
         update_modes();
         st.gpr[x86::Rsp] = long64() || long_mode() ? new_sp : new_sp & (stack_size() == 4 ? 0xffffffffull : 0xffff);
-        if (rpl > saved_cs.dpl)
+        if (rpl > old_cpl)
             null_inaccessible(*this);
     } else {
         load_cs(sel, d, rpl);
