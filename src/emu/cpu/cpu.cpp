@@ -52,6 +52,15 @@ void CpuImpl::flush_decode_cache()
         m_decode[k].key = ~0ull;
 }
 
+uint64_t CpuImpl::read_from_vmm(const CpuExit& e)
+{
+    m_io_done = true;
+    uint64_t v = 0;
+    if (consume_replay(v))
+        return v & size_mask(e.size);
+    exit_before_commit(e);
+}
+
 bool CpuImpl::consume_replay(uint64_t& v)
 {
     if (m_replay_used < m_replay_count) {

@@ -267,6 +267,9 @@ public:
     uint64_t port_in(uint16_t port, unsigned size);
     void port_out(uint16_t port, unsigned size, uint64_t v);
     bool consume_replay(uint64_t& v);
+    // A port or MMIO read nobody local handled: the VMM's completed value when this is the
+    // instruction's re-execution, else an exit before the instruction commits.
+    uint64_t read_from_vmm(const CpuExit& e);
 
     // ---- operands (operands.cpp)
     uint64_t ea(const Insn& i) const

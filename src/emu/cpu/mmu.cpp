@@ -33,14 +33,11 @@ uint64_t CpuImpl::read_phys(uint64_t gpa, unsigned size)
         return v;
     if (m_delivering_event)
         return size_mask(size);
-    m_io_done = true;
-    if (consume_replay(v))
-        return v & size_mask(size);
     CpuExit e;
     e.kind = CpuExit::Kind::MmioRead;
     e.gpa = gpa;
     e.size = uint8_t(size);
-    exit_before_commit(e);
+    return read_from_vmm(e);
 }
 
 void CpuImpl::write_phys(uint64_t gpa, unsigned size, uint64_t v)

@@ -156,14 +156,11 @@ uint64_t CpuImpl::port_in(uint16_t port, unsigned size)
     uint64_t v = 0;
     if (bus.local_pio(port, &v, size, false))
         return v & size_mask(size);
-    m_io_done = true;
-    if (consume_replay(v))
-        return v & size_mask(size);
     CpuExit e;
     e.kind = CpuExit::Kind::PortIn;
     e.port = port;
     e.size = uint8_t(size);
-    exit_before_commit(e);
+    return read_from_vmm(e);
 }
 
 void CpuImpl::port_out(uint16_t port, unsigned size, uint64_t v)
