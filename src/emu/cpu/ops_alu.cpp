@@ -131,13 +131,14 @@ void op_imul(CpuImpl& c, const Insn& i)
     });
 }
 
-void op_div(CpuImpl& c, const Insn& i)
+// DIV and IDIV: RDX:RAX (AH:AL for bytes) by the operand; #DE where the quotient does not fit.
+template<bool Signed> void divide(CpuImpl& c, const Insn& i)
 {
     with_size(i.op[0].size, [&]<typename T>() {
         T d = T(c.get(i, 0)), lo, hi;
         get_wide<T>(c, lo, hi);
         uint64_t fl = c.st.rflags;
-        auto r = alu::div<T>(hi, lo, d, fl);
+        auto r = Signed ? alu::idiv<T>(hi, lo, d, fl) : alu::div<T>(hi, lo, d, fl);
         if (!r)
             c.fault(kDe);
         c.st.rflags = fl;
@@ -145,19 +146,8 @@ void op_div(CpuImpl& c, const Insn& i)
     });
 }
 
-void op_idiv(CpuImpl& c, const Insn& i)
-{
-    with_size(i.op[0].size, [&]<typename T>() {
-        T d = T(c.get(i, 0)), lo, hi;
-        get_wide<T>(c, lo, hi);
-        uint64_t fl = c.st.rflags;
-        auto r = alu::idiv<T>(hi, lo, d, fl);
-        if (!r)
-            c.fault(kDe);
-        c.st.rflags = fl;
-        set_wide<T>(c, r->quotient, r->remainder);
-    });
-}
+void op_div(CpuImpl& c, const Insn& i) { divide<false>(c, i); }
+void op_idiv(CpuImpl& c, const Insn& i) { divide<true>(c, i); }
 
 // BT family: a register bit offset addresses memory beyond the operand (signed, in operand-size
 // units); an immediate one is taken modulo the width.
