@@ -72,10 +72,11 @@ private:
 
     EmuVm& m_vm;
     uint32_t m_id;
-    irqchip::Lapic m_lapic;
-    Cpu m_cpu;
+    // Before m_cpu: the CPU's constructor already asks the bus for CPUID leaves and the TSC.
     hv::CpuidTable m_cpuid;
     std::atomic<int64_t> m_tsc_offset { 0 };
+    irqchip::Lapic m_lapic;
+    Cpu m_cpu;
     hv::Exit m_exit;
     uint8_t m_data[8] = {}; // port and MMIO data of the current exit
 
