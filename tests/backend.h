@@ -18,6 +18,13 @@ inline bool kvm_backend_requested()
     return accel && std::string(accel) == "kvm";
 }
 
+// XKVM_REQUIRE_KVM=1 (CI on KVM hosts) turns a kvm test's skip into a failure.
+inline bool kvm_required()
+{
+    const char* v = std::getenv("XKVM_REQUIRE_KVM");
+    return v && std::string(v) == "1";
+}
+
 // True (with the reason) when the test asks for the kvm backend and /dev/kvm cannot be opened.
 inline bool requested_backend_unavailable(std::string* why)
 {
@@ -34,3 +41,15 @@ inline bool requested_backend_unavailable(std::string* why)
 }
 
 } // namespace xkvm::test
+
+// In a test's SetUp or body: skips a test whose backend this machine lacks, or fails it where
+// XKVM_REQUIRE_KVM=1 says the machine must have it.
+#define XKVM_SKIP_IF_BACKEND_UNAVAILABLE()                                                                     \
+    do {                                                                                                      \
+        std::string why_;                                                                                     \
+        if (::xkvm::test::requested_backend_unavailable(&why_)) {                                             \
+            if (::xkvm::test::kvm_required())                                                                 \
+                FAIL() << why_ << " (XKVM_REQUIRE_KVM=1)";                                                    \
+            GTEST_SKIP() << why_;                                                                             \
+        }                                                                                                     \
+    } while (0)

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "guest_runner.h"
+#include "guest_verdict.h"
 #include "guest_test.h"
 #include "xkvm/guest_paths.h"
 
@@ -48,16 +49,9 @@ void explain_if_failed(const GuestRun& run, bool failed_before)
 void expect_passed(const GuestRun& run, const std::string& name, size_t cases, int exit_code = 0,
                    const std::string& reason = "poweroff")
 {
-    bool failed_before = ::testing::Test::HasFailure();
-    ASSERT_TRUE(run.process.started) << run.process.spawn_error;
-    EXPECT_FALSE(run.process.timed_out) << "the guest did not finish in time";
-    EXPECT_THAT(run.fails, ::testing::IsEmpty()) << "FAIL lines";
-    EXPECT_EQ(run.result.value_or("(no RESULT line)"), "PASS") << "the RESULT line";
-    EXPECT_EQ(run.passes.size(), cases) << "PASS lines (one per case)";
-    EXPECT_EQ(run.process.term_signal, 0);
-    EXPECT_EQ(run.process.exit_code, exit_code) << "xkvm-vmm exit status";
-    EXPECT_THAT(run.process.err, HasSubstr(shutdown_message(name, reason)));
-    explain_if_failed(run, failed_before);
+    Expected want { .passes = cases, .exit_code = exit_code, .reason = reason };
+    EXPECT_THAT(verdict_problems(run, name, want), ::testing::IsEmpty())
+        << "what the guest and the VMM said:\n" << run.describe();
 }
 
 } // namespace
@@ -268,3 +262,40 @@ TEST_F(conformance_shutdown, watchdog32) { expect_shutdown({ 32, "watchdog", "pl
 TEST_F(conformance_shutdown, soft_reset32) { expect_shutdown({ 32, "soft_reset", "plain", "soft_reset", 105 }); }
 TEST_F(conformance_shutdown, code_suspend32) { expect_shutdown({ 32, "suspend", "code", "suspend", 102 }); }
 TEST_F(conformance_shutdown, first_code_wins32) { expect_shutdown({ 32, "reboot", "code-twice", "reboot", 101 }); }
+
+// The guest harness itself: the library's own tests pass (one case skips, because Xen is here), and
+// the verdict catches a failing case and a case left out without a word.
+CONFORMANCE_SUITE(harness_selftest);
+static GuestRun boot_guest(const std::string& guest, const std::string& name)
+{
+    GuestOptions opts;
+    opts.kernel = std::string(XKVM_GUEST_DIR) + "/" + guest + ".elf";
+    opts.name = name;
+    return run_guest(vmm_path(), opts);
+}
+TEST_F(harness_selftest, library_tests64)
+{
+    auto run = boot_guest("selftest64", "selftest64");
+    EXPECT_THAT(verdict_problems(run, "selftest64", { .passes = 17, .skips = 1 }), ::testing::IsEmpty()) << run.describe();
+    EXPECT_THAT(run.skips, ::testing::ElementsAre("hypercalls_without_xen_fail_cleanly: Xen is here"));
+}
+TEST_F(harness_selftest, library_tests32)
+{
+    auto run = boot_guest("selftest32", "selftest32"); // no page fault above 4 GiB in 32-bit
+    EXPECT_THAT(verdict_problems(run, "selftest32", { .passes = 16, .skips = 1 }), ::testing::IsEmpty()) << run.describe();
+}
+TEST_F(harness_selftest, a_failing_case_fails_the_test)
+{
+    auto run = boot_guest("harness_fail64", "harness-fail");
+    auto problems = verdict_problems(run, "harness-fail", { .passes = 2 });
+    EXPECT_THAT(problems, ::testing::Contains(HasSubstr("FAIL line: fails_on_purpose: "))) << run.describe();
+    EXPECT_THAT(problems, ::testing::Contains(HasSubstr("RESULT line: FAIL 1")));
+    EXPECT_THAT(problems, ::testing::Contains(HasSubstr("PASS lines: 1, expected 2")));
+}
+TEST_F(harness_selftest, a_silently_left_out_case_fails_the_test)
+{
+    auto run = boot_guest("harness_silent64", "harness-silent");
+    EXPECT_EQ(run.result, "PASS"); // the guest itself claims success ...
+    EXPECT_THAT(verdict_problems(run, "harness-silent", { .passes = 2 }),
+                ::testing::ElementsAre("PASS lines: 1, expected 2")) << run.describe(); // ... the count does not
+}

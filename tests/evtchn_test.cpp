@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "guest_runner.h"
+#include "guest_verdict.h"
 #include "guest_test.h"
 #include "xkvm/guest_paths.h"
 
@@ -44,18 +45,8 @@ GuestRun boot(const Family& f, unsigned vcpus, GuestOptions opts = {}, const std
 
 void expect_verdict(const GuestRun& run, const std::string& name, size_t passes, size_t skips)
 {
-    bool failed_before = ::testing::Test::HasFailure();
-    ASSERT_TRUE(run.process.started) << run.process.spawn_error;
-    EXPECT_FALSE(run.process.timed_out) << "the guest did not finish in time";
-    EXPECT_THAT(run.fails, ::testing::IsEmpty()) << "FAIL lines";
-    EXPECT_EQ(run.result.value_or("(no RESULT line)"), "PASS") << "the RESULT line";
-    EXPECT_EQ(run.passes.size(), passes) << "PASS lines";
-    EXPECT_EQ(run.skips.size(), skips) << "SKIP lines";
-    EXPECT_EQ(run.process.term_signal, 0);
-    EXPECT_EQ(run.process.exit_code, 0) << "xkvm-vmm exit status";
-    EXPECT_THAT(run.process.err, HasSubstr(shutdown_message(name, "poweroff")));
-    if (::testing::Test::HasFailure() && !failed_before)
-        ADD_FAILURE() << "what the guest and the VMM said:\n" << run.describe();
+    EXPECT_THAT(verdict_problems(run, name, { .passes = passes, .skips = skips }), ::testing::IsEmpty())
+        << "what the guest and the VMM said:\n" << run.describe();
 }
 
 void run_family(const Family& f, unsigned vcpus)

@@ -201,6 +201,8 @@ void parse_console(const std::string& console, GuestRun& run)
             run.fails.push_back(*f);
         else if (auto k = after("SKIP: "))
             run.skips.push_back(*k);
+        else if (auto d = after("DIFF: "))
+            run.diffs.push_back(*d);
         else if (auto res = after("RESULT: "))
             run.result = *res;
     }

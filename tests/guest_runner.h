@@ -43,6 +43,7 @@ struct GuestRun {
     std::vector<std::string> passes; // case names of "PASS: <case>"
     std::vector<std::string> fails;  // whole lines after "FAIL: "
     std::vector<std::string> skips;  // whole lines after "SKIP: "
+    std::vector<std::string> diffs;  // whole lines after "DIFF: " (<case>: <id>: <what>)
     std::optional<std::string> result; // what follows the last "RESULT: "
 
     // The console and stderr, for test failure messages.
@@ -56,7 +57,7 @@ std::vector<std::string> vmm_arguments(const GuestOptions& opts);
 // Boots the guest with `vmm` (the path to xkvm-vmm) and parses its console.
 GuestRun run_guest(const std::string& vmm, const GuestOptions& opts);
 
-// Fills passes/fails/skips/result from a console log.
+// Fills passes/fails/skips/diffs/result from a console log.
 void parse_console(const std::string& console, GuestRun& run);
 
 // The message of vmm_main for the domain's end: "xkvm-vmm: domain <name>: <reason> (".

@@ -64,11 +64,13 @@ TEST(conformance_runner, parses_the_guest_protocol)
 {
     GuestRun run;
     parse_console("boot noise\nPASS: one\nFAIL: two: a.c:3: x == 1 (got 2 expected 1)\r\n"
-                  "SKIP: three: no apic\nPASS: four\nnot a PASS: line\nRESULT: FAIL 1\n",
+                  "SKIP: three: no apic\nDIFF: four: some_id: what xkvm does\nPASS: four\nnot a PASS: line\n"
+                  "RESULT: FAIL 1\n",
                   run);
     EXPECT_THAT(run.passes, ::testing::ElementsAre("one", "four"));
     EXPECT_THAT(run.fails, ::testing::ElementsAre("two: a.c:3: x == 1 (got 2 expected 1)"));
     EXPECT_THAT(run.skips, ::testing::ElementsAre("three: no apic"));
+    EXPECT_THAT(run.diffs, ::testing::ElementsAre("four: some_id: what xkvm does"));
     EXPECT_EQ(run.result, "FAIL 1");
     EXPECT_TRUE(run.passed("four"));
     EXPECT_FALSE(run.passed("two"));

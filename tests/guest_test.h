@@ -14,9 +14,7 @@ class GuestTest : public ::testing::Test {
 protected:
     void SetUp() override
     {
-        std::string why;
-        if (requested_backend_unavailable(&why))
-            GTEST_SKIP() << why;
+        XKVM_SKIP_IF_BACKEND_UNAVAILABLE();
     }
 };
 

@@ -1,5 +1,6 @@
-// The 0xe9 debug console: every byte written goes to the console; reads answer 0xe9 (so guests can
-// detect it, as with Bochs and QEMU).
+// The 0xe9 debug console: every byte written goes to the console. Reads are Xen's: its handler
+// takes writes only (xen/arch/x86/hvm/hvm.c, hvm_print_line), so with no device model behind the
+// port a PVH guest reads all ones (Bochs and QEMU's debugcon answer 0xe9 instead).
 #pragma once
 
 #include "devices/io_bus.h"
@@ -14,7 +15,7 @@ public:
     void io_read(uint64_t, std::span<uint8_t> data) override
     {
         for (auto& b : data)
-            b = 0xe9;
+            b = 0xff;
     }
     void io_write(uint64_t, std::span<const uint8_t> data) override
     {

@@ -73,9 +73,14 @@ TEST_F(Hypercalls, SchedOpShutdownAndCodes)
     EXPECT_EQ(last->effect, HypercallEffect::Shutdown);
     EXPECT_EQ(last->shutdown_reason, unsigned(SHUTDOWN_poweroff));
 
+    // Xen (common/sched/core.c, do_sched_op) takes any reason, truncated to 8 bits.
     put(sched_shutdown { 42 });
-    EXPECT_EQ(call(XEN_HYPERCALL_sched_op, SCHEDOP_shutdown, kScratch), -XEN_EINVAL);
-    EXPECT_EQ(last->effect, HypercallEffect::None);
+    EXPECT_EQ(call(XEN_HYPERCALL_sched_op, SCHEDOP_shutdown, kScratch), 0);
+    EXPECT_EQ(last->effect, HypercallEffect::Shutdown);
+    EXPECT_EQ(last->shutdown_reason, 42u);
+    put(sched_shutdown { 0x102 });
+    EXPECT_EQ(call(XEN_HYPERCALL_sched_op, SCHEDOP_shutdown, kScratch), 0);
+    EXPECT_EQ(last->shutdown_reason, unsigned(SHUTDOWN_suspend));
     EXPECT_EQ(call(XEN_HYPERCALL_sched_op, SCHEDOP_shutdown, kBadPtr), -XEN_EFAULT);
 
     // shutdown_code keeps the first code for the VMM, which applies it to whatever ends the domain.

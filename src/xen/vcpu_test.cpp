@@ -42,6 +42,7 @@ TEST_F(VcpuOps, SingleshotFiresAtTheDeadlineNeverEarly)
 TEST_F(VcpuOps, SingleshotInThePast)
 {
     evtchn_port_t port = bind_timer(0);
+    // DIFF(sshottmr_future_etime): Xen 4.18+ ignores the flag and fires at once.
     put(vcpu_set_singleshot_timer { platform.now_ns - 1, VCPU_SSHOTTMR_future });
     EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_set_singleshot_timer, 0, kScratch), -XEN_ETIME);
     EXPECT_FALSE(pending(port));

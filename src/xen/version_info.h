@@ -15,6 +15,6 @@ inline constexpr const char* kXenCapabilities = "xen-3.0-x86_64 hvm-3.0-x86_32 h
 inline constexpr const char* kCompiler = "gcc";
 
 // XENVER_get_features submap 0 for a PVH or HVM guest.
-uint32_t feature_submap0(GuestType type);
+uint32_t feature_submap0();
 
 } // namespace xkvm::xen

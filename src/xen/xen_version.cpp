@@ -23,16 +23,15 @@ Status copy_string(HypercallContext& ctx, uint64_t va, const char* s)
 
 } // namespace
 
-uint32_t feature_submap0(GuestType type)
+uint32_t feature_submap0()
 {
     // What Xen reports to translated guests, so a stock kernel takes the PV paths. Xen adds
     // hvm_pirqs for HVM guests only when PIRQ emulation is on; xkvm has no PIRQs, so never.
-    uint32_t bits = (1u << XENFEAT_writable_page_tables) | (1u << XENFEAT_auto_translated_physmap)
+    // supervisor_mode_kernel was PVHv1's; Xen 4.19 sets it for no guest (common/kernel.c,
+    // do_xen_version: XENVER_get_features).
+    return (1u << XENFEAT_writable_page_tables) | (1u << XENFEAT_auto_translated_physmap)
         | (1u << XENFEAT_hvm_callback_vector) | (1u << XENFEAT_hvm_safe_pvclock)
         | (1u << XENFEAT_memory_op_vnode_supported);
-    if (type == GuestType::Pvh)
-        bits |= 1u << XENFEAT_supervisor_mode_kernel;
-    return bits;
 }
 
 HypercallResult do_xen_version(HypercallContext& ctx)
@@ -60,16 +59,18 @@ HypercallResult do_xen_version(HypercallContext& ctx)
         TRY(copy_string<XEN_CHANGESET_INFO_LEN>(ctx, arg, kXenChangeset));
         return 0;
     case XENVER_platform_parameters:
+        // virt_start is a PV guest's hypervisor hole; HVM and PVH callers get 0, in their own
+        // layout (common/kernel.c, do_xen_version).
         if (ctx.mode64)
-            TRY(ctx.guest.write_obj<uint64_t>(arg, 0xffff800000000000ull));
+            TRY(ctx.guest.write_obj<uint64_t>(arg, 0));
         else
-            TRY(ctx.guest.write_obj<uint32_t>(arg, 0xf5800000u));
+            TRY(ctx.guest.write_obj<uint32_t>(arg, 0));
         return 0;
     case XENVER_get_features: {
         xen_feature_info fi = TRY(ctx.guest.read_obj<xen_feature_info>(arg));
         if (fi.submap_idx >= XENFEAT_NR_SUBMAPS)
             return xen_fail(XEN_EINVAL, "feature submap {} does not exist", fi.submap_idx);
-        fi.submap = feature_submap0(ctx.domain.setup().type);
+        fi.submap = feature_submap0();
         TRY(ctx.guest.write_obj(arg, fi));
         return 0;
     }

@@ -53,9 +53,6 @@ protected:
 
 TEST_F(CliEvtchn, PingPongBetweenTwoDomains)
 {
-    std::string why;
-    if (backend_unavailable(why))
-        GTEST_SKIP() << why;
     constexpr unsigned long kRoundTrips = 2000;
     Pair p = start_pair(kRoundTrips);
     auto [a, b] = finish(p, 60s);
@@ -70,9 +67,6 @@ TEST_F(CliEvtchn, PingPongBetweenTwoDomains)
 
 TEST_F(CliEvtchn, DebugKeysQRaisesVirqDebug)
 {
-    std::string why;
-    if (backend_unavailable(why))
-        GTEST_SKIP() << why;
     std::string cfg = guest_config("d", XKVM_GUEST_ELF("tsguest"), "cmdline = \"virqdebug\"\n");
     ASSERT_EQ(run({ "create", cfg }).rc, 0);
     Background console = start({ "console", "d" }, "out");
@@ -85,9 +79,6 @@ TEST_F(CliEvtchn, DebugKeysQRaisesVirqDebug)
 
 TEST_F(CliEvtchn, AMillionEventsBetweenTwoDomainsOnFourVcpusEach)
 {
-    std::string why;
-    if (backend_unavailable(why))
-        GTEST_SKIP() << why;
     // 2 domains x 4 lanes x 125000 round trips: each domain receives 500000 events, 1000000 in all.
     constexpr unsigned kLanes = 4;
     constexpr unsigned long kPerLane = 125000;

@@ -73,16 +73,9 @@ bool alive(pid_t pid)
 
 } // namespace
 
-bool backend_unavailable(std::string& why)
-{
-    return test::requested_backend_unavailable(&why);
-}
-
 void CliTest::SetUp()
 {
-    std::string why;
-    if (backend_unavailable(why))
-        GTEST_SKIP() << why;
+    XKVM_SKIP_IF_BACKEND_UNAVAILABLE();
     char tmpl[] = "/tmp/xkvm-cli-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     m_rundir = tmpl;

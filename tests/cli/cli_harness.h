@@ -76,7 +76,5 @@ protected:
     std::string m_rundir;
 };
 
-// true when the test cannot run here (sets the skip message).
-bool backend_unavailable(std::string& why);
 
 } // namespace xkvm::testing

@@ -16,7 +16,9 @@ static void say(const char* s) { console_write_e9(s, strlen(s)); }
 
 TEST_CASE(debug_port_e9)
 {
-    CHECK_EQ(inb(0xe9), 0xe9); /* the Bochs/QEMU detection value */
+    /* Xen's port 0xe9 handler takes writes only (xen/arch/x86/hvm/hvm.c, hvm_print_line): with no
+     * device model behind it, the read floats high. Bochs and QEMU's debugcon answer 0xe9. */
+    CHECK_EQ(inb(0xe9), 0xff);
     say("console-e9: ok\n");
 }
 

@@ -177,4 +177,13 @@ TEST_CASE(unknown_ops_are_enosys)
         uint32_t port, priority;
     } prio = {ipi, 7};
     CHECK_EQ(op(EVTCHNOP_set_priority, &prio), -XEN_ENOSYS);
+    /* Xen offers the FIFO ABI (xen/common/event_fifo.c, evtchn_fifo_init_control). */
+    TEST_DIFF(no_fifo_abi, "EVTCHNOP_init_control is -ENOSYS: 2-level only (Xen: FIFO offered)");
+    struct {
+        uint64_t control_gfn;
+        uint32_t offset, vcpu;
+        uint64_t link_bits;
+        uint8_t _pad[8];
+    } init = {0, 0, 0, 0, {0}};
+    CHECK_EQ(op(EVTCHNOP_init_control, &init), -XEN_ENOSYS);
 }

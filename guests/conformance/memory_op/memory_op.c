@@ -114,6 +114,8 @@ TEST_CASE(add_to_physmap_negative_cases)
     page[0] = 0x5c;
     CHECK_EQ(add_to_physmap(DOMID_SELF, XENMAPSPACE_shared_info, 1, gpfn), -XEN_EINVAL); /* one frame */
     CHECK_EQ(add_to_physmap(DOMID_SELF, 99, 0, gpfn), -XEN_EINVAL);
+    /* Domain 0 is modelled as a PVH (translated) dom0, so xatp_permission_check reaches the XSM
+     * check: -EPERM (xen/common/memory.c). A PV dom0 would give -EACCES (not translated). */
     CHECK_EQ(add_to_physmap(0, XENMAPSPACE_shared_info, 0, gpfn), -XEN_EPERM);
     CHECK_EQ(hypercall_memory_op(XENMEM_add_to_physmap, (void*)CONF_BAD_GPA), -XEN_EFAULT);
     CHECK_EQ(READ_ONCE(page[0]), 0x5c); /* nothing was mapped over it */

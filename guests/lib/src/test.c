@@ -93,6 +93,16 @@ void test_skip(const char* fmt, ...)
     current_skipped = true;
 }
 
+void test_diff(const char* id, const char* fmt, ...)
+{
+    char msg[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    printf("DIFF: %s: %s: %s\n", test_current_case(), id, msg);
+}
+
 void test_run_fn(const char* name, void (*fn)(void))
 {
     current = name;

@@ -134,7 +134,7 @@ void Daemon::vmm_event(VmmLink& link, const Json& ev)
     if (!name || !rec || rec->vmm_pid != link.pid())
         return;
     if (*name == "shutdown") {
-        auto reason = ipc::get_uint(ev, "reason", SHUTDOWN_MAX);
+        auto reason = ipc::get_uint(ev, "reason", 0xff); // any 8-bit code: Xen passes them all on
         auto detail = ipc::opt_string(ev, "detail", "", 1024);
         if (!reason || !detail) {
             logger()->warn("domain {}: malformed shutdown event", rec->domid);
@@ -163,7 +163,7 @@ void Daemon::guest_shutdown(DomainRecord& rec, unsigned reason, std::string deta
     case SHUTDOWN_watchdog: action = rec.config.on_watchdog; break;
     case SHUTDOWN_soft_reset: action = rec.config.on_soft_reset; break;
     case SHUTDOWN_suspend: action = ShutdownAction::Preserve; break; // kept for a later resume or destroy
-    default: break;
+    default: break; // an unknown reason destroys the domain, as libxl does
     }
     logger()->info("domain {} ({}): {} ({}); action {}", rec.domid, rec.name, xen::shutdown_reason_name(reason), detail,
                    config::xl_name(action));
