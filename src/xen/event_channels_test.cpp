@@ -210,3 +210,30 @@ TEST_F(EventChannelTest, LegacyPinVirqsOnlyWhenOffered)
     EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_close, kScratch), 0);
     EXPECT_FALSE(domain->pin_routed_to_evtchn(4));
 }
+
+// Mirrors of checks the conformance guests make, so a regression fails here on every machine.
+
+// Xen's evtchn_bind_vcpu (common/event_channel.c) rebinds interdomain, unbound, PIRQ and global VIRQ
+// ports only; an IPI port belongs to its vCPU: -EINVAL, and it stays where it was.
+TEST_F(EventChannelTest, BindVcpuRefusesToMoveAnIpiPort)
+{
+    evtchn_port_t p = bind_ipi(1);
+    put(evtchn_bind_vcpu { p, 2 });
+    EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_bind_vcpu, kScratch), -XEN_EINVAL);
+    domain->vcpu(2).upcall_vector.store(0); // no per-vCPU vectors: upcalls show in vcpu_info only
+    EXPECT_EQ(send(p), 0);
+    EXPECT_EQ(shinfo()->vcpu_info[1].evtchn_upcall_pending, 1);
+    EXPECT_EQ(shinfo()->vcpu_info[2].evtchn_upcall_pending, 0);
+}
+
+// evtchn_send on an unbound port drops the notification and returns 0 (common/event_channel.c,
+// ECS_UNBOUND); only a free port is -EINVAL.
+TEST_F(EventChannelTest, SendOnAnUnboundPortIsDroppedWithoutError)
+{
+    put(evtchn_alloc_unbound { DOMID_SELF, DOMID_SELF, 0 });
+    ASSERT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_alloc_unbound, kScratch), 0);
+    evtchn_port_t p = get<evtchn_alloc_unbound>().port;
+    EXPECT_EQ(send(p), 0);
+    EXPECT_FALSE(pending(p));
+    EXPECT_EQ(send(p + 1), -XEN_EINVAL); // never allocated
+}

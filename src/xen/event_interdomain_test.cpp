@@ -1,4 +1,6 @@
 // Interdomain channels through a broker (the far side in another VMM), and SCHEDOP_poll wake-ups.
+#include <array>
+
 #include "xen/abi/event_channel.h"
 #include "xen/abi/sched.h"
 #include "xen/test_support.h"
@@ -212,6 +214,23 @@ TEST_F(Interdomain, PollChecksPortsInOrderAndRefusesUnboundOnes)
     put(sched_poll { reinterpret_cast<evtchn_port_t*>(kScratch + 0x104), 1, 0 });
     EXPECT_EQ(call(XEN_HYPERCALL_sched_op, SCHEDOP_poll, kScratch), 0);
     EXPECT_EQ(last->effect, HypercallEffect::Block);
+}
+
+// do_poll (common/sched/core.c) takes at most 128 ports: 129 is -EINVAL before any port is read,
+// 128 (all the same pending port) is fine.
+TEST_F(Interdomain, PollTakesAtMost128Ports)
+{
+    evtchn_port_t a = alloc_unbound(DOMID_SELF);
+    domain->evtchn().raise(a);
+    std::array<evtchn_port_t, 1024> ports;
+    ports.fill(a);
+    put(ports, kScratch + 0x100);
+    put(sched_poll { reinterpret_cast<evtchn_port_t*>(kScratch + 0x100), 129, 0 });
+    EXPECT_EQ(call(XEN_HYPERCALL_sched_op, SCHEDOP_poll, kScratch), -XEN_EINVAL);
+    put(sched_poll { reinterpret_cast<evtchn_port_t*>(kScratch + 0x100), 128, 0 });
+    EXPECT_EQ(call(XEN_HYPERCALL_sched_op, SCHEDOP_poll, kScratch), 0);
+    put(sched_poll { reinterpret_cast<evtchn_port_t*>(kScratch + 0x100), 1024, 0 });
+    EXPECT_EQ(call(XEN_HYPERCALL_sched_op, SCHEDOP_poll, kScratch), -XEN_EINVAL);
 }
 
 TEST_F(Interdomain, OtherDomainsAreLookedUpBeforeTheyAreRefused)
