@@ -30,6 +30,13 @@ GuestRun boot(const std::string& family, int bits, GuestOptions opts = {})
     return run_guest(vmm_path(), opts);
 }
 
+GuestOptions with_cmdline(const std::string& cmdline)
+{
+    GuestOptions opts;
+    opts.cmdline = cmdline;
+    return opts;
+}
+
 size_t count(const std::string& haystack, const std::string& needle)
 {
     size_t n = 0;
@@ -61,11 +68,11 @@ void expect_passed(const GuestRun& run, const std::string& name, size_t cases, i
 CONFORMANCE_SUITE(conformance_cpuid);
 TEST_F(conformance_cpuid, bits64)
 {
-    expect_passed(boot("cpuid", 64), "conf-cpuid64", 9);
+    expect_passed(boot("cpuid", 64, with_cmdline("domid=1")), "conf-cpuid64", 9); // a lone xkvm-vmm is domain 1
 }
 TEST_F(conformance_cpuid, bits32)
 {
-    expect_passed(boot("cpuid", 32), "conf-cpuid32", 9);
+    expect_passed(boot("cpuid", 32, with_cmdline("domid=1")), "conf-cpuid32", 9);
 }
 
 CONFORMANCE_SUITE(conformance_hypercall_abi);

@@ -17,7 +17,9 @@ TEST(IpcJson, ParsesObjectsOnly)
 TEST(IpcJson, InvalidUtf8IsReplacedNotThrown)
 {
     Frame f = json_frame(Json { { "s", std::string("a\xff") } });
-    EXPECT_TRUE(parse_json(f));
+    auto parsed = parse_json(f);
+    ASSERT_TRUE(parsed);
+    EXPECT_EQ(get_string(*parsed, "s").value_or("?"), "a\xef\xbf\xbd"); // U+FFFD in place of the bad byte
 }
 
 TEST(IpcJson, FieldReadersCheckTypeAndRange)

@@ -164,6 +164,7 @@ TEST(numa_bind_memory, EveryNodeOfAMultiNodeHost)
     Topology topo = host();
     if (topo.node_count() < 2)
         GTEST_SKIP() << "SKIP: single-node host, binding to a non-default node cannot be shown";
+    size_t nodes_checked = 0;
     for (const NodeInfo& n : topo.nodes()) {
         if (n.mem_free < 64 * kMiB)
             continue;
@@ -173,9 +174,12 @@ TEST(numa_bind_memory, EveryNodeOfAMultiNodeHost)
         touch(ram.addr(), ram.len());
         auto where = nodes_of_pages(ram.addr(), ram.len());
         ASSERT_TRUE(where);
+        ASSERT_EQ(where->size(), ram.len() / 4096);
         for (int page_node : *where)
             ASSERT_EQ(page_node, static_cast<int>(n.id));
+        ++nodes_checked;
     }
+    EXPECT_GE(nodes_checked, 2u) << "fewer than two nodes had 64 MiB free: nothing was shown";
 }
 
 TEST(numa_bind_memory, Errors)

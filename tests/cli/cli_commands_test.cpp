@@ -111,17 +111,15 @@ TEST_F(CliCommands, PauseStopsTheGuestAndUnpauseResumesIt)
     auto row = list_row("t");
     ASSERT_TRUE(row);
     EXPECT_NE(row->find("--p---"), std::string::npos) << *row;
-    // Paused: once what was in flight has arrived, the output stays the same. (Showing that nothing
-    // happens takes a wait; 3 tick periods, twice.)
-    size_t before = 0, after = 1;
+    // Paused: once what was in flight has arrived (no new output for 3 tick periods), no output
+    // comes for 6 more. Nothing happening is a wait for the event that must not come, with a deadline.
+    auto size = [&] { return read_file(console.out_path).size(); };
+    size_t settled = 0;
     ASSERT_TRUE(eventually([&] {
-        before = read_file(console.out_path).size();
-        std::this_thread::sleep_for(150ms);
-        after = read_file(console.out_path).size();
-        return before == after;
+        settled = size();
+        return !eventually([&] { return size() != settled; }, 150ms);
     }, 5s));
-    std::this_thread::sleep_for(150ms);
-    EXPECT_EQ(read_file(console.out_path).size(), after);
+    EXPECT_FALSE(eventually([&] { return size() != settled; }, 300ms)) << "output while paused";
     ASSERT_EQ(run({ "unpause", "t" }).rc, 0);
     size_t seen = ticks(read_file(console.out_path));
     EXPECT_TRUE(eventually([&] { return ticks(read_file(console.out_path)) >= seen + 2; }));
@@ -250,8 +248,8 @@ TEST_F(CliCommands, DaemonStaysWhileDomainsRun)
     ASSERT_EQ(run({ "create", "-p", ticker("t") }).rc, 0);
     auto pid = daemon_pid();
     ASSERT_TRUE(pid);
-    std::this_thread::sleep_for(400ms); // four idle periods: it must still be there
-    EXPECT_EQ(daemon_pid(), pid);
+    // Four idle periods pass without the daemon leaving.
+    EXPECT_FALSE(eventually([&] { return daemon_pid() != pid; }, 400ms));
     ASSERT_EQ(run({ "destroy", "t" }).rc, 0);
     EXPECT_TRUE(eventually([&] { return !daemon_pid(); }, 10s));
 }

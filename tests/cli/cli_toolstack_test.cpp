@@ -403,7 +403,10 @@ TEST_F(CliFixtureHost, StrictConflictFailsNamingRegionAndDevices)
     ASSERT_EQ(relaxed.rc, 0) << relaxed.err;
     EXPECT_NE(relaxed.err.find("warning: "), std::string::npos);
     EXPECT_NE(relaxed.err.find("[0x3e2e0000-0x3e2fffff]"), std::string::npos) << relaxed.err;
-    for (const auto& e : json_of(relaxed)["memory_map"])
+    const auto map = json_of(relaxed)["memory_map"];
+    ASSERT_TRUE(map.is_array());
+    ASSERT_FALSE(map.empty()) << "no memory map to check";
+    for (const auto& e : map)
         EXPECT_NE(e["start"], "0x3e2e0000") << "left out under relaxed";
 }
 

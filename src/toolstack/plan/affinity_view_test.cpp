@@ -152,6 +152,8 @@ TEST(plan_affinity_view, AppliesVcpuPinToOneOrAllVcpus)
     auto all = vcpu_pin(topo, current, "all", "-", "0-1");
     ASSERT_TRUE(all) << all.error().message;
     EXPECT_EQ(all->changed, (std::vector<uint32_t> { 0, 1, 2 }));
+    ASSERT_EQ(all->affinity.size(), 3u);
+    ASSERT_EQ(all->threads.size(), 3u);
     for (const auto& a : all->affinity) {
         EXPECT_EQ(a.hard, topo.online_cpus()) << "'-' keeps hard affinity";
         EXPECT_EQ(a.soft, (CpuSet { 0, 1 }));
