@@ -227,7 +227,8 @@ void Daemon::vmm_readable(VmmLink& link)
                                                                    f.payload.size()));
             continue;
         }
-        auto j = ipc::parse_json(f);
+        // A VMM parses guest input and may be subverted: its messages are held to tighter limits.
+        auto j = ipc::parse_json(f, ipc::kUntrustedJsonLimits);
         if (!j) {
             open = make_unexpected(j.release_error());
             break;
