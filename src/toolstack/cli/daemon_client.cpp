@@ -37,7 +37,8 @@ Result<UniqueFd> spawn_daemon(const std::string& rundir)
         if (::fork() != 0)
             ::_exit(0);
         int null = ::open("/dev/null", O_RDWR);
-        int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        // Until the daemon holds the rundir and takes its log over (--log-file); never through a symlink.
+        int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK, 0640);
         if (null >= 0)
             ::dup2(null, 0);
         if (out >= 0) {
@@ -45,7 +46,8 @@ Result<UniqueFd> spawn_daemon(const std::string& rundir)
             ::dup2(out, 2);
         }
         ::fcntl(wr.get(), F_SETFD, 0);
-        const char* argv[] = { binary.c_str(), "--rundir", rundir.c_str(), "--ready-fd", fd_arg.c_str(), nullptr };
+        const char* argv[] = { binary.c_str(), "--rundir", rundir.c_str(), "--ready-fd", fd_arg.c_str(),
+                               "--log-file", log.c_str(), nullptr };
         ::execv(binary.c_str(), const_cast<char* const*>(argv));
         ::_exit(127);
     }

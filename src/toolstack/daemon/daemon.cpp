@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdint>
+
 #include "base/log.h"
 #include "ipc/rundir.h"
 #include "ipc/socket.h"
@@ -44,6 +46,12 @@ Result<std::unique_ptr<Daemon>> Daemon::create(DaemonOptions opts)
     if (::ftruncate(d->m_lock_fd.get(), 0) < 0 || ::pwrite(d->m_lock_fd.get(), pid.data(), pid.size(), 0) < 0)
         return make_unexpected(Error::from_errno("write pid file"));
 
+    if (!d->m_opts.log_file.empty()) {
+        // Only the daemon that holds the lock may rotate the log.
+        d->m_log = TRY(DaemonLog::create(d->m_opts.log_file));
+        TRY(d->m_log->redirect_stderr());
+    }
+
     std::string sock = ipc::daemon_socket_path(rundir);
     ::unlink(sock.c_str()); // a stale one from a daemon that died; we hold the lock
     d->m_listener = TRY(ipc::listen_unix(sock));
@@ -71,6 +79,8 @@ Result<std::unique_ptr<Daemon>> Daemon::create(DaemonOptions opts)
 Daemon::~Daemon()
 {
     shutdown_all();
+    if (m_log)
+        m_log->drain(SIZE_MAX);
     if (m_listener) {
         ::unlink(ipc::daemon_socket_path(m_opts.rundir).c_str());
         ::unlink(ipc::daemon_pid_path(m_opts.rundir).c_str());
@@ -122,6 +132,9 @@ int Daemon::run()
                             short(POLLIN | (link->channel().has_pending_output() ? POLLOUT : 0)), 0 });
             vmm_pids.push_back(pid);
         }
+        size_t log_index = fds.size();
+        if (m_log)
+            fds.push_back({ m_log->read_fd(), POLLIN, 0 });
         int timeout = -1;
         if (deadline)
             timeout = static_cast<int>(std::max<int64_t>(
@@ -132,6 +145,8 @@ int Daemon::run()
             logger()->error("poll: {}", errno_string(errno));
             return 1;
         }
+        if (m_log && (fds[log_index].revents & POLLIN))
+            m_log->drain();
         if (fds[1].revents & POLLIN)
             handle_signals();
         if (fds[0].revents & POLLIN)
