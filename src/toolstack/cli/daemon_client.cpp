@@ -22,7 +22,7 @@ constexpr auto kStartDeadline = 10s;
 Result<UniqueFd> spawn_daemon(const std::string& rundir)
 {
     std::string binary = find_daemon_binary();
-    TRY(ipc::make_dirs(rundir));
+    TRY(ipc::prepare_rundir(rundir));
     int p[2];
     if (::pipe2(p, O_CLOEXEC) < 0)
         return make_unexpected(Error::from_errno("pipe"));
@@ -104,6 +104,8 @@ Result<std::unique_ptr<DaemonClient>> DaemonClient::connect(const std::string& r
             return make_unexpected(std::move(last));
         if (!start)
             return fail(last.code, "xkvmd is not running in {}", rundir);
+        // Refused here, before anything is created in it or started for it.
+        TRY(ipc::prepare_rundir(rundir));
         if (std::chrono::steady_clock::now() >= deadline)
             return fail(ETIMEDOUT, "xkvmd did not start in {} (see {})", rundir, ipc::daemon_log_path(rundir));
         auto ready = TRY(spawn_daemon(rundir));

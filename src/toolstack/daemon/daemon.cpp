@@ -28,15 +28,14 @@ Daemon::Daemon(DaemonOptions opts) : m_opts(std::move(opts)), m_store(*this) { }
 
 Result<std::unique_ptr<Daemon>> Daemon::create(DaemonOptions opts)
 {
-    TRY(ipc::make_dirs(opts.rundir));
+    TRY(ipc::prepare_rundir(opts.rundir));
     std::unique_ptr<Daemon> d(new Daemon(std::move(opts)));
     const std::string& rundir = d->m_opts.rundir;
 
     // The pid file's lock says who owns the rundir; it goes away with the process.
     std::string pid_path = ipc::daemon_pid_path(rundir);
-    d->m_lock_fd = UniqueFd(::open(pid_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-    if (!d->m_lock_fd)
-        return make_unexpected(Error::from_errno(fmt::format("open {}", pid_path)));
+    // Never through a planted symlink or hard link: it is truncated below.
+    d->m_lock_fd = TRY(ipc::open_private_file(pid_path, O_RDWR));
     if (::flock(d->m_lock_fd.get(), LOCK_EX | LOCK_NB) < 0) {
         if (errno == EWOULDBLOCK)
             return fail(EBUSY, "another xkvmd already serves {}", rundir);
@@ -183,6 +182,12 @@ void Daemon::accept_clients()
         auto fd = ipc::accept_unix(m_listener.get());
         if (!fd)
             return;
+        // Only this user and root may drive the daemon (the socket's mode says the same).
+        if (auto peer = ipc::check_peer_uid(fd->get()); !peer) {
+            if (auto dropped = m_refusals.admit())
+                logger()->warn("{}; refused{}", peer.error().message, suppressed_note(*dropped));
+            continue;
+        }
         auto chan = ipc::Channel::create(fd.release_value());
         if (!chan)
             continue;

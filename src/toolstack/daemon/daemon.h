@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "base/rate_limit.h"
 #include "base/result.h"
 #include "base/unique_fd.h"
 #include "ipc/channel.h"
@@ -119,6 +120,7 @@ private:
     DaemonOptions m_opts;
     UniqueFd m_lock_fd, m_listener, m_signal_fd;
     std::unique_ptr<DaemonLog> m_log;
+    RateLimiter m_refusals; // warnings about clients that are not allowed in
     DomainTable m_table;
     xenstore::Server m_store;
     std::map<pid_t, std::unique_ptr<VmmLink>> m_vmms;

@@ -1,5 +1,6 @@
 // Issue 11, against the real xkvmd binary: a subverted VMM (hostile_vmm, spawned in xkvm-vmm's
-// place through XKVM_VMM) cannot crash the daemon.
+// place through XKVM_VMM) cannot crash the daemon, a planted run directory
+// is refused before anything is touched, and clients of another user are turned away.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -68,6 +69,7 @@ protected:
         EXPECT_EQ(::pipe2(p, O_CLOEXEC), 0);
         UniqueFd rd(p[0]), wr(p[1]);
         std::string fd_arg = std::to_string(wr.get());
+        std::string log = (m_rundir / "xkvmd.log").string();
         m_pid = ::fork();
         if (m_pid == 0) {
             ::setenv("XKVM_VMM", XKVM_HOSTILE_VMM_PATH, 1);
@@ -76,7 +78,7 @@ protected:
             int err = ::open((m_dir / "stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
             ::dup2(err, 2);
             const char* argv[] = { XKVM_XKVMD_PATH, "--rundir", m_rundir.c_str(), "--idle-ms", "600000",
-                                   "--ready-fd", fd_arg.c_str(), nullptr };
+                                   "--ready-fd", fd_arg.c_str(), "--log-file", log.c_str(), nullptr };
             ::execv(argv[0], const_cast<char* const*>(argv));
             ::_exit(127);
         }
@@ -146,6 +148,54 @@ TEST_F(DaemonProcess, AReplyNestedAHundredThousandDeepDoesNotCrashTheDaemon)
     ASSERT_TRUE(list);
     EXPECT_EQ((*list)["domains"].size(), 0u);
     EXPECT_EQ(::kill(m_pid, 0), 0);
+}
+
+TEST_F(DaemonProcess, ARundirOthersCanWriteIsRefusedAndLeftAlone)
+{
+    ASSERT_EQ(::chmod(m_rundir.c_str(), 0777), 0);
+    ASSERT_FALSE(start("none"));
+    EXPECT_TRUE(WIFEXITED(m_status) && WEXITSTATUS(m_status) != 0) << m_status;
+    EXPECT_NE(read_file(m_dir / "stderr").find("writable by others"), std::string::npos) << read_file(m_dir / "stderr");
+    EXPECT_TRUE(fs::is_empty(m_rundir));
+}
+
+TEST_F(DaemonProcess, APlantedSymlinkedPidFileIsRefusedAndItsTargetUntouched)
+{
+    std::ofstream(m_dir / "precious") << "keep me";
+    fs::create_symlink(m_dir / "precious", m_rundir / "xkvmd.pid");
+    ASSERT_FALSE(start("none"));
+    EXPECT_TRUE(WIFEXITED(m_status) && WEXITSTATUS(m_status) != 0) << m_status;
+    EXPECT_EQ(read_file(m_dir / "precious"), "keep me");
+    EXPECT_FALSE(fs::exists(m_rundir / "xkvmd.sock"));
+}
+
+TEST_F(DaemonProcess, AClientOfAnotherUserIsTurnedAway)
+{
+    if (::geteuid() != 0)
+        GTEST_SKIP() << "connecting as another user needs root";
+    ASSERT_TRUE(start("none")) << read_file(m_dir / "stderr");
+    ASSERT_EQ(::chmod(m_dir.c_str(), 0755), 0);
+    ASSERT_EQ(::chmod(m_rundir.c_str(), 0755), 0);
+    ASSERT_EQ(::chmod((m_rundir / "xkvmd.sock").c_str(), 0777), 0);
+    pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        if (::setgid(65534) != 0 || ::setuid(65534) != 0)
+            ::_exit(2);
+        auto fd = ipc::connect_unix((m_rundir / "xkvmd.sock").string());
+        if (!fd)
+            ::_exit(3);
+        auto chan = ipc::Channel::create(fd.release_value());
+        auto reply = (*chan)->call(ipc::json_frame({ { "op", "ping" }, { "id", 1 } }), 10s);
+        ::_exit(reply ? 4 : 0); // refused: the daemon closed without answering
+    }
+    auto status = wait_child(child, 20s);
+    ASSERT_TRUE(status);
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
+    // We (the same user) are still served.
+    auto chan = connect();
+    ASSERT_TRUE(chan);
+    EXPECT_TRUE(call(*chan, { { "op", "ping" }, { "id", 1 } }));
 }
 
 } // namespace
