@@ -1,5 +1,7 @@
 #include "ipc/json_message.h"
 
+#include <algorithm>
+
 namespace xkvm::ipc {
 
 Frame json_frame(const Json& j)
@@ -7,10 +9,41 @@ Frame json_frame(const Json& j)
     return Frame::make(FrameKind::Json, j.dump(-1, ' ', false, Json::error_handler_t::replace));
 }
 
-Result<Json> parse_json(const Frame& frame)
+size_t json_depth(std::string_view text, size_t limit)
+{
+    size_t depth = 0, deepest = 0;
+    bool in_string = false, escaped = false;
+    for (char c : text) {
+        if (in_string) {
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                in_string = false;
+            continue;
+        }
+        if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            deepest = std::max(deepest, ++depth);
+            if (deepest > limit)
+                return deepest;
+        } else if ((c == '}' || c == ']') && depth > 0) {
+            --depth;
+        }
+    }
+    return deepest;
+}
+
+Result<Json> parse_json(const Frame& frame, JsonLimits limits)
 {
     if (frame.kind != FrameKind::Json)
         return fail(EPROTO, "ipc: expected a JSON frame, got kind {}", static_cast<int>(frame.kind));
+    if (frame.payload.size() > limits.max_bytes)
+        return fail(EMSGSIZE, "ipc: JSON message of {} bytes (at most {})", frame.payload.size(), limits.max_bytes);
+    if (json_depth(frame.payload, limits.max_depth) > limits.max_depth)
+        return fail(EPROTO, "ipc: JSON message nested deeper than {} levels", limits.max_depth);
     Json j = Json::parse(frame.payload, nullptr, false);
     if (j.is_discarded())
         return fail(EPROTO, "ipc: malformed JSON message");
@@ -33,14 +66,28 @@ Json error_reply(uint64_t id, const Error& e)
     return Json { { "id", id }, { "ok", false }, { "error", e.message }, { "code", e.code } };
 }
 
-Result<Json> reply_result(const Json& reply)
+Result<Json> reply_result(Json reply)
 {
     bool ok = TRY(get_bool(reply, "ok"));
-    if (ok)
+    if (ok) {
+        reply.erase("id");
+        reply.erase("ok");
         return reply;
+    }
     auto message = TRY(opt_string(reply, "error", "unknown error", 1 << 16));
     int64_t code = TRY(get_int(reply, "code", 0, 4095));
     return make_unexpected(Error { static_cast<int>(code), std::move(message) });
+}
+
+Json pick_fields(const Json& j, std::initializer_list<std::string_view> keys)
+{
+    Json out = Json::object();
+    if (!j.is_object())
+        return out;
+    for (std::string_view key : keys)
+        if (auto it = j.find(key); it != j.end())
+            out[std::string(key)] = *it;
+    return out;
 }
 
 namespace {

@@ -2,7 +2,9 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -39,6 +41,36 @@ Status make_dirs(const std::string& path, unsigned mode)
     if (::stat(path.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
         return fail(ENOTDIR, "{} is not a directory", path);
     return {};
+}
+
+Status prepare_rundir(const std::string& path)
+{
+    TRY(make_dirs(path));
+    UniqueFd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!dir)
+        return fail(EPERM, "runtime directory {}: {} (a symlink is not accepted)", path, errno_string(errno));
+    struct stat st;
+    if (::fstat(dir.get(), &st) < 0)
+        return make_unexpected(Error::from_errno(fmt::format("stat {}", path)));
+    if (st.st_uid != ::geteuid())
+        return fail(EPERM, "runtime directory {} belongs to uid {}, not to us (uid {})", path, st.st_uid, ::geteuid());
+    if (st.st_mode & (S_IWGRP | S_IWOTH))
+        return fail(EPERM, "runtime directory {} is writable by others (mode {:o}); make it 0700 or 0755", path,
+                    st.st_mode & 07777);
+    return {};
+}
+
+Result<UniqueFd> open_private_file(const std::string& path, int flags)
+{
+    UniqueFd fd(::open(path.c_str(), flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644));
+    if (!fd)
+        return make_unexpected(Error::from_errno(fmt::format("open {}", path)));
+    struct stat st;
+    if (::fstat(fd.get(), &st) < 0)
+        return make_unexpected(Error::from_errno(fmt::format("stat {}", path)));
+    if (!S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != ::geteuid())
+        return fail(EPERM, "{} is not a plain file of ours (a link or another user's file?)", path);
+    return fd;
 }
 
 void remove_tree(const std::string& path)

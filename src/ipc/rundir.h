@@ -10,6 +10,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "base/unique_fd.h"
 
 namespace xkvm::ipc {
 
@@ -24,6 +25,13 @@ std::string console_socket_path(const std::string& rundir, uint32_t domid);
 
 // mkdir -p with `mode` for the directories it creates.
 Status make_dirs(const std::string& path, unsigned mode = 0700);
+// Creates the runtime directory if need be and checks it: a directory (not a symlink), owned by us,
+// writable by nobody else. EPERM saying what is wrong otherwise: root must not put its sockets,
+// pid file and logs where another user can swap them.
+Status prepare_rundir(const std::string& path);
+// Opens (creating, mode 0644) a file of ours inside the rundir without following a symlink and
+// refusing anything but a regular file with one link that we own (a planted hard link, a FIFO).
+Result<UniqueFd> open_private_file(const std::string& path, int flags);
 // rm -r of a directory that only holds files and empty directories we created; missing is fine.
 void remove_tree(const std::string& path);
 

@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -67,6 +68,17 @@ Result<UniqueFd> accept_unix(int listener)
             continue;
         return make_unexpected(Error::from_errno("accept"));
     }
+}
+
+Status check_peer_uid(int fd)
+{
+    ucred cred {};
+    socklen_t len = sizeof(cred);
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+        return make_unexpected(Error::from_errno("SO_PEERCRED"));
+    if (cred.uid != ::geteuid() && cred.uid != 0)
+        return fail(EACCES, "a client of uid {} (pid {}) is neither root nor uid {}", cred.uid, cred.pid, ::geteuid());
+    return {};
 }
 
 } // namespace xkvm::ipc

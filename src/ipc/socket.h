@@ -18,5 +18,7 @@ Result<UniqueFd> connect_unix(const std::string& path);
 Result<std::pair<UniqueFd, UniqueFd>> socket_pair();
 // accept4 with CLOEXEC; EAGAIN when nothing is waiting.
 Result<UniqueFd> accept_unix(int listener);
+// The peer of a connected Unix socket (SO_PEERCRED) is this user or root; EACCES otherwise.
+Status check_peer_uid(int fd);
 
 } // namespace xkvm::ipc

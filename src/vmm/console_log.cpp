@@ -2,23 +2,21 @@
 
 namespace xkvm::vmm {
 
-Result<std::unique_ptr<ConsoleLog>> ConsoleLog::create(const std::string& path, size_t history_limit)
+Result<std::unique_ptr<ConsoleLog>> ConsoleLog::create(const std::string& path, size_t history_limit,
+                                                       uint64_t file_limit)
 {
-    FILE* f = nullptr;
+    std::unique_ptr<RotatingFile> f;
     if (!path.empty()) {
-        f = std::fopen(path.c_str(), "ae");
-        if (!f)
-            return make_unexpected(Error::from_errno(fmt::format("console log {}", path)));
-        std::setvbuf(f, nullptr, _IONBF, 0); // a crash must not lose the last words
+        // Unbuffered (a crash must not lose the last words), capped, never through a symlink.
+        auto file = RotatingFile::create(path, file_limit);
+        if (!file)
+            return fail(file.error().code, "console log: {}", file.error().message);
+        f = file.release_value();
     }
-    return std::unique_ptr<ConsoleLog>(new ConsoleLog(f, history_limit));
+    return std::unique_ptr<ConsoleLog>(new ConsoleLog(std::move(f), history_limit));
 }
 
-ConsoleLog::~ConsoleLog()
-{
-    if (m_file)
-        std::fclose(m_file);
-}
+ConsoleLog::~ConsoleLog() = default;
 
 void ConsoleLog::console_output(std::string_view bytes)
 {
@@ -28,7 +26,7 @@ void ConsoleLog::console_output(std::string_view bytes)
     if (m_history.size() > m_limit)
         m_history.erase(0, m_history.size() - m_limit);
     if (m_file)
-        std::fwrite(bytes.data(), 1, bytes.size(), m_file);
+        m_file->write(bytes);
     for (auto& [id, fn] : m_subscribers)
         fn(bytes);
 }

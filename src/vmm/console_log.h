@@ -3,13 +3,14 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdio>
+#include <memory>
 #include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "base/result.h"
+#include "base/rotating_file.h"
 #include "devices/io_bus.h"
 
 namespace xkvm::vmm {
@@ -18,8 +19,10 @@ class ConsoleLog final : public devices::ConsoleSink {
 public:
     using Subscriber = std::function<void(std::string_view)>;
 
-    // `path` may be empty (no file). `history_limit` bounds what is kept in memory.
-    static Result<std::unique_ptr<ConsoleLog>> create(const std::string& path, size_t history_limit = 1 << 20);
+    // `path` may be empty (no file). `history_limit` bounds what is kept in memory, `file_limit` the
+    // log file (rotated to `<path>.1` when full: a guest cannot fill the disk).
+    static Result<std::unique_ptr<ConsoleLog>> create(const std::string& path, size_t history_limit = 1 << 20,
+                                                      uint64_t file_limit = RotatingFile::kDefaultMaxBytes);
     ~ConsoleLog() override;
 
     void console_output(std::string_view bytes) override;
@@ -32,10 +35,10 @@ public:
     uint64_t bytes_written() const;
 
 private:
-    ConsoleLog(FILE* file, size_t limit) : m_file(file), m_limit(limit) { }
+    ConsoleLog(std::unique_ptr<RotatingFile> file, size_t limit) : m_file(std::move(file)), m_limit(limit) { }
 
     mutable std::mutex m_lock;
-    FILE* m_file;
+    std::unique_ptr<RotatingFile> m_file;
     size_t m_limit;
     std::string m_history;
     uint64_t m_total = 0;

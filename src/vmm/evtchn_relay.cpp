@@ -8,6 +8,7 @@
 #include <climits>
 
 #include "base/log.h"
+#include "vmm/notify_socket.h"
 #include "xen/abi/xen.h"
 #include "xen/xen_errno.h"
 
@@ -24,25 +25,15 @@ UniqueFd new_eventfd() { return UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK
 
 } // namespace
 
-bool is_eventfd(int fd)
-{
-    char target[64] = {};
-    ssize_t n = ::readlink(fmt::format("/proc/self/fd/{}", fd).c_str(), target, sizeof(target) - 1);
-    return n > 0 && std::string_view(target, static_cast<size_t>(n)) == "anon_inode:[eventfd]";
-}
-
-// Our guest's sends on a channel to another domain: a write to the far side's eventfd.
+// Our guest's sends on a channel to another domain: a datagram on the far side's socket, never
+// blocking (a full queue means it has notifications to read already).
 class EvtchnRelay::Outbound final : public xen::Endpoint {
 public:
     Outbound(EvtchnRelay& relay, UniqueFd theirs, evtchn_port_t port, domid_t remote_dom, evtchn_port_t remote_port)
         : m_relay(relay), m_theirs(std::move(theirs)), m_port(port), m_remote_dom(remote_dom), m_remote_port(remote_port)
     {
     }
-    void notify() override
-    {
-        uint64_t one = 1;
-        (void)!::write(m_theirs.get(), &one, sizeof(one)); // a full counter means it is pending anyway
-    }
+    void notify() override { (void)send_notify(m_theirs.get()); }
     void disconnect() override { m_relay.local_closed(m_port, m_remote_dom, m_remote_port); }
 
 private:
@@ -106,18 +97,19 @@ void EvtchnRelay::run()
             auto port = static_cast<evtchn_port_t>(events[i].data.u64);
             domid_t dom;
             evtchn_port_t remote_port;
+            std::shared_ptr<UniqueFd> fd;
             {
                 std::lock_guard guard(m_lock);
                 auto it = m_inbound.find(port);
                 if (it == m_inbound.end())
                     continue;
-                uint64_t count;
-                if (::read(it->second.fd.get(), &count, sizeof(count)) != sizeof(count))
-                    continue;
+                fd = it->second.fd;
                 dom = it->second.remote_dom;
                 remote_port = it->second.remote_port;
             }
-            m_ec.raise_from_remote(port, dom, remote_port);
+            // The read happens outside m_lock: binds and closes on vCPU threads never wait for it.
+            if (drain_notify(fd->get()) > 0)
+                m_ec.raise_from_remote(port, dom, remote_port);
         }
     }
 }
@@ -130,7 +122,7 @@ Status EvtchnRelay::watch(evtchn_port_t port, Inbound in)
     ev.data.u64 = port;
     if (m_inbound.count(port))
         return fail(EEXIST, "port {} already has a far side", port);
-    if (::epoll_ctl(m_epoll.get(), EPOLL_CTL_ADD, in.fd.get(), &ev) < 0)
+    if (::epoll_ctl(m_epoll.get(), EPOLL_CTL_ADD, in.fd->get(), &ev) < 0)
         return make_unexpected(Error::from_errno("epoll_ctl"));
     m_inbound.emplace(port, std::move(in));
     return {};
@@ -142,7 +134,7 @@ void EvtchnRelay::unwatch(evtchn_port_t port)
     auto it = m_inbound.find(port);
     if (it == m_inbound.end())
         return;
-    ::epoll_ctl(m_epoll.get(), EPOLL_CTL_DEL, it->second.fd.get(), nullptr);
+    ::epoll_ctl(m_epoll.get(), EPOLL_CTL_DEL, it->second.fd->get(), nullptr);
     m_inbound.erase(it);
 }
 
@@ -183,12 +175,11 @@ bool EvtchnRelay::domain_exists(domid_t dom)
 Result<std::shared_ptr<xen::Endpoint>> EvtchnRelay::bind(domid_t remote_dom, evtchn_port_t remote_port,
                                                          evtchn_port_t local_port)
 {
-    UniqueFd ours = new_eventfd();
-    UniqueFd copy(ours ? ::fcntl(ours.get(), F_DUPFD_CLOEXEC, 0) : -1);
-    if (!copy)
-        return xen::xen_fail(XEN_ENOMEM, "no eventfd for an interdomain channel: {}", errno_string(errno));
+    auto pair = make_notify_pair();
+    if (!pair)
+        return xen::xen_fail(XEN_ENOMEM, "no socket for an interdomain channel: {}", pair.error().message);
     std::vector<UniqueFd> fds;
-    fds.push_back(std::move(copy));
+    fds.push_back(std::move(pair->send_end));
     auto asked = ask(ipc::Json { { "op", "evtchn-bind" }, { "remote_dom", remote_dom },
                                  { "remote_port", remote_port }, { "local_port", local_port } },
                      std::move(fds));
@@ -201,11 +192,11 @@ Result<std::shared_ptr<xen::Endpoint>> EvtchnRelay::bind(domid_t remote_dom, evt
     if (!waiter->reply)
         return xen::xen_fail(waiter->reply.error().code, "bind to domain {} port {}: {}", remote_dom, remote_port,
                              waiter->reply.error().message);
-    if (waiter->fds.size() != 1 || !is_eventfd(waiter->fds[0].get())) {
+    if (waiter->fds.size() != 1 || !is_notify_socket(waiter->fds[0].get())) {
         local_closed(local_port, remote_dom, remote_port);
-        return xen::xen_fail(XEN_EINVAL, "domain {} answered the bind without an eventfd", remote_dom);
+        return xen::xen_fail(XEN_EINVAL, "domain {} answered the bind without a notification socket", remote_dom);
     }
-    TRY(watch(local_port, Inbound { std::move(ours), remote_dom, remote_port }));
+    TRY(watch(local_port, Inbound { std::make_shared<UniqueFd>(std::move(pair->receive_end)), remote_dom, remote_port }));
     return std::shared_ptr<xen::Endpoint>(
         std::make_shared<Outbound>(*this, std::move(waiter->fds[0]), local_port, remote_dom, remote_port));
 }
@@ -242,19 +233,16 @@ Result<ipc::Json> EvtchnRelay::connect(const ipc::Json& req, std::vector<UniqueF
     auto port = static_cast<evtchn_port_t>(TRY(ipc::get_uint(req, "port", UINT32_MAX)));
     auto dom = static_cast<domid_t>(TRY(ipc::get_uint(req, "remote_dom", DOMID_FIRST_RESERVED - 1)));
     auto remote_port = static_cast<evtchn_port_t>(TRY(ipc::get_uint(req, "remote_port", UINT32_MAX)));
-    if (fds.size() != 1 || !is_eventfd(fds[0].get()))
-        return fail(EPROTO, "evtchn-connect without an eventfd");
-    UniqueFd ours = new_eventfd();
-    UniqueFd copy(ours ? ::fcntl(ours.get(), F_DUPFD_CLOEXEC, 0) : -1);
-    if (!copy)
-        return make_unexpected(Error::from_errno("eventfd"));
+    if (fds.size() != 1 || !is_notify_socket(fds[0].get()))
+        return fail(EPROTO, "evtchn-connect without a notification socket");
+    auto pair = TRY(make_notify_pair());
     auto out = std::make_shared<Outbound>(*this, std::move(fds[0]), port, dom, remote_port);
     TRY(m_ec.connect_remote(port, dom, remote_port, out));
-    if (auto r = watch(port, Inbound { std::move(ours), dom, remote_port }); !r) {
+    if (auto r = watch(port, Inbound { std::make_shared<UniqueFd>(std::move(pair.receive_end)), dom, remote_port }); !r) {
         m_ec.remote_closed(port, dom, remote_port);
         return make_unexpected(r.release_error());
     }
-    reply_fds.push_back(std::move(copy));
+    reply_fds.push_back(std::move(pair.send_end));
     return ipc::Json::object();
 }
 

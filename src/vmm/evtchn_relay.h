@@ -1,8 +1,10 @@
 // Interdomain event channels between VMM processes.
 //
-// Each bound channel has an eventfd per direction: ours, which the far VMM writes when its guest
-// sends (a thread here reads it and raises our port), and theirs, which we write when our guest
-// sends. The two descriptors are exchanged once, at bind time, through xkvmd:
+// Each bound channel has a notification socket pair per direction (notify_socket.h): we keep the
+// receive end of ours, which the far VMM sends on when its guest sends (a thread here drains it and
+// raises our port), and hold the send end of theirs, on which we send when our guest sends. Neither
+// can block, whatever the far VMM does to its own end. The send ends are exchanged once, at bind
+// time, through xkvmd:
 //
 //   our guest: EVTCHNOP_bind_interdomain(remote_dom, remote_port)
 //   VMM -> daemon  {"op": "evtchn-bind", "id", "remote_dom", "remote_port", "local_port"} + [our fd]
@@ -59,7 +61,9 @@ public:
 
 private:
     struct Inbound {
-        UniqueFd fd; // ours: readable when the far side sent
+        // The receive end: readable when the far side sent. Shared so that the relay thread reads
+        // it without holding m_lock.
+        std::shared_ptr<UniqueFd> fd;
         domid_t remote_dom = 0;
         evtchn_port_t remote_port = 0;
     };
@@ -90,10 +94,7 @@ private:
     std::map<uint64_t, std::shared_ptr<Waiter>> m_waiters;
     uint64_t m_next_id = 1;
     bool m_shut = false;
-    std::map<evtchn_port_t, Inbound> m_inbound; // our port -> its eventfd and far end
+    std::map<evtchn_port_t, Inbound> m_inbound; // our port -> its receive end and far end
 };
-
-// Is `fd` an eventfd? Descriptors from another VMM are checked before we write to them.
-bool is_eventfd(int fd);
 
 } // namespace xkvm::vmm

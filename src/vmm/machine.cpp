@@ -378,30 +378,12 @@ uint64_t Machine::system_time_ns() const
 
 uint64_t Machine::set_alarm(uint64_t deadline_ns, std::function<void()> fn)
 {
-    auto alarm = std::make_shared<Alarm>(Alarm { 0, deadline_ns, std::move(fn) });
-    uint64_t now = system_time_ns();
-    auto delay = std::chrono::nanoseconds(deadline_ns > now ? deadline_ns - now : 0);
-    alarm->id = m_timers.schedule_in(delay, [this, alarm] { fire_alarm(alarm); });
-    return alarm->id;
-}
-
-void Machine::fire_alarm(const std::shared_ptr<Alarm>& alarm)
-{
-    // The timer thread sleeps on the host's monotonic clock, which need not tick at exactly the
-    // rate of the guest's TSC-based clock: an alarm that wakes early by the guest's clock waits on,
-    // so "at or after the deadline" holds in guest time.
-    uint64_t now = system_time_ns();
-    if (now < alarm->deadline) {
-        m_timers.schedule_again(alarm->id, TimerService::Clock::now() + std::chrono::nanoseconds(alarm->deadline - now),
-                                [this, alarm] { fire_alarm(alarm); });
-        return;
-    }
-    alarm->fn();
+    return m_alarms.set(deadline_ns, std::move(fn));
 }
 
 void Machine::cancel_alarm(uint64_t handle)
 {
-    m_timers.cancel(handle);
+    m_alarms.cancel(handle);
 }
 
 Status Machine::vcpu_initialise(uint32_t vcpu, const x86::CpuState& state)

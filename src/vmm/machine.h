@@ -20,6 +20,7 @@
 #include "memory/physmap.h"
 #include "vmm/console_log.h"
 #include "vmm/isa_irq.h"
+#include "vmm/guest_alarms.h"
 #include "vmm/timer_service.h"
 #include "vmm/vcpu_exits.h"
 #include "vmm/vm_spec.h"
@@ -104,12 +105,6 @@ private:
     Status build_devices();
     Status load_guest();
     Status apply_vcpu_affinity(uint32_t vcpu);
-    struct Alarm {
-        uint64_t id;
-        uint64_t deadline; // system time
-        std::function<void()> fn;
-    };
-    void fire_alarm(const std::shared_ptr<Alarm>& alarm);
 
     VmSpec m_spec;
     xen::HypercallTrap m_trap = xen::HypercallTrap::PortIo;
@@ -135,6 +130,7 @@ private:
     std::unique_ptr<LocalXenstore> m_local_xenstore;
 
     TimerService m_timers;
+    GuestAlarms m_alarms { m_timers, [this] { return system_time_ns(); } };
     // Declared after m_timers so they go first: the PIT's destructor cancels its alarm through them.
     std::unique_ptr<devices::DeviceClock> m_device_clock;
     std::unique_ptr<devices::I8254Pit> m_pit;

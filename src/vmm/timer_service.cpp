@@ -4,7 +4,7 @@
 
 namespace xkvm::vmm {
 
-TimerService::TimerService() : m_thread([this] { run(); }) { }
+TimerService::TimerService(size_t max_timers) : m_max_timers(max_timers), m_thread([this] { run(); }) { }
 
 TimerService::~TimerService()
 {
@@ -17,40 +17,63 @@ void TimerService::shutdown()
         std::lock_guard guard(m_lock);
         m_stop = true;
         m_timers.clear();
+        m_when.clear();
     }
     m_cv.notify_all();
     if (m_thread.joinable() && m_thread.get_id() != std::this_thread::get_id())
         m_thread.join();
 }
 
+bool TimerService::insert_locked(uint64_t id, Clock::time_point when, Callback fn)
+{
+    if (m_stop || m_timers.size() >= m_max_timers)
+        return false;
+    m_timers.emplace(Key { when, id }, std::move(fn));
+    m_when[id] = when;
+    m_cv.notify_all();
+    return true;
+}
+
 uint64_t TimerService::schedule(Clock::time_point when, Callback fn)
 {
     std::lock_guard guard(m_lock);
     uint64_t id = m_next_id++;
-    m_timers.emplace(when, std::make_pair(id, std::move(fn)));
-    m_cv.notify_all();
-    return id;
+    return insert_locked(id, when, std::move(fn)) ? id : 0;
 }
 
 void TimerService::schedule_again(uint64_t id, Clock::time_point when, Callback fn)
 {
     std::lock_guard guard(m_lock);
-    if (m_stop)
+    if (id == m_running && m_running_cancelled)
         return;
-    m_timers.emplace(when, std::make_pair(id, std::move(fn)));
-    m_cv.notify_all();
+    (void)insert_locked(id, when, std::move(fn));
 }
 
 bool TimerService::cancel(uint64_t id)
 {
     std::lock_guard guard(m_lock);
-    for (auto it = m_timers.begin(); it != m_timers.end(); ++it) {
-        if (it->second.first == id) {
-            m_timers.erase(it);
-            return true;
-        }
-    }
-    return false;
+    if (id != 0 && id == m_running)
+        m_running_cancelled = true;
+    auto it = m_when.find(id);
+    if (it == m_when.end())
+        return false;
+    m_timers.erase(Key { it->second, id });
+    m_when.erase(it);
+    return true;
+}
+
+size_t TimerService::pending() const
+{
+    std::lock_guard guard(m_lock);
+    return m_timers.size();
+}
+
+std::optional<TimerService::Clock::time_point> TimerService::next_deadline() const
+{
+    std::lock_guard guard(m_lock);
+    if (m_timers.empty())
+        return std::nullopt;
+    return m_timers.begin()->first.first;
 }
 
 void TimerService::run()
@@ -63,15 +86,20 @@ void TimerService::run()
             continue;
         }
         auto first = m_timers.begin();
-        if (first->first > Clock::now()) {
-            m_cv.wait_until(lock, first->first);
+        if (first->first.first > Clock::now()) {
+            m_cv.wait_until(lock, first->first.first);
             continue;
         }
-        Callback fn = std::move(first->second.second);
+        uint64_t id = first->first.second;
+        Callback fn = std::move(first->second);
         m_timers.erase(first);
+        m_when.erase(id);
+        m_running = id;
+        m_running_cancelled = false;
         lock.unlock();
         fn();
         lock.lock();
+        m_running = 0;
     }
 }
 

@@ -41,7 +41,10 @@ void XenstoreLink::guest_notified()
             requests.clear();
             reset = notify = true;
         } else if (poll.status == xenstore::RingStatus::Broken) {
-            log::get("xenstore")->warn("guest broke its xenstore ring (error {})", m_ring.error());
+            // Every notify of a broken ring lands here: say so now and then, not every time.
+            if (auto dropped = m_broken_warnings.admit())
+                log::get("xenstore")->warn("guest broke its xenstore ring (error {}){}", m_ring.error(),
+                                           suppressed_note(*dropped));
             notify = true;
         }
         // The guest may have made room for replies that were waiting.

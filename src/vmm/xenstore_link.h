@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 
+#include "base/rate_limit.h"
 #include "base/result.h"
 #include "xenstore/message.h"
 #include "xenstore/ring.h"
@@ -44,6 +45,7 @@ private:
     xenstore::RingConnection m_ring;
     std::function<void()> m_notify;
     XenstoreBackend* m_backend = nullptr;
+    RateLimiter m_broken_warnings;
 };
 
 // A private xenstored for a VMM that runs without the daemon: it holds only this domain's tree.

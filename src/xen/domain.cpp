@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <ctime>
+#include <utility>
 
 #include "base/log.h"
 #include "xen/abi/compat32.h"
@@ -232,24 +233,48 @@ std::optional<uint8_t> Domain::direct_upcall_due(uint32_t vcpu) const
     return via.vector;
 }
 
-void Domain::begin_wait(uint32_t vcpu, std::vector<evtchn_port_t> poll_ports, uint64_t deadline_ns, bool poll)
+bool Domain::begin_wait(uint32_t vcpu, std::vector<evtchn_port_t> poll_ports, uint64_t deadline_ns, bool poll)
 {
     VcpuXenState& st = *m_vcpus.at(vcpu);
-    std::lock_guard guard(st.poll_lock);
-    st.polling = poll;
-    st.poll_woken = false;
-    st.poll_ports = std::move(poll_ports);
-    st.poll_deadline_ns = deadline_ns;
+    uint64_t alarm = 0;
+    if (poll && deadline_ns) {
+        // If an event wakes the vCPU first, end_wait cancels this; a kick that comes anyway finds
+        // nothing to do.
+        Platform& platform = m_platform;
+        alarm = platform.set_alarm(deadline_ns, [&platform, vcpu] { platform.kick_vcpu(vcpu); });
+        if (!alarm)
+            return false;
+    }
+    uint64_t stale;
+    {
+        std::lock_guard guard(st.poll_lock);
+        st.polling = poll;
+        st.poll_woken = false;
+        st.poll_ports = std::move(poll_ports);
+        st.poll_deadline_ns = deadline_ns;
+        stale = std::exchange(st.poll_alarm, alarm);
+    }
+    if (stale)
+        m_platform.cancel_alarm(stale);
+    return true;
 }
 
 void Domain::end_wait(uint32_t vcpu)
 {
     VcpuXenState& st = *m_vcpus.at(vcpu);
-    std::lock_guard guard(st.poll_lock);
-    st.polling = false;
-    st.poll_ports.clear();
-    st.poll_deadline_ns = 0;
-    st.blocked = false;
+    uint64_t alarm;
+    {
+        std::lock_guard guard(st.poll_lock);
+        st.polling = false;
+        st.poll_ports.clear();
+        st.poll_deadline_ns = 0;
+        st.blocked = false;
+        alarm = std::exchange(st.poll_alarm, 0);
+    }
+    // Outside the poll lock: the timer service takes its own lock, and its thread may be kicking
+    // this vCPU right now.
+    if (alarm)
+        m_platform.cancel_alarm(alarm);
 }
 
 bool Domain::wake_condition(uint32_t vcpu)

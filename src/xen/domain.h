@@ -75,6 +75,7 @@ struct VcpuXenState {
     bool polling = false;
     bool poll_woken = false;                  // a poll of no ports: some port went pending
     uint64_t poll_deadline_ns = 0;            // 0: no timeout
+    uint64_t poll_alarm = 0;                  // the alarm that kicks at the deadline; end_wait cancels it
 };
 
 class Domain {
@@ -116,7 +117,10 @@ public:
     // For the VMM's entry hook: is a no-EOI vector upcall due on this vCPU, and which vector?
     std::optional<uint8_t> direct_upcall_due(uint32_t vcpu) const;
     // SCHEDOP_block / SCHEDOP_poll on `vcpu`: begin, and end. A poll of no ports waits for any.
-    void begin_wait(uint32_t vcpu, std::vector<evtchn_port_t> poll_ports, uint64_t deadline_ns, bool poll);
+    // A poll with a deadline sets an alarm that kicks the vCPU then; the wait owns it, and end_wait
+    // (or the next begin_wait) cancels it, so a guest woken early by events leaves none behind.
+    // false: the platform refused the alarm (too many pending), and the poll must not wait.
+    [[nodiscard]] bool begin_wait(uint32_t vcpu, std::vector<evtchn_port_t> poll_ports, uint64_t deadline_ns, bool poll);
     void end_wait(uint32_t vcpu);
     // Should a blocked or polling vCPU run again: an event for it, or the poll's deadline passed?
     bool wake_condition(uint32_t vcpu);

@@ -172,15 +172,15 @@ TEST_F(Interdomain, PollWakesOnAMaskedPortAndOnlyPollersOfIt)
 {
     evtchn_port_t a = alloc_unbound(DOMID_SELF), b = alloc_unbound(DOMID_SELF);
     mask(a);
-    domain->begin_wait(1, { a }, 0, true);
-    domain->begin_wait(2, { b }, 0, true);
+    EXPECT_TRUE(domain->begin_wait(1, { a }, 0, true));
+    EXPECT_TRUE(domain->begin_wait(2, { b }, 0, true));
     platform.kicks.clear();
     domain->evtchn().raise(a);
     EXPECT_EQ(platform.kicks, std::vector<uint32_t>({ 1 })) << "a masked port wakes its poller";
     EXPECT_TRUE(domain->wake_condition(1));
     EXPECT_FALSE(domain->wake_condition(2));
     // A poll of no ports waits for any port.
-    domain->begin_wait(3, {}, 0, true);
+    EXPECT_TRUE(domain->begin_wait(3, {}, 0, true));
     platform.kicks.clear();
     domain->evtchn().raise(b);
     // 2 and 3 as its pollers; vCPU 0 gets the upcall (b is unmasked) but is not blocked.
@@ -188,7 +188,7 @@ TEST_F(Interdomain, PollWakesOnAMaskedPortAndOnlyPollersOfIt)
     EXPECT_TRUE(domain->wake_condition(3));
     EXPECT_TRUE(domain->wake_condition(2));
     // A deadline ends it too.
-    domain->begin_wait(1, { 1000 }, platform.now_ns + 10, true);
+    EXPECT_TRUE(domain->begin_wait(1, { 1000 }, platform.now_ns + 10, true));
     EXPECT_FALSE(domain->wake_condition(1));
     platform.now_ns += 10;
     EXPECT_TRUE(domain->wake_condition(1));

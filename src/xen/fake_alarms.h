@@ -2,6 +2,7 @@
 // tests and the hypercall fuzzer). No gtest here, so fuzz targets can use it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -13,9 +14,12 @@ struct FakeAlarms {
     uint64_t now_ns = 1'000'000;
     std::map<uint64_t, std::pair<uint64_t, std::function<void()>>> alarms; // handle -> (deadline, fn)
     uint64_t next_alarm = 1;
+    size_t max_alarms = SIZE_MAX; // as the VMM's cap: past it, add_alarm refuses (returns 0)
 
     uint64_t add_alarm(uint64_t deadline_ns, std::function<void()> fn)
     {
+        if (alarms.size() >= max_alarms)
+            return 0;
         alarms[next_alarm] = { deadline_ns, std::move(fn) };
         return next_alarm++;
     }

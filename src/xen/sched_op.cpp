@@ -32,7 +32,7 @@ HypercallResult block(HypercallContext& ctx)
 {
     // Blocking re-enables event delivery first, so a pending event ends it at once.
     ctx.domain.shared_info().set_upcall_mask(ctx.vcpu_id, false);
-    ctx.domain.begin_wait(ctx.vcpu_id, {}, 0, false);
+    (void)ctx.domain.begin_wait(ctx.vcpu_id, {}, 0, false); // no deadline, no alarm to refuse
     ctx.effect = HypercallEffect::Block;
     return 0;
 }
@@ -62,13 +62,10 @@ HypercallResult poll(HypercallContext& ctx)
             return 0;
     if (timeout != 0 && timeout <= ctx.domain.platform().system_time_ns())
         return 0;
-    ctx.domain.begin_wait(ctx.vcpu_id, std::move(ports), timeout, true);
-    if (timeout) {
-        // Wake the vCPU at the deadline; if an event woke it first, the kick finds nothing to do.
-        Platform& platform = ctx.domain.platform();
-        uint32_t vcpu = ctx.vcpu_id;
-        platform.set_alarm(timeout, [&platform, vcpu] { platform.kick_vcpu(vcpu); });
-    }
+    // The wait owns the deadline's alarm. If the domain has too many alarms, the poll returns as if
+    // woken (a poll may always return early; the guest looks at its ports again).
+    if (!ctx.domain.begin_wait(ctx.vcpu_id, std::move(ports), timeout, true))
+        return 0;
     ctx.effect = HypercallEffect::Block;
     return 0;
 }

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "base/log.h"
+#include "base/rate_limit.h"
 
 namespace xkvm::xenstore {
 
@@ -55,7 +56,10 @@ void RingConnection::set_error(uint32_t code)
     m_error = code;
     if (m_options.features & kFeatureError)
         store_release(m_intf->error, code);
-    log::get("xenstore")->warn("xenstore ring broken: error {}", code);
+    // A guest can break and reconnect its ring in a loop.
+    static RateLimiter warnings;
+    if (auto dropped = warnings.admit())
+        log::get("xenstore")->warn("xenstore ring broken: error {}{}", code, suppressed_note(*dropped));
 }
 
 bool RingConnection::reconnect_requested() const

@@ -102,7 +102,9 @@ void Server::send(ConnId conn, const Message& msg)
 {
     if (msg.payload.size() > kPayloadMax) {
         if (msg.msg_type() == MsgType::WatchEvent) {
-            logger()->warn("dropping a {}-byte watch event for connection {}", msg.payload.size(), conn);
+            if (auto dropped = m_drop_warnings.admit())
+                logger()->warn("dropping a {}-byte watch event for connection {}{}", msg.payload.size(), conn,
+                               suppressed_note(*dropped));
             return;
         }
         m_sink.deliver(conn, error_reply(msg, E2BIG));

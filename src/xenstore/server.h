@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/rate_limit.h"
 #include "base/result.h"
 #include "xenstore/message.h"
 #include "xenstore/quota.h"
@@ -145,6 +146,8 @@ private:
     // Filled while a request runs; delivered after its reply.
     std::vector<Change> m_pending_changes;
     std::vector<std::pair<ConnId, Message>> m_pending_events;
+    // Guests can make watch events that do not fit (long tokens): warn about a few, count the rest.
+    RateLimiter m_drop_warnings;
 };
 
 } // namespace xkvm::xenstore

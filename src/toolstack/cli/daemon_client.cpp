@@ -22,7 +22,7 @@ constexpr auto kStartDeadline = 10s;
 Result<UniqueFd> spawn_daemon(const std::string& rundir)
 {
     std::string binary = find_daemon_binary();
-    TRY(ipc::make_dirs(rundir));
+    TRY(ipc::prepare_rundir(rundir));
     int p[2];
     if (::pipe2(p, O_CLOEXEC) < 0)
         return make_unexpected(Error::from_errno("pipe"));
@@ -37,7 +37,8 @@ Result<UniqueFd> spawn_daemon(const std::string& rundir)
         if (::fork() != 0)
             ::_exit(0);
         int null = ::open("/dev/null", O_RDWR);
-        int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        // Until the daemon holds the rundir and takes its log over (--log-file); never through a symlink.
+        int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK, 0640);
         if (null >= 0)
             ::dup2(null, 0);
         if (out >= 0) {
@@ -45,7 +46,8 @@ Result<UniqueFd> spawn_daemon(const std::string& rundir)
             ::dup2(out, 2);
         }
         ::fcntl(wr.get(), F_SETFD, 0);
-        const char* argv[] = { binary.c_str(), "--rundir", rundir.c_str(), "--ready-fd", fd_arg.c_str(), nullptr };
+        const char* argv[] = { binary.c_str(), "--rundir", rundir.c_str(), "--ready-fd", fd_arg.c_str(),
+                               "--log-file", log.c_str(), nullptr };
         ::execv(binary.c_str(), const_cast<char* const*>(argv));
         ::_exit(127);
     }
@@ -102,6 +104,8 @@ Result<std::unique_ptr<DaemonClient>> DaemonClient::connect(const std::string& r
             return make_unexpected(std::move(last));
         if (!start)
             return fail(last.code, "xkvmd is not running in {}", rundir);
+        // Refused here, before anything is created in it or started for it.
+        TRY(ipc::prepare_rundir(rundir));
         if (std::chrono::steady_clock::now() >= deadline)
             return fail(ETIMEDOUT, "xkvmd did not start in {} (see {})", rundir, ipc::daemon_log_path(rundir));
         auto ready = TRY(spawn_daemon(rundir));

@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdint>
+
 #include "base/log.h"
 #include "ipc/rundir.h"
 #include "ipc/socket.h"
@@ -26,15 +28,14 @@ Daemon::Daemon(DaemonOptions opts) : m_opts(std::move(opts)), m_store(*this) { }
 
 Result<std::unique_ptr<Daemon>> Daemon::create(DaemonOptions opts)
 {
-    TRY(ipc::make_dirs(opts.rundir));
+    TRY(ipc::prepare_rundir(opts.rundir));
     std::unique_ptr<Daemon> d(new Daemon(std::move(opts)));
     const std::string& rundir = d->m_opts.rundir;
 
     // The pid file's lock says who owns the rundir; it goes away with the process.
     std::string pid_path = ipc::daemon_pid_path(rundir);
-    d->m_lock_fd = UniqueFd(::open(pid_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-    if (!d->m_lock_fd)
-        return make_unexpected(Error::from_errno(fmt::format("open {}", pid_path)));
+    // Never through a planted symlink or hard link: it is truncated below.
+    d->m_lock_fd = TRY(ipc::open_private_file(pid_path, O_RDWR));
     if (::flock(d->m_lock_fd.get(), LOCK_EX | LOCK_NB) < 0) {
         if (errno == EWOULDBLOCK)
             return fail(EBUSY, "another xkvmd already serves {}", rundir);
@@ -43,6 +44,12 @@ Result<std::unique_ptr<Daemon>> Daemon::create(DaemonOptions opts)
     std::string pid = fmt::format("{}\n", ::getpid());
     if (::ftruncate(d->m_lock_fd.get(), 0) < 0 || ::pwrite(d->m_lock_fd.get(), pid.data(), pid.size(), 0) < 0)
         return make_unexpected(Error::from_errno("write pid file"));
+
+    if (!d->m_opts.log_file.empty()) {
+        // Only the daemon that holds the lock may rotate the log.
+        d->m_log = TRY(DaemonLog::create(d->m_opts.log_file));
+        TRY(d->m_log->redirect_stderr());
+    }
 
     std::string sock = ipc::daemon_socket_path(rundir);
     ::unlink(sock.c_str()); // a stale one from a daemon that died; we hold the lock
@@ -71,6 +78,8 @@ Result<std::unique_ptr<Daemon>> Daemon::create(DaemonOptions opts)
 Daemon::~Daemon()
 {
     shutdown_all();
+    if (m_log)
+        m_log->drain(SIZE_MAX);
     if (m_listener) {
         ::unlink(ipc::daemon_socket_path(m_opts.rundir).c_str());
         ::unlink(ipc::daemon_pid_path(m_opts.rundir).c_str());
@@ -122,6 +131,9 @@ int Daemon::run()
                             short(POLLIN | (link->channel().has_pending_output() ? POLLOUT : 0)), 0 });
             vmm_pids.push_back(pid);
         }
+        size_t log_index = fds.size();
+        if (m_log)
+            fds.push_back({ m_log->read_fd(), POLLIN, 0 });
         int timeout = -1;
         if (deadline)
             timeout = static_cast<int>(std::max<int64_t>(
@@ -132,6 +144,8 @@ int Daemon::run()
             logger()->error("poll: {}", errno_string(errno));
             return 1;
         }
+        if (m_log && (fds[log_index].revents & POLLIN))
+            m_log->drain();
         if (fds[1].revents & POLLIN)
             handle_signals();
         if (fds[0].revents & POLLIN)
@@ -168,6 +182,12 @@ void Daemon::accept_clients()
         auto fd = ipc::accept_unix(m_listener.get());
         if (!fd)
             return;
+        // Only this user and root may drive the daemon (the socket's mode says the same).
+        if (auto peer = ipc::check_peer_uid(fd->get()); !peer) {
+            if (auto dropped = m_refusals.admit())
+                logger()->warn("{}; refused{}", peer.error().message, suppressed_note(*dropped));
+            continue;
+        }
         auto chan = ipc::Channel::create(fd.release_value());
         if (!chan)
             continue;
@@ -227,7 +247,8 @@ void Daemon::vmm_readable(VmmLink& link)
                                                                    f.payload.size()));
             continue;
         }
-        auto j = ipc::parse_json(f);
+        // A VMM parses guest input and may be subverted: its messages are held to tighter limits.
+        auto j = ipc::parse_json(f, ipc::kUntrustedJsonLimits);
         if (!j) {
             open = make_unexpected(j.release_error());
             break;

@@ -11,10 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "base/rate_limit.h"
 #include "base/result.h"
 #include "base/unique_fd.h"
 #include "ipc/channel.h"
 #include "ipc/json_message.h"
+#include "toolstack/daemon/daemon_log.h"
 #include "toolstack/daemon/domain_table.h"
 #include "toolstack/daemon/vmm_link.h"
 #include "xenstore/server.h"
@@ -26,6 +28,7 @@ struct DaemonOptions {
     std::chrono::milliseconds idle_timeout { 5000 }; // exit after this long with no domain and no client
     std::string vmm_path;                            // xkvm-vmm
     int ready_fd = -1;                               // written to (one byte) once the socket listens
+    std::string log_file; // if set: stderr (ours and the VMMs') goes here, capped and rotated (daemon_log.h)
 };
 
 class Daemon final : private xenstore::MessageSink {
@@ -116,6 +119,8 @@ private:
 
     DaemonOptions m_opts;
     UniqueFd m_lock_fd, m_listener, m_signal_fd;
+    std::unique_ptr<DaemonLog> m_log;
+    RateLimiter m_refusals; // warnings about clients that are not allowed in
     DomainTable m_table;
     xenstore::Server m_store;
     std::map<pid_t, std::unique_ptr<VmmLink>> m_vmms;

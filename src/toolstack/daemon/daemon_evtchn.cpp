@@ -69,7 +69,7 @@ void Daemon::evtchn_bind(VmmLink& from, uint64_t id, const ipc::Json& req, std::
                         if (it == m_vmms.end())
                             return; // the asker is gone; its end closes with it
                         if (r && reply_fds.size() != 1)
-                            r = fail(EINVAL, "the far side answered without an eventfd");
+                            r = fail(EINVAL, "the far side answered without a notification socket");
                         it->second->reply(id, std::move(r), std::move(reply_fds));
                     });
 }

@@ -163,11 +163,9 @@ Result<Json> Daemon::op_list(uint64_t client, uint64_t id, const Json& req)
             continue;
         ++g->waiting;
         link->request("status", Json::object(), [g, i, finish](Result<Json> r) {
-            if (r) {
-                r->erase("id");
-                r->erase("ok");
-                g->domains[i]["status"] = r.release_value();
-            }
+            // Only what `xkvm list` shows goes on to the client, not whatever else the VMM sent.
+            if (r)
+                g->domains[i]["status"] = ipc::pick_fields(*r, { "paused", "shutdown", "cpu_time_ns", "vcpus" });
             finish();
         });
     }

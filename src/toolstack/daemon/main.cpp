@@ -24,6 +24,8 @@ int main(int argc, char** argv)
                                          "$XKVM_DAEMON_IDLE_MS or 5000)")
         ->check(CLI::NonNegativeNumber);
     app.add_option("--ready-fd", ready_fd, "write one byte here once the socket accepts connections");
+    std::string log_file;
+    app.add_option("--log-file", log_file, "send stderr (ours and the VMMs') here, size-capped and rotated");
     CLI11_PARSE(app, argc, argv);
 
     toolstack::DaemonOptions opts;
@@ -31,6 +33,7 @@ int main(int argc, char** argv)
     opts.idle_timeout = std::chrono::milliseconds(idle_ms);
     opts.vmm_path = toolstack::find_vmm_binary();
     opts.ready_fd = ready_fd;
+    opts.log_file = log_file;
     auto d = toolstack::Daemon::create(opts);
     if (!d) {
         std::fprintf(stderr, "xkvmd: %s\n", d.error().message.c_str());

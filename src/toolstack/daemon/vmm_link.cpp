@@ -96,7 +96,7 @@ void VmmLink::reply(uint64_t id, Result<ipc::Json> r, std::vector<UniqueFd> fds)
     (void)m_chan->send(std::move(frame));
 }
 
-bool VmmLink::complete(const ipc::Json& msg, std::vector<UniqueFd>& fds)
+bool VmmLink::complete(ipc::Json& msg, std::vector<UniqueFd>& fds)
 {
     if (msg.contains("event") || msg.contains("op"))
         return false;
@@ -108,7 +108,7 @@ bool VmmLink::complete(const ipc::Json& msg, std::vector<UniqueFd>& fds)
         return true; // late reply to an expired request
     auto done = std::move(it->second.done);
     m_pending.erase(it);
-    done(ipc::reply_result(msg), std::move(fds));
+    done(ipc::reply_result(std::move(msg)), std::move(fds));
     return true;
 }
 

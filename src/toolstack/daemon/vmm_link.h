@@ -38,9 +38,9 @@ public:
                  std::chrono::milliseconds timeout = std::chrono::seconds(5));
     // Sends a reply to one of the VMM's own requests.
     void reply(uint64_t id, Result<ipc::Json> r, std::vector<UniqueFd> fds = {});
-    // If `msg` answers a request in flight, completes it (with the frame's descriptors) and returns
-    // true. Requests from the VMM ("op") and events are not replies.
-    bool complete(const ipc::Json& msg, std::vector<UniqueFd>& fds);
+    // If `msg` answers a request in flight, completes it (with the frame's descriptors; `msg` is
+    // taken) and returns true. Requests from the VMM ("op") and events are not replies.
+    bool complete(ipc::Json& msg, std::vector<UniqueFd>& fds);
     // Fails everything in flight (the VMM went away).
     void fail_all(const Error& e);
     // Fails requests past their deadline; returns the earliest deadline left.

@@ -1,0 +1,47 @@
+// One rate limiter for everything a guest (or another untrusted peer) can make us log: at most
+// `burst` events per `window`, the rest dropped and counted, the count reported with the next event
+// that gets through. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace xkvm {
+
+class RateLimiter {
+public:
+    using Clock = std::chrono::steady_clock;
+    using Now = std::function<Clock::time_point()>;
+
+    static constexpr unsigned kDefaultBurst = 10;
+
+    explicit RateLimiter(unsigned burst = kDefaultBurst, Clock::duration window = std::chrono::seconds(1),
+                         Now now = &Clock::now)
+        : m_burst(burst), m_window(window), m_now(std::move(now))
+    {
+    }
+
+    // nullopt: drop this event. Otherwise it may go, and the value is how many were dropped since
+    // the last one that went.
+    std::optional<uint64_t> admit();
+    uint64_t dropped_total() const;
+
+private:
+    const unsigned m_burst;
+    const Clock::duration m_window;
+    Now m_now;
+    mutable std::mutex m_lock;
+    std::optional<Clock::time_point> m_window_start;
+    unsigned m_in_window = 0;
+    uint64_t m_dropped_since = 0;
+    uint64_t m_dropped_total = 0;
+};
+
+// "" for 0, else " (N more suppressed)": appended to the message that got through.
+std::string suppressed_note(uint64_t dropped);
+
+} // namespace xkvm

@@ -1,0 +1,202 @@
+// Issue 11, against the real xkvmd binary: a subverted VMM (hostile_vmm, spawned in xkvm-vmm's
+// place through XKVM_VMM) cannot crash the daemon, a planted run directory
+// is refused before anything is touched, and clients of another user are turned away.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "config/json.h"
+#include "ipc/channel.h"
+#include "ipc/json_message.h"
+#include "ipc/socket.h"
+
+namespace xkvm::toolstack {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// Waits for `pid` (our child) to exit, at most `timeout`; its wait status.
+std::optional<int> wait_child(pid_t pid, std::chrono::milliseconds timeout)
+{
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    if (pidfd) {
+        pollfd p { pidfd.get(), POLLIN, 0 };
+        if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0)
+            return std::nullopt;
+    }
+    int status = 0;
+    if (::waitpid(pid, &status, pidfd ? 0 : WNOHANG) != pid)
+        return std::nullopt;
+    return status;
+}
+
+class DaemonProcess : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        char tmpl[] = "/tmp/xkvmd-test-XXXXXX";
+        ASSERT_NE(::mkdtemp(tmpl), nullptr);
+        m_dir = tmpl;
+        m_rundir = m_dir / "run";
+        ASSERT_EQ(::mkdir(m_rundir.c_str(), 0700), 0);
+    }
+    void TearDown() override
+    {
+        if (m_pid > 0) {
+            ::kill(m_pid, SIGTERM);
+            if (!wait_child(m_pid, 10s)) {
+                ::kill(m_pid, SIGKILL);
+                (void)wait_child(m_pid, 10s);
+            }
+        }
+        std::error_code ec;
+        fs::remove_all(m_dir, ec);
+    }
+
+    // Starts xkvmd on m_rundir with the hostile VMM in `mode`; true once it is ready. On failure the
+    // daemon has exited and m_status holds how.
+    bool start(const std::string& mode)
+    {
+        int p[2];
+        EXPECT_EQ(::pipe2(p, O_CLOEXEC), 0);
+        UniqueFd rd(p[0]), wr(p[1]);
+        std::string fd_arg = std::to_string(wr.get());
+        std::string log = (m_rundir / "xkvmd.log").string();
+        m_pid = ::fork();
+        if (m_pid == 0) {
+            ::setenv("XKVM_VMM", XKVM_HOSTILE_VMM_PATH, 1);
+            ::setenv("XKVM_HOSTILE", mode.c_str(), 1);
+            ::fcntl(wr.get(), F_SETFD, 0);
+            int err = ::open((m_dir / "stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            ::dup2(err, 2);
+            const char* argv[] = { XKVM_XKVMD_PATH, "--rundir", m_rundir.c_str(), "--idle-ms", "600000",
+                                   "--ready-fd", fd_arg.c_str(), "--log-file", log.c_str(), nullptr };
+            ::execv(argv[0], const_cast<char* const*>(argv));
+            ::_exit(127);
+        }
+        wr.reset();
+        pollfd pf { rd.get(), POLLIN, 0 };
+        char c;
+        if (::poll(&pf, 1, 10'000) == 1 && ::read(rd.get(), &c, 1) == 1)
+            return true;
+        auto status = wait_child(m_pid, 10s);
+        m_status = status.value_or(-1);
+        m_pid = -1;
+        return false;
+    }
+
+    std::unique_ptr<ipc::Channel> connect()
+    {
+        auto fd = ipc::connect_unix((m_rundir / "xkvmd.sock").string());
+        EXPECT_TRUE(fd) << fd.error().message;
+        return fd ? ipc::Channel::create(fd.release_value()).release_value() : nullptr;
+    }
+
+    // One request and its reply (an error when the daemon did not answer in time).
+    Result<ipc::Json> call(ipc::Channel& chan, ipc::Json req, std::chrono::milliseconds timeout = 10s)
+    {
+        auto frame = TRY(chan.call(ipc::json_frame(req), timeout));
+        return ipc::reply_result(TRY(ipc::parse_json(frame)));
+    }
+
+    static ipc::Json create_request(const std::string& name, uint64_t id)
+    {
+        config::DomainConfig cfg;
+        cfg.name = name;
+        cfg.type = config::DomainType::Pvh;
+        cfg.kernel = "/nonexistent-kernel";
+        ipc::Json spec = { { "domid", 1 }, { "name", name }, { "uuid", std::array<uint8_t, 16> {} },
+                           { "type", "pvh" }, { "kernel", "/nonexistent-kernel" }, { "memory_mib", 32 },
+                           { "vcpus", 1 },
+                           { "memory_map", ipc::Json::array({ { { "base", 0 }, { "size", 1 << 20 }, { "type", "ram" } } }) } };
+        return { { "op", "create" }, { "id", id }, { "config", config::to_json(cfg) }, { "spec", spec },
+                 { "paused", true } };
+    }
+
+    std::string read_file(const fs::path& p)
+    {
+        std::ifstream in(p);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    }
+
+    fs::path m_dir, m_rundir;
+    pid_t m_pid = -1;
+    int m_status = 0;
+};
+
+TEST_F(DaemonProcess, AReplyNestedAHundredThousandDeepDoesNotCrashTheDaemon)
+{
+    ASSERT_TRUE(start("deep-reply")) << read_file(m_dir / "stderr");
+    auto chan = connect();
+    ASSERT_TRUE(chan);
+    auto r = call(*chan, create_request("deep", 1), 30s);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().code, ETIMEDOUT) << r.error().message;
+    // The same daemon answers, and no domain was left behind.
+    auto ping = call(*chan, { { "op", "ping" }, { "id", 2 } });
+    ASSERT_TRUE(ping) << ping.error().message;
+    EXPECT_EQ((*ping)["pid"], m_pid);
+    auto list = call(*chan, { { "op", "list" }, { "id", 3 } });
+    ASSERT_TRUE(list);
+    EXPECT_EQ((*list)["domains"].size(), 0u);
+    EXPECT_EQ(::kill(m_pid, 0), 0);
+}
+
+TEST_F(DaemonProcess, ARundirOthersCanWriteIsRefusedAndLeftAlone)
+{
+    ASSERT_EQ(::chmod(m_rundir.c_str(), 0777), 0);
+    ASSERT_FALSE(start("none"));
+    EXPECT_TRUE(WIFEXITED(m_status) && WEXITSTATUS(m_status) != 0) << m_status;
+    EXPECT_NE(read_file(m_dir / "stderr").find("writable by others"), std::string::npos) << read_file(m_dir / "stderr");
+    EXPECT_TRUE(fs::is_empty(m_rundir));
+}
+
+TEST_F(DaemonProcess, APlantedSymlinkedPidFileIsRefusedAndItsTargetUntouched)
+{
+    std::ofstream(m_dir / "precious") << "keep me";
+    fs::create_symlink(m_dir / "precious", m_rundir / "xkvmd.pid");
+    ASSERT_FALSE(start("none"));
+    EXPECT_TRUE(WIFEXITED(m_status) && WEXITSTATUS(m_status) != 0) << m_status;
+    EXPECT_EQ(read_file(m_dir / "precious"), "keep me");
+    EXPECT_FALSE(fs::exists(m_rundir / "xkvmd.sock"));
+}
+
+TEST_F(DaemonProcess, AClientOfAnotherUserIsTurnedAway)
+{
+    if (::geteuid() != 0)
+        GTEST_SKIP() << "connecting as another user needs root";
+    ASSERT_TRUE(start("none")) << read_file(m_dir / "stderr");
+    ASSERT_EQ(::chmod(m_dir.c_str(), 0755), 0);
+    ASSERT_EQ(::chmod(m_rundir.c_str(), 0755), 0);
+    ASSERT_EQ(::chmod((m_rundir / "xkvmd.sock").c_str(), 0777), 0);
+    pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        if (::setgid(65534) != 0 || ::setuid(65534) != 0)
+            ::_exit(2);
+        auto fd = ipc::connect_unix((m_rundir / "xkvmd.sock").string());
+        if (!fd)
+            ::_exit(3);
+        auto chan = ipc::Channel::create(fd.release_value());
+        auto reply = (*chan)->call(ipc::json_frame({ { "op", "ping" }, { "id", 1 } }), 10s);
+        ::_exit(reply ? 4 : 0); // refused: the daemon closed without answering
+    }
+    auto status = wait_child(child, 20s);
+    ASSERT_TRUE(status);
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
+    // We (the same user) are still served.
+    auto chan = connect();
+    ASSERT_TRUE(chan);
+    EXPECT_TRUE(call(*chan, { { "op", "ping" }, { "id", 1 } }));
+}
+
+} // namespace
+} // namespace xkvm::toolstack
