@@ -10,6 +10,35 @@ namespace {
 
 unsigned perms_of(memory::Protection p) { return p == memory::Protection::ReadOnly ? kRead : kReadWrite; }
 
+// Both map the guest page at the same backing page with the same protection.
+bool same_translation(const memory::Mapping& a, const memory::Mapping& b)
+{
+    return a.prot == b.prot && a.offset - a.gpa == b.offset - b.gpa;
+}
+
+// The parts of `from` that no mapping of `by` overlaps (only those with the same translation, when
+// `identical_only`).
+std::vector<memory::Mapping> subtract(const std::vector<memory::Mapping>& from,
+                                      const std::vector<memory::Mapping>& by, bool identical_only)
+{
+    std::vector<memory::Mapping> pieces = from;
+    for (const auto& b : by) {
+        std::vector<memory::Mapping> next;
+        for (const auto& p : pieces) {
+            if (b.gpa >= p.end() || b.end() <= p.gpa || (identical_only && !same_translation(p, b))) {
+                next.push_back(p);
+                continue;
+            }
+            if (p.gpa < b.gpa)
+                next.push_back({ p.gpa, b.gpa - p.gpa, p.offset, p.prot });
+            if (b.end() < p.end())
+                next.push_back({ b.end(), p.end() - b.end(), p.offset + (b.end() - p.gpa), p.prot });
+        }
+        pieces = std::move(next);
+    }
+    return pieces;
+}
+
 } // namespace
 
 void PhysmapMirror::record(Status st)
@@ -22,18 +51,22 @@ void PhysmapMirror::record(Status st)
     }
 }
 
-void PhysmapMirror::physmap_unmapped(const memory::Mapping& m)
+void PhysmapMirror::physmap_change_done()
 {
-    for_each_aligned_piece(m.gpa >> kPageShift, std::nullopt, m.size >> kPageShift,
-                           [&](Dfn dfn, Mfn, unsigned order) { record(m_dma.unmap(dfn, order)); });
-}
-
-void PhysmapMirror::physmap_mapped(const memory::Mapping& m, uint8_t*)
-{
-    for_each_aligned_piece(m.gpa >> kPageShift, m.offset >> kPageShift, m.size >> kPageShift,
-                           [&](Dfn dfn, Mfn mfn, unsigned order) {
-                               record(m_dma.map(dfn, mfn, order, perms_of(m.prot)));
-                           });
+    // What went and did not come back the same, minus what another mapping now covers (a map
+    // replaces it in one step); then what came that was not there the same before.
+    auto gone = subtract(subtract(m_removed, m_added, true), m_added, false);
+    auto come = subtract(m_added, m_removed, true);
+    m_removed.clear();
+    m_added.clear();
+    for (const auto& m : gone)
+        for_each_aligned_piece(m.gpa >> kPageShift, std::nullopt, m.size >> kPageShift,
+                               [&](Dfn dfn, Mfn, unsigned order) { record(m_dma.unmap(dfn, order)); });
+    for (const auto& m : come)
+        for_each_aligned_piece(m.gpa >> kPageShift, m.offset >> kPageShift, m.size >> kPageShift,
+                               [&](Dfn dfn, Mfn mfn, unsigned order) {
+                                   record(m_dma.map(dfn, mfn, order, perms_of(m.prot)));
+                               });
 }
 
 Status PhysmapMirror::status() const

@@ -1,11 +1,15 @@
 // Keeps a domain's DMA space in step with its guest physmap: a PhysmapListener that maps every guest
 // range the physmap gains (DFN = guest frame, MFN = page of the backing file, read-only where the
-// physmap's entry is) and unmaps every range it loses, each change in aligned power-of-two pieces
-// with one flush per piece. The domain build runs its maps under ScopedNoFlush and flushes once.
+// physmap's entry is) and unmaps every range it loses. The physmap tells a change to part of an
+// entry as the whole entry going and its remaining pieces coming back; the mirror diffs the two at
+// the end of each change, so pages that keep their translation are never touched (a device DMAing
+// there never sees them vanish). Each changed range goes in aligned power-of-two pieces, one flush
+// per piece. The domain build runs its maps under ScopedNoFlush and flushes once.
 #pragma once
 
 #include <mutex>
 #include <optional>
+#include <vector>
 
 #include "base/result.h"
 #include "iommu/context.h"
@@ -18,8 +22,10 @@ class PhysmapMirror final : public memory::PhysmapListener {
 public:
     explicit PhysmapMirror(DmaSpace& dma) : m_dma(dma) { }
 
-    void physmap_unmapped(const memory::Mapping& m) override;
-    void physmap_mapped(const memory::Mapping& m, uint8_t* host) override;
+    // Called under the physmap's write lock, so one change at a time.
+    void physmap_unmapped(const memory::Mapping& m) override { m_removed.push_back(m); }
+    void physmap_mapped(const memory::Mapping& m, uint8_t*) override { m_added.push_back(m); }
+    void physmap_change_done() override;
 
     // The first change that could not be mirrored (the DMA space then no longer matches: the
     // domain should be failed, as Xen crashes a domain whose IOMMU map fails).
@@ -30,6 +36,7 @@ private:
     void record(Status st);
 
     DmaSpace& m_dma;
+    std::vector<memory::Mapping> m_removed, m_added; // the change being told
     mutable std::mutex m_lock;
     std::optional<Error> m_error;
     uint64_t m_ops = 0;

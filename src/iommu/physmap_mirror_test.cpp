@@ -75,8 +75,16 @@ TEST_F(MirrorTest, ChangesFollowThePhysmap)
     build();
     uint8_t b = 0;
     EXPECT_TRUE(dma->dma_read(0x300000, std::span(&b, 1)).ok()); // cached before each change
+    EXPECT_TRUE(dma->dma_read(0x302000, std::span(&b, 1)).ok());
+    auto ops = dma->stats().operations;
+    auto hits = dma->iotlb_stats().hits;
     ASSERT_TRUE(pm->unmap(0x300000, 0x2000));
     expect_in_step();
+    // The physmap told the whole 12 MiB entry going and two pieces coming back; the DMA space saw
+    // one unmap of the two pages, and the neighbour's cached translation survived it.
+    EXPECT_EQ(dma->stats().operations, ops + 1);
+    EXPECT_TRUE(dma->dma_read(0x302000, std::span(&b, 1)).ok());
+    EXPECT_EQ(dma->iotlb_stats().hits, hits + 1);
     EXPECT_EQ(dma->dma_read(0x300000, std::span(&b, 1)).fault, DmaFault::NotPresent);
 
     EXPECT_TRUE(dma->dma_write(0x500000, std::span<const uint8_t>(&b, 1)).ok());
