@@ -1,6 +1,7 @@
 #include "memory/physmap.h"
 
 #include <algorithm>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -47,6 +48,8 @@ void Physmap::notify_locked(const std::vector<Mapping>& removed, const std::vect
     for (auto* l : m_listeners)
         for (const auto& m : added)
             l->physmap_mapped(m, m_host + m.offset);
+    for (auto* l : m_listeners)
+        l->physmap_change_done();
 }
 
 Status Physmap::map(Gpa gpa, uint64_t size, uint64_t offset, Protection prot)
@@ -138,6 +141,7 @@ void Physmap::add_listener(PhysmapListener* listener)
     m_listeners.push_back(listener);
     for (const auto& m : m_entries)
         listener->physmap_mapped(m, m_host + m.offset);
+    listener->physmap_change_done();
 }
 
 void Physmap::remove_listener(PhysmapListener* listener)
@@ -156,6 +160,30 @@ bool Physmap::is_mapped(Gpa gpa) const
 {
     std::shared_lock guard(m_lock);
     return find_locked(gpa) >= 0;
+}
+
+std::vector<Mapping> Physmap::mapped_in(Gpa gpa, uint64_t size) const
+{
+    std::shared_lock guard(m_lock);
+    std::vector<Mapping> out = overlapping_locked(gpa, size);
+    for (auto& m : out) {
+        Gpa lo = std::max(m.gpa, gpa), hi = std::min(m.end(), gpa + size);
+        m.offset += lo - m.gpa;
+        m.gpa = lo;
+        m.size = hi - lo;
+    }
+    return out;
+}
+
+Status Physmap::discard(uint64_t offset, uint64_t size)
+{
+    if (!is_page_aligned(offset) || !is_page_aligned(size) || offset > m_backing_size
+        || size > m_backing_size - offset)
+        return fail(EINVAL, "discard [{:#x}+{:#x}] is not page aligned inside guest memory", offset, size);
+    if (size && ::fallocate(m_memfd.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
+                            static_cast<off_t>(size)) < 0)
+        return make_unexpected(Error::from_errno("punching a hole in guest memory"));
+    return {};
 }
 
 template<typename Fn>

@@ -42,6 +42,10 @@ public:
     // the entries that replace them.
     virtual void physmap_unmapped(const Mapping&) = 0;
     virtual void physmap_mapped(const Mapping&, uint8_t* host) = 0;
+    // After the removals and additions of one change (and after add_listener's replay): a listener
+    // can diff them here, since a change to part of an entry is told as the whole entry going and
+    // its remaining pieces coming back.
+    virtual void physmap_change_done() { }
 };
 
 class Physmap {
@@ -70,6 +74,12 @@ public:
 
     std::vector<Mapping> mappings() const;
     bool is_mapped(Gpa gpa) const;
+    // The mapped parts of [gpa, gpa+size), clipped to the range, in guest order.
+    std::vector<Mapping> mapped_in(Gpa gpa, uint64_t size) const;
+
+    // Give backing pages back to the host (hole punch: they read as zero afterwards). Page aligned,
+    // inside the backing file; the caller has unmapped them from the guest.
+    Status discard(uint64_t offset, uint64_t size);
 
     // Host view of guest [gpa, gpa+len): fails with EFAULT unless the whole range is mapped and
     // contiguous in the backing file (and writable, when `for_write`). The pointer stays valid for

@@ -28,7 +28,8 @@ std::vector<CpuidLeaf> xen_cpuid_leaves(const XenCpuidOptions& o)
     add(3, 1, true, 0, 0, o.tsc_to_ns_mul, static_cast<uint8_t>(o.tsc_to_ns_shift));
     add(3, 2, true, o.tsc_khz, 0, 0, 0);
     add(4, 0, true,
-        XEN_HVM_CPUID_VCPU_ID_PRESENT | XEN_HVM_CPUID_DOMID_PRESENT | XEN_HVM_CPUID_UPCALL_VECTOR,
+        XEN_HVM_CPUID_VCPU_ID_PRESENT | XEN_HVM_CPUID_DOMID_PRESENT | XEN_HVM_CPUID_UPCALL_VECTOR
+            | (o.iommu_mappings ? XEN_HVM_CPUID_IOMMU_MAPPINGS : 0),
         o.vcpu_id, o.domid, 0);
     add(5, 0, true, 0, 0, 0, 0); // PV-only parameters: empty for HVM
     return leaves;

@@ -23,6 +23,7 @@ struct XenCpuidOptions {
     uint32_t tsc_to_ns_mul = 0;    // pvclock scale for leaf 3 sub-leaf 1
     int8_t tsc_to_ns_shift = 0;
     uint32_t pv_features_edx = 0;  // leaf 2 EDX as the toolstack's cpuid= policy sets it
+    bool iommu_mappings = false;   // leaf 4: the domain's DMA space maps what its physmap maps
 };
 
 // Leaves 0x40000000..0x40000005 with the values Xen gives an HVM guest.

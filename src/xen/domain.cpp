@@ -40,7 +40,9 @@ Domain::Domain(Platform& platform, DomainSetup setup)
       m_evtchn(m_shared, m_setup.domid, m_setup.max_vcpus, m_setup.max_evtchn_port,
                { [this](uint32_t vcpu) { deliver_upcall(vcpu); }, [this](evtchn_port_t port) { wake_pollers(port); } },
                m_setup.emul_pin_virqs),
-      m_timers(platform, m_setup.max_vcpus, [this](uint32_t vcpu) { m_evtchn.raise_virq(VIRQ_TIMER, vcpu); })
+      m_timers(platform, m_setup.max_vcpus, [this](uint32_t vcpu) { m_evtchn.raise_virq(VIRQ_TIMER, vcpu); }),
+      m_reservation(platform.physmap(),
+                    { m_setup.ram_pages, m_setup.max_pages, m_setup.ram_backing, m_setup.max_extent_order })
 {
     for (uint32_t i = 0; i < m_setup.max_vcpus; ++i)
         m_vcpus.push_back(std::make_unique<VcpuXenState>());

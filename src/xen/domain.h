@@ -18,6 +18,7 @@
 #include "xen/guest_type.h"
 #include "xen/platform.h"
 #include "xen/pvclock.h"
+#include "xen/reservation.h"
 #include "xen/vcpu_timers.h"
 #include "xen/shared_info.h"
 
@@ -31,6 +32,9 @@ struct DomainSetup {
     memory::MemoryMap memory_map; // what XENMEM_memory_map returns
     uint64_t ram_pages = 0;       // current reservation
     uint64_t max_pages = 0;       // maximum reservation
+    // Backing-file ranges holding guest RAM, which the balloon may take and give back (empty: none).
+    std::vector<memory::BackingRun> ram_backing;
+    unsigned max_extent_order = 9; // largest extent of the reservation ops (memop-max-order)
     uint32_t max_evtchn_port = 1023;
     // Legacy ISA pins may be delivered as VIRQ_EMUL_PIN_START + pin (the CPUID leaf 2 EDX evtchn bit).
     bool emul_pin_virqs = false;
@@ -95,6 +99,7 @@ public:
     EventChannels& evtchn() { return m_evtchn; }
     VcpuXenState& vcpu(uint32_t id) { return *m_vcpus.at(id); }
     VcpuTimers& timers() { return m_timers; }
+    Reservation& reservation() { return m_reservation; }
 
     // VCPUOP_register_vcpu_info: move vcpu_info into guest memory at gfn:offset, as Xen does.
     Status register_vcpu_info(uint32_t vcpu, uint64_t gfn, uint32_t offset);
@@ -148,6 +153,7 @@ private:
     EventChannels m_evtchn;
     std::vector<std::unique_ptr<VcpuXenState>> m_vcpus;
     VcpuTimers m_timers;
+    Reservation m_reservation;
 
     mutable std::mutex m_lock;
     std::array<uint64_t, HVM_NR_PARAMS> m_params {};

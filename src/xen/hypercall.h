@@ -65,6 +65,8 @@ HypercallResult do_sched_op(HypercallContext&);
 HypercallResult do_set_timer_op(HypercallContext&);
 HypercallResult do_hvm_op(HypercallContext&);
 HypercallResult do_memory_op(HypercallContext&);
+// The balloon sub-ops of memory_op (memory_reservation.cpp).
+HypercallResult memory_reservation_op(HypercallContext&, unsigned op);
 HypercallResult do_vcpu_op(HypercallContext&);
 HypercallResult do_event_channel_op(HypercallContext&);
 

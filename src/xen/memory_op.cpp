@@ -69,7 +69,8 @@ HypercallResult reservation(HypercallContext& ctx, bool maximum)
 {
     auto domid = TRY(ctx.guest.read_obj<domid_t>(ctx.arg(1)));
     TRY(check_self(ctx, domid));
-    return static_cast<int64_t>(maximum ? ctx.domain.setup().max_pages : ctx.domain.setup().ram_pages);
+    auto& res = ctx.domain.reservation();
+    return static_cast<int64_t>(maximum ? res.max_pages() : res.current_pages());
 }
 
 HypercallResult maximum_gpfn(HypercallContext& ctx)
@@ -89,6 +90,10 @@ HypercallResult do_memory_op(HypercallContext& ctx)
 {
     unsigned cmd = ctx.cmd(0) & kMemopCmdMask;
     switch (cmd) {
+    case XENMEM_increase_reservation:
+    case XENMEM_decrease_reservation:
+    case XENMEM_populate_physmap:
+        return memory_reservation_op(ctx, cmd);
     case XENMEM_add_to_physmap:
         return add_to_physmap(ctx);
     case XENMEM_memory_map:

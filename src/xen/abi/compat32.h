@@ -38,6 +38,14 @@ struct xen_add_to_physmap_compat32 {
     uint32_t gpfn;
 };
 
+struct xen_memory_reservation_compat32 {
+    uint32_t extent_start; /* array of 32-bit frame numbers */
+    uint32_t nr_extents;
+    uint32_t extent_order;
+    uint32_t mem_flags;
+    domid_t domid;
+};
+
 struct xen_memory_map_compat32 {
     uint32_t nr_entries;
     uint32_t buffer;

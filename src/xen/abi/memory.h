@@ -26,6 +26,17 @@
 #define XENMAPSPACE_gmfn_foreign 4
 #define XENMAPSPACE_dev_mmio 5
 
+/* mem_flags of xen_memory_reservation */
+#define XENMEMF_populate_on_demand (1 << 16)
+
+struct xen_memory_reservation {
+    xen_pfn_t* extent_start;  /* XEN_GUEST_HANDLE(xen_pfn_t): the extents' base frames */
+    xen_ulong_t nr_extents;
+    unsigned int extent_order;
+    unsigned int mem_flags;   /* address bits, NUMA node, XENMEMF_* */
+    domid_t domid;
+};
+
 struct xen_add_to_physmap {
     domid_t domid;
     uint16_t size;      /* gmfn_range only */

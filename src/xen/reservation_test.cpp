@@ -1,0 +1,196 @@
+// The balloon hypercalls over the fake platform: extents of order 0, 9 and 18 out and back in, the
+// memory's contents, and Xen's answers for the maximum reservation, bad orders, unpopulated extents
+// and unreadable arguments (a count of extents done, never an errno).
+#include "xen/abi/compat32.h"
+#include "xen/abi/memory.h"
+#include "xen/test_support.h"
+
+namespace xkvm::xen::testing {
+namespace {
+
+using memory::GiB;
+using memory::MiB;
+
+constexpr uint64_t kRam = 1 * GiB + 8 * MiB;   // backing, all mapped by the platform at first
+constexpr uint64_t kGrowth = 4 * MiB;          // its top, unmapped again: room to populate into
+constexpr uint64_t kArgs = 1 * GiB + 1 * MiB;  // hypercall arguments, above the order-18 extent
+constexpr uint64_t kList = kArgs + 0x1000;
+constexpr uint64_t kMapped = (kRam - kGrowth) / memory::kPageSize;
+
+struct Balloon : ::testing::Test {
+    FakePlatform platform { kRam };
+    std::unique_ptr<Domain> domain;
+    std::unique_ptr<HypercallContext> last;
+
+    void SetUp() override { make(18, kMapped + 512); }
+    void make(unsigned max_order, uint64_t max_pages)
+    {
+        domain.reset();
+        (void)platform.mem->unmap(kRam - kGrowth, kGrowth);
+        DomainSetup s;
+        s.domid = 7;
+        s.max_vcpus = 1;
+        s.ram_pages = kMapped;
+        s.max_pages = max_pages;
+        s.ram_backing = { { 0, kRam } };
+        s.max_extent_order = max_order;
+        s.shared_info_page = platform.mem->host_base() + platform.shared_info_offset;
+        s.shared_info_offset = platform.shared_info_offset;
+        domain = std::make_unique<Domain>(platform, s);
+    }
+    int64_t memop(uint64_t cmd, uint64_t arg, bool mode64 = true)
+    {
+        x86::PagingMode mode;
+        last = std::make_unique<HypercallContext>(HypercallContext {
+            *domain, 0, mode64, 0, XEN_HYPERCALL_memory_op, { cmd, arg, 0, 0, 0, 0 },
+            x86::GuestVirtual(*platform.mem, mode) });
+        return dispatch_hypercall(*last);
+    }
+    int64_t balloon(unsigned op, const std::vector<uint64_t>& gfns, unsigned order, uint64_t start = 0,
+                    domid_t domid = DOMID_SELF, unsigned flags = 0)
+    {
+        for (size_t i = 0; i < gfns.size(); ++i)
+            EXPECT_TRUE(platform.mem->write_obj<uint64_t>(kList + 8 * i, gfns[i]));
+        xen_memory_reservation r {};
+        r.extent_start = reinterpret_cast<xen_pfn_t*>(kList);
+        r.nr_extents = gfns.size();
+        r.extent_order = order;
+        r.mem_flags = flags;
+        r.domid = domid;
+        EXPECT_TRUE(platform.mem->write_obj(kArgs, r));
+        return memop(op | (start << 6), kArgs);
+    }
+    int64_t current()
+    {
+        EXPECT_TRUE(platform.mem->write_obj<domid_t>(kArgs, DOMID_SELF));
+        return memop(XENMEM_current_reservation, kArgs);
+    }
+    bool mapped(uint64_t gfn) { return platform.mem->is_mapped(gfn * memory::kPageSize); }
+    void add_shared_info(uint64_t gfn)
+    {
+        xen_add_to_physmap a {};
+        a.domid = DOMID_SELF;
+        a.space = XENMAPSPACE_shared_info;
+        a.gpfn = gfn;
+        ASSERT_TRUE(platform.mem->write_obj(kArgs, a));
+        ASSERT_EQ(memop(XENMEM_add_to_physmap, kArgs), 0);
+    }
+};
+
+TEST_F(Balloon, OrderZeroOutAndBackIn)
+{
+    ASSERT_TRUE(platform.mem->write_obj<uint64_t>(0x5000, 0xdeadbeef));
+    EXPECT_EQ(balloon(XENMEM_decrease_reservation, { 5 }, 0), 1);
+    EXPECT_FALSE(mapped(5));
+    EXPECT_FALSE(platform.mem->read_obj<uint64_t>(0x5000));
+    EXPECT_EQ(current(), int64_t(kMapped - 1));
+    EXPECT_EQ(balloon(XENMEM_populate_physmap, { 5 }, 0), 1);
+    EXPECT_EQ(platform.mem->read_obj<uint64_t>(0x5000).value(), 0u); // fresh memory, not the old contents
+    EXPECT_EQ(current(), int64_t(kMapped));
+}
+
+TEST_F(Balloon, Order9And18OutAndBackIn)
+{
+    ASSERT_TRUE(platform.mem->fill(0x200000, 0x5a, 2 * MiB));
+    EXPECT_EQ(balloon(XENMEM_decrease_reservation, { 0x200, 0x600 }, 9), 2);
+    EXPECT_FALSE(mapped(0x200));
+    EXPECT_FALSE(mapped(0x7ff));
+    EXPECT_TRUE(mapped(0x400));
+    EXPECT_EQ(current(), int64_t(kMapped - 1024));
+    EXPECT_EQ(balloon(XENMEM_populate_physmap, { 0x200, 0x600 }, 9), 2);
+    EXPECT_EQ(platform.mem->read_obj<uint8_t>(0x200000).value(), 0);
+
+    EXPECT_EQ(balloon(XENMEM_decrease_reservation, { 0 }, 18), 1);
+    EXPECT_FALSE(mapped(0x3ffff));
+    EXPECT_EQ(current(), int64_t(kMapped - (1 << 18)));
+    EXPECT_EQ(balloon(XENMEM_populate_physmap, { 0 }, 18), 1);
+    EXPECT_TRUE(mapped(0x3ffff));
+    EXPECT_EQ(current(), int64_t(kMapped));
+    // The backing came back as one aligned run: one physmap entry for the whole gigabyte.
+    EXPECT_EQ(platform.mem->mapped_in(0, 1 * GiB).size(), 1u);
+}
+
+TEST_F(Balloon, TheMaximumReservationStopsTheCount)
+{
+    // 512 pages of headroom over what is mapped, 1024 free in the growth area.
+    EXPECT_EQ(balloon(XENMEM_populate_physmap, { kMapped, kMapped + 512 }, 9), 1);
+    EXPECT_FALSE(mapped(kMapped + 512));
+    EXPECT_EQ(balloon(XENMEM_populate_physmap, { kMapped + 512 }, 0), 0);
+    EXPECT_EQ(balloon(XENMEM_increase_reservation, { 0 }, 0), 0);
+    EXPECT_EQ(balloon(XENMEM_decrease_reservation, { kMapped }, 9), 1); // room again
+    EXPECT_EQ(balloon(XENMEM_increase_reservation, { 0, 0, 0 }, 0), 3);
+    EXPECT_EQ(current(), int64_t(kMapped + 3));
+}
+
+TEST_F(Balloon, OrdersAboveTheLimitDoNothing)
+{
+    EXPECT_EQ(balloon(XENMEM_decrease_reservation, { 0 }, 19), 0);
+    make(9, kMapped + 512); // Xen's default for a domU
+    EXPECT_EQ(balloon(XENMEM_decrease_reservation, { 0 }, 10), 0);
+    EXPECT_EQ(balloon(XENMEM_decrease_reservation, { 0 }, 18), 0);
+    EXPECT_EQ(balloon(XENMEM_populate_physmap, { kMapped }, 10), 0);
+    EXPECT_EQ(balloon(XENMEM_increase_reservation, { 0 }, 10), 0);
+    EXPECT_TRUE(mapped(0));
+    EXPECT_EQ(current(), int64_t(kMapped));
+    EXPECT_EQ(balloon(XENMEM_decrease_reservation, { 0 }, 9), 1);
+}
+
+TEST_F(Balloon, ExtentsThatAreNotPopulatedStopTheCount)
+{
+    EXPECT_EQ(balloon(XENMEM_decrease_reservation, { 9 }, 0), 1);
+    EXPECT_EQ(balloon(XENMEM_decrease_reservation, { 8, 9, 10 }, 0), 1); // 9 is gone already
+    EXPECT_TRUE(mapped(10));
+    EXPECT_EQ(balloon(XENMEM_decrease_reservation, { kMapped + 7 }, 0), 0); // never populated
+    // An extent with a hole: the pages before it go (as Xen removes page by page), the extent fails.
+    EXPECT_EQ(balloon(XENMEM_decrease_reservation, { 0x1000 + 3 }, 0), 1);
+    EXPECT_EQ(balloon(XENMEM_decrease_reservation, { 0x1000 }, 9), 0);
+    EXPECT_FALSE(mapped(0x1000));
+    EXPECT_TRUE(mapped(0x1004));
+    // Populating over something still there is refused too.
+    EXPECT_EQ(balloon(XENMEM_populate_physmap, { 0x1000 }, 9), 0);
+    EXPECT_EQ(balloon(XENMEM_populate_physmap, { 0x1000, 0x1001, 0x1002, 0x1003 }, 0), 4);
+}
+
+TEST_F(Balloon, FramesThatAreNotRamCannotBeBallooned)
+{
+    add_shared_info(0x80);
+    EXPECT_EQ(balloon(XENMEM_decrease_reservation, { 0x80 }, 0), 0);
+    EXPECT_TRUE(mapped(0x80));
+    EXPECT_EQ(balloon(XENMEM_populate_physmap, { 1ull << 36 }, 0), 0); // beyond the DMA width
+}
+
+TEST_F(Balloon, ArgumentsAndContinuations)
+{
+    EXPECT_EQ(balloon(XENMEM_decrease_reservation, { 20, 21, 22 }, 0, 1), 3); // starts at extent 1
+    EXPECT_TRUE(mapped(20));
+    EXPECT_FALSE(mapped(21));
+    EXPECT_EQ(balloon(XENMEM_decrease_reservation, { 30 }, 0, 5), 5);          // start past the end
+    EXPECT_EQ(balloon(XENMEM_decrease_reservation, { 30 }, 0, 0, 3), 0);       // another domain
+    EXPECT_EQ(balloon(XENMEM_populate_physmap, { 21 }, 0, 0, DOMID_SELF, XENMEMF_populate_on_demand), 0);
+    EXPECT_EQ(balloon(XENMEM_decrease_reservation, {}, 0), 0);
+    EXPECT_EQ(memop(XENMEM_decrease_reservation, 0xfff00000000ull), 0); // unreadable arguments
+    xen_memory_reservation r {};
+    r.extent_start = reinterpret_cast<xen_pfn_t*>(0xfff00000000ull); // unreadable list
+    r.nr_extents = 2;
+    r.domid = DOMID_SELF;
+    ASSERT_TRUE(platform.mem->write_obj(kArgs, r));
+    EXPECT_EQ(memop(XENMEM_decrease_reservation, kArgs), 0);
+    r.nr_extents = (UINT32_MAX >> 6) + 1; // too many to continue
+    ASSERT_TRUE(platform.mem->write_obj(kArgs, r));
+    EXPECT_EQ(memop(XENMEM_decrease_reservation, kArgs), 0);
+}
+
+TEST_F(Balloon, ThirtyTwoBitCallers)
+{
+    ASSERT_TRUE(platform.mem->write_obj<uint32_t>(kList, 40));
+    ASSERT_TRUE(platform.mem->write_obj<uint32_t>(kList + 4, 41));
+    xen_memory_reservation_compat32 r { static_cast<uint32_t>(kList), 2, 0, 0, DOMID_SELF };
+    ASSERT_TRUE(platform.mem->write_obj(kArgs, r));
+    EXPECT_EQ(memop(XENMEM_decrease_reservation, kArgs, false), 2);
+    EXPECT_FALSE(mapped(41));
+    EXPECT_EQ(memop(XENMEM_populate_physmap, kArgs, false), 2);
+    EXPECT_TRUE(mapped(41));
+}
+
+} // namespace
+} // namespace xkvm::xen::testing
