@@ -397,6 +397,8 @@ public:
 
 // Handlers' lookup (dispatch.cpp): the handler for a Zydis mnemonic, or the #UD handler.
 Handler handler_for(unsigned mnemonic);
+// A handler specialised for the decoded form of a hot instruction (ops_fast.cpp), or nullptr.
+Handler fast_form(const Insn& i);
 // Decoding (decode.cpp): bytes -> Insn; false when Zydis rejects them (#UD).
 bool decode_insn(const uint8_t* bytes, unsigned len, uint8_t code_size, Insn& out, bool& need_more);
 

@@ -233,6 +233,9 @@ bool decode_insn(const uint8_t* bytes, unsigned len, uint8_t code_size, Insn& ou
         out.osize = n ? out.op[0].size : code_size;
     if (out.osize == 0)
         out.osize = code_size;
+    if (out.handler == handler_for(zi.mnemonic))
+        if (Handler fast = fast_form(out))
+            out.handler = fast;
     return true;
 }
 
