@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace xkvm::ipc {
@@ -44,11 +45,14 @@ Result<std::unique_ptr<Channel>> Channel::create(UniqueFd fd, Limits limits)
     return std::unique_ptr<Channel>(new Channel(std::move(fd), limits));
 }
 
-Result<bool> Channel::receive(std::vector<Frame>& out)
+Result<bool> Channel::receive(std::vector<Frame>& out, size_t budget)
 {
     std::vector<uint8_t> buf(kReadChunk);
+    size_t taken = 0;
     for (;;) {
-        iovec iov { buf.data(), buf.size() };
+        if (taken >= budget)
+            return true;
+        iovec iov { buf.data(), std::min(buf.size(), budget - taken) };
         alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 32)];
         msghdr msg {};
         msg.msg_iov = &iov;
@@ -84,6 +88,7 @@ Result<bool> Channel::receive(std::vector<Frame>& out)
         if (n == 0)
             return false;
         TRY(m_decoder.feed(std::span(buf.data(), static_cast<size_t>(n)), out));
+        taken += static_cast<size_t>(n);
     }
 }
 

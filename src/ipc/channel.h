@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <vector>
@@ -21,9 +22,11 @@ public:
     int fd() const { return m_fd.get(); }
     const Limits& limits() const { return m_limits; }
 
-    // Reads everything available now; complete frames go to `out`. false: the peer closed the
+    // Reads what is available now, up to about `budget` bytes (it stops reading once that much has
+    // arrived; the rest waits in the socket for the next call, so one flooding peer cannot make its
+    // reader gather without end). Complete frames go to `out`. false: the peer closed the
     // connection (frames received before that are still in `out`). An error means a broken peer.
-    Result<bool> receive(std::vector<Frame>& out);
+    Result<bool> receive(std::vector<Frame>& out, size_t budget = SIZE_MAX);
 
     // Queues a frame and sends what the socket takes. ENOBUFS when the queue would exceed
     // max_queued_bytes: a peer that does not read is not allowed to grow us without bound.

@@ -64,9 +64,27 @@ Status Physmap::map(Gpa gpa, uint64_t size, uint64_t offset, Protection prot)
                                [](const Mapping& m, Gpa g) { return m.end() <= g; });
     if (it != m_entries.end() && it->gpa < gpa + size)
         return fail(EEXIST, "guest range [{:#x}+{:#x}] overlaps mapping at {:#x}", gpa, size, it->gpa);
+    // A range that continues its neighbours in both guest and backing space joins them: pages put
+    // back where they were (after XENMEM_add_to_physmap moved a page away) leave one mapping, not
+    // three, so memslots do not run out however often the guest moves a page.
     Mapping m { gpa, size, offset, prot };
+    std::vector<Mapping> removed;
+    auto joins = [&](const Mapping& low, const Mapping& high) {
+        return low.end() == high.gpa && low.offset + low.size == high.offset && low.prot == high.prot;
+    };
+    if (it != m_entries.end() && joins(m, *it)) {
+        removed.push_back(*it);
+        m.size += it->size;
+        it = m_entries.erase(it);
+    }
+    if (it != m_entries.begin() && joins(*(it - 1), m)) {
+        --it;
+        removed.push_back(*it);
+        m = Mapping { it->gpa, it->size + m.size, it->offset, prot };
+        it = m_entries.erase(it);
+    }
     m_entries.insert(it, m);
-    notify_locked({}, { m });
+    notify_locked(removed, { m });
     return {};
 }
 

@@ -1,5 +1,7 @@
 // xkvm-vmm: runs one domain. xkvmd starts one per domain with --control-fd (see control.h); by hand
 // it is the quickest way to boot a guest in the foreground: xkvm-vmm --kernel guest.elf --memory 64 --console
+#include <sys/prctl.h>
+
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -36,6 +38,9 @@ Result<std::vector<vmm::CpuidOverride>> cpuid_overrides(const std::vector<std::s
 
 int main(int argc, char** argv)
 {
+    // A VMM parses guest input: whatever subverts it gains no privileges through execve (setuid
+    // binaries, file capabilities). The first step of its sandbox (issue 11); it never execs.
+    ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     log::init_from_env();
     CLI::App app { "xkvm-vmm: run one Xen HVM/PVH domain on KVM or the emulated CPU" };
     std::string spec_file, kernel, type = "pvh", name = "guest", cmdline;

@@ -108,20 +108,52 @@ std::optional<uint64_t> Domain::shared_info_gfn() const
     return m_shared_info_gfn;
 }
 
+namespace {
+
+std::shared_ptr<spdlog::logger> logger() { return log::get("xen"); }
+
+// The one page at `gpa` as the physmap has it (part of a larger mapping, usually), if mapped.
+std::optional<memory::Mapping> page_at(const memory::Physmap& pm, uint64_t gpa)
+{
+    for (const auto& m : pm.mappings())
+        if (m.gpa <= gpa && gpa < m.end())
+            return memory::Mapping { gpa, memory::kPageSize, m.offset + (gpa - m.gpa), m.prot };
+    return std::nullopt;
+}
+
+} // namespace
+
 Status Domain::map_shared_info(uint64_t gfn)
 {
     uint64_t gpa = gfn << memory::kPageShift;
     if (gfn >= (1ull << 40))
         return xen_fail(XEN_EINVAL, "gfn {:#x} out of range", gfn);
     std::lock_guard guard(m_lock);
+    if (m_shared_info_gfn == gfn)
+        return {};
     auto& pm = physmap();
-    // As in Xen, the page moves: it leaves its old place, and displaces whatever was at the new one.
-    if (m_shared_info_gfn)
-        TRY(pm.unmap(*m_shared_info_gfn << memory::kPageShift, memory::kPageSize));
-    TRY(pm.unmap(gpa, memory::kPageSize));
-    TRY(pm.map(gpa, memory::kPageSize, m_setup.shared_info_offset));
+    // As in Xen, the page displaces whatever is at the new place. Unlike Xen, what it displaced at
+    // the old place comes back when it leaves (RAM stays whole, the physmap does not fragment), and
+    // a page that cannot be mapped at the new place leaves everything as it was.
+    auto displaced = page_at(pm, gpa);
+    if (displaced)
+        TRY(pm.unmap(gpa, memory::kPageSize));
+    if (auto r = pm.map(gpa, memory::kPageSize, m_setup.shared_info_offset); !r) {
+        if (displaced)
+            (void)pm.map(displaced->gpa, displaced->size, displaced->offset, displaced->prot);
+        return xen_fail(XEN_ENOMEM, "shared_info at gfn {:#x}: {}", gfn, r.error().message);
+    }
+    if (m_shared_info_gfn) {
+        uint64_t old = *m_shared_info_gfn << memory::kPageShift;
+        if (auto r = pm.unmap(old, memory::kPageSize); !r)
+            logger()->warn("shared_info left at {:#x}: {}", old, r.error().message);
+        else if (const auto& was = m_shared_info_displaced; was)
+            if (auto back = pm.map(old, memory::kPageSize, was->offset, was->prot); !back)
+                logger()->warn("the page at {:#x} could not be put back: {}", old, back.error().message);
+    }
     bool first = !m_shared_info_gfn;
     m_shared_info_gfn = gfn;
+    m_shared_info_displaced = displaced;
     if (first) {
         update_wallclock();
         for (uint32_t v = 0; v < std::min<uint32_t>(m_setup.max_vcpus, XEN_LEGACY_MAX_VCPUS); ++v)

@@ -159,6 +159,9 @@ private:
     std::array<uint64_t, HVM_NR_PARAMS> m_params {};
     CallbackVia m_via;
     std::optional<uint64_t> m_shared_info_gfn;
+    // What the shared_info page displaced where it is now (usually a RAM page), put back when it
+    // moves on: moving it leaves the guest's RAM whole, not a hole per move.
+    std::optional<memory::Mapping> m_shared_info_displaced;
     std::atomic<int> m_preset_shutdown_code { -1 };
 };
 

@@ -2,6 +2,7 @@
 // is the one xenstored gives.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 
 #include "xenstore/wire.h"
@@ -24,6 +25,10 @@ struct Quota {
     uint32_t max_transaction_nodes = 1024;
     // Path length, counted below the domain's home for paths there. Longer: EINVAL.
     uint32_t max_path_length = kRelPathMax;
+    // (Ours, not xenstored's.) A transaction of an unprivileged domain open longer than this is
+    // discarded with its copy of the nodes it touched; using or ending it then gives EAGAIN, so the
+    // guest starts it again. 0: no limit.
+    std::chrono::milliseconds transaction_timeout { 10'000 };
 };
 
 } // namespace xkvm::xenstore

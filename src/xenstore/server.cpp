@@ -53,6 +53,7 @@ void Server::reset_connection(ConnId conn)
         return;
     it->second.watches.clear();
     it->second.transactions.clear();
+    it->second.tx_deadlines.clear();
 }
 
 Caller Server::caller_for(DomId domid) const
@@ -77,13 +78,15 @@ Result<NodeView*> Server::view_for(Connection& conn, const Message& req)
     auto it = conn.transactions.find(req.tx_id);
     if (it == conn.transactions.end())
         return fail(ENOENT, "no transaction {}", req.tx_id);
+    if (!it->second)
+        return fail(EAGAIN, "transaction {} timed out", req.tx_id);
     return static_cast<NodeView*>(it->second.get());
 }
 
 void Server::announce(Connection& conn, const Message& req, std::vector<Change> changes)
 {
     if (req.tx_id != 0) {
-        if (auto it = conn.transactions.find(req.tx_id); it != conn.transactions.end()) {
+        if (auto it = conn.transactions.find(req.tx_id); it != conn.transactions.end() && it->second) {
             it->second->record(std::move(changes));
             return;
         }
@@ -144,6 +147,7 @@ void Server::drop_domain_state(DomId domid)
             continue;
         conn.watches.clear();
         conn.transactions.clear();
+        conn.tx_deadlines.clear();
     }
 }
 
@@ -235,6 +239,36 @@ size_t Server::transaction_count(DomId domid) const
         if (conn.domid == domid)
             n += conn.transactions.size();
     return n;
+}
+
+size_t Server::expire_transactions()
+{
+    auto now = m_now();
+    size_t expired = 0;
+    for (auto& [id, conn] : m_connections) {
+        for (auto it = conn.tx_deadlines.begin(); it != conn.tx_deadlines.end();) {
+            if (it->second > now) {
+                ++it;
+                continue;
+            }
+            if (auto tx = conn.transactions.find(it->first); tx != conn.transactions.end() && tx->second) {
+                tx->second.reset();
+                ++expired;
+            }
+            it = conn.tx_deadlines.erase(it);
+        }
+    }
+    return expired;
+}
+
+std::optional<Server::Clock::time_point> Server::next_transaction_expiry() const
+{
+    std::optional<Clock::time_point> next;
+    for (const auto& [id, conn] : m_connections)
+        for (const auto& [tx, deadline] : conn.tx_deadlines)
+            if (!next || deadline < *next)
+                next = deadline;
+    return next;
 }
 
 } // namespace xkvm::xenstore

@@ -7,7 +7,9 @@
 // resolve under /local/domain/<domid> of the connection.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -84,12 +86,23 @@ public:
     size_t transaction_count(DomId domid) const;
     size_t connection_count() const { return m_connections.size(); }
 
+    // ---- Time ----
+    using Clock = std::chrono::steady_clock;
+    // For tests: the clock transaction timeouts are measured on.
+    void set_clock(std::function<Clock::time_point()> now) { m_now = std::move(now); }
+    // Discards transactions past Quota::transaction_timeout; how many. The owner calls this at
+    // next_transaction_expiry() (xkvmd: from its poll loop).
+    size_t expire_transactions();
+    std::optional<Clock::time_point> next_transaction_expiry() const;
+
 private:
     struct Connection {
         ConnId id = 0;
         DomId domid = 0;
         WatchSet watches;
+        // An expired transaction stays as a null entry (its memory freed) until the guest ends it.
         std::map<uint32_t, std::unique_ptr<Transaction>> transactions;
+        std::map<uint32_t, Clock::time_point> tx_deadlines; // of the unexpired ones that have a limit
         uint32_t next_tx_id = 1;
     };
     struct DomainInfo {
@@ -148,6 +161,7 @@ private:
     std::vector<std::pair<ConnId, Message>> m_pending_events;
     // Guests can make watch events that do not fit (long tokens): warn about a few, count the rest.
     RateLimiter m_drop_warnings;
+    std::function<Clock::time_point()> m_now = &Clock::now;
 };
 
 } // namespace xkvm::xenstore

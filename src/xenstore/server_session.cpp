@@ -66,6 +66,7 @@ Server::Reply Server::op_reset_watches(Connection& conn, const Message&)
 {
     conn.watches.clear();
     conn.transactions.clear();
+    conn.tx_deadlines.clear();
     return kOk;
 }
 
@@ -83,6 +84,8 @@ Server::Reply Server::op_transaction_start(Connection& conn, const Message& req)
     conn.next_tx_id = id + 1;
     uint32_t max_nodes = caller.unprivileged() ? m_quota.max_transaction_nodes : 0;
     conn.transactions.emplace(id, std::make_unique<Transaction>(m_store, id, max_nodes));
+    if (caller.unprivileged() && m_quota.transaction_timeout.count() > 0)
+        conn.tx_deadlines[id] = m_now() + m_quota.transaction_timeout;
     std::string out = std::to_string(id);
     out.push_back('\0');
     return out;
@@ -100,6 +103,9 @@ Server::Reply Server::op_transaction_end(Connection& conn, const Message& req)
     bool commit = (*args)[0] == "T";
     std::unique_ptr<Transaction> tx = std::move(it->second);
     conn.transactions.erase(it);
+    conn.tx_deadlines.erase(req.tx_id);
+    if (!tx)
+        return fail(EAGAIN, "transaction {} timed out", req.tx_id);
     if (!commit)
         return kOk;
     auto changes = TRY(tx->commit(caller_for(conn.domid), m_quota));

@@ -22,6 +22,11 @@ std::shared_ptr<spdlog::logger> logger() { return log::get("xkvmd"); }
 
 constexpr xenstore::ConnId kToolstackConn = uint64_t(1) << 40;
 
+// Bytes taken from one peer per pass of the poll loop: a peer that floods is served in turn with the
+// others, never ahead of them, and what it sent waits in its socket (bounded by the kernel).
+constexpr size_t kClientReceiveBudget = 1u << 20;
+constexpr size_t kVmmReceiveBudget = 256u << 10;
+
 } // namespace
 
 Daemon::Daemon(DaemonOptions opts) : m_opts(std::move(opts)), m_store(*this) { }
@@ -96,17 +101,7 @@ int Daemon::run()
     logger()->info("serving {}", m_opts.rundir);
     while (!m_stop) {
         auto now = Clock::now();
-        std::optional<Clock::time_point> deadline;
-        for (auto& [pid, link] : m_vmms) {
-            if (link->kill_deadline && *link->kill_deadline <= now && !link->exited) {
-                logger()->warn("the VMM of domain {} (pid {}) did not exit; killing it", link->domid(), pid);
-                ::kill(pid, SIGKILL);
-                link->kill_deadline.reset();
-            }
-            if (auto next = link->expire(now); next && (!deadline || *next < *deadline))
-                deadline = next;
-        }
-        check_waiters();
+        auto deadline = run_timers(now);
         bool idle = m_table.empty() && m_vmms.empty() && m_clients.empty();
         if (!idle)
             m_idle_since = now;
@@ -114,66 +109,100 @@ int Daemon::run()
             break;
         else if (auto until = m_idle_since + m_opts.idle_timeout; !deadline || until < *deadline)
             deadline = until;
-
-        std::vector<pollfd> fds;
-        fds.push_back({ m_listener.get(), POLLIN, 0 });
-        fds.push_back({ m_signal_fd.get(), POLLIN, 0 });
-        std::vector<uint64_t> client_ids;
-        for (auto& [id, c] : m_clients) {
-            fds.push_back({ c->chan->fd(), short(POLLIN | (c->chan->has_pending_output() ? POLLOUT : 0)), 0 });
-            client_ids.push_back(id);
-        }
-        std::vector<pid_t> vmm_pids;
-        for (auto& [pid, link] : m_vmms) {
-            if (!link->channel_open())
-                continue;
-            fds.push_back({ link->channel().fd(),
-                            short(POLLIN | (link->channel().has_pending_output() ? POLLOUT : 0)), 0 });
-            vmm_pids.push_back(pid);
-        }
-        size_t log_index = fds.size();
-        if (m_log)
-            fds.push_back({ m_log->read_fd(), POLLIN, 0 });
-        int timeout = -1;
-        if (deadline)
-            timeout = static_cast<int>(std::max<int64_t>(
-                0, std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - now).count() + 1));
-        if (::poll(fds.data(), fds.size(), timeout) < 0) {
-            if (errno == EINTR)
-                continue;
-            logger()->error("poll: {}", errno_string(errno));
+        if (!poll_once(now, deadline))
             return 1;
-        }
-        if (m_log && (fds[log_index].revents & POLLIN))
-            m_log->drain();
-        if (fds[1].revents & POLLIN)
-            handle_signals();
-        if (fds[0].revents & POLLIN)
-            accept_clients();
-        size_t i = 2;
-        for (uint64_t id : client_ids) {
-            auto it = m_clients.find(id);
-            short rev = fds[i++].revents;
-            if (it == m_clients.end())
-                continue;
-            if (rev & POLLOUT)
-                (void)it->second->chan->flush();
-            if (rev & (POLLIN | POLLHUP | POLLERR))
-                client_readable(*it->second);
-        }
-        for (pid_t pid : vmm_pids) {
-            auto it = m_vmms.find(pid);
-            short rev = fds[i++].revents;
-            if (it == m_vmms.end() || !it->second->channel_open())
-                continue;
-            if (rev & POLLOUT)
-                (void)it->second->channel().flush();
-            if (rev & (POLLIN | POLLHUP | POLLERR))
-                vmm_readable(*it->second);
-        }
     }
     logger()->info("idle; exiting");
     return 0;
+}
+
+std::optional<Daemon::Clock::time_point> Daemon::run_timers(Clock::time_point now)
+{
+    std::optional<Clock::time_point> deadline;
+    auto earlier = [&](std::optional<Clock::time_point> t) {
+        if (t && (!deadline || *t < *deadline))
+            deadline = t;
+    };
+    for (auto& [pid, link] : m_vmms) {
+        if (link->kill_deadline && *link->kill_deadline <= now && !link->exited) {
+            logger()->warn("the VMM of domain {} (pid {}) did not exit; killing it", link->domid(), pid);
+            ::kill(pid, SIGKILL);
+            link->kill_deadline.reset();
+        }
+        earlier(link->expire(now));
+    }
+    if (size_t n = m_store.expire_transactions())
+        logger()->info("discarded {} xenstore transaction(s) open too long", n);
+    earlier(m_store.next_transaction_expiry());
+    check_waiters();
+    return deadline;
+}
+
+bool Daemon::poll_once(Clock::time_point now, std::optional<Clock::time_point> deadline)
+{
+    std::vector<pollfd> fds;
+    fds.push_back({ m_listener.get(), POLLIN, 0 });
+    fds.push_back({ m_signal_fd.get(), POLLIN, 0 });
+    std::vector<uint64_t> client_ids;
+    for (auto& [id, c] : m_clients) {
+        fds.push_back({ c->chan->fd(), short(POLLIN | (c->chan->has_pending_output() ? POLLOUT : 0)), 0 });
+        client_ids.push_back(id);
+    }
+    std::vector<pid_t> vmm_pids;
+    for (auto& [pid, link] : m_vmms) {
+        if (!link->channel_open())
+            continue;
+        fds.push_back({ link->channel().fd(), short(POLLIN | (link->channel().has_pending_output() ? POLLOUT : 0)), 0 });
+        vmm_pids.push_back(pid);
+    }
+    size_t log_index = fds.size();
+    if (m_log)
+        fds.push_back({ m_log->read_fd(), POLLIN, 0 });
+    int timeout = -1;
+    if (deadline)
+        timeout = static_cast<int>(std::max<int64_t>(
+            0, std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - now).count() + 1));
+    if (::poll(fds.data(), fds.size(), timeout) < 0) {
+        if (errno == EINTR)
+            return true;
+        logger()->error("poll: {}", errno_string(errno));
+        return false;
+    }
+    if (m_log && (fds[log_index].revents & POLLIN))
+        m_log->drain();
+    if (fds[1].revents & POLLIN)
+        handle_signals();
+    if (fds[0].revents & POLLIN)
+        accept_clients();
+    serve_peers(fds, client_ids, vmm_pids);
+    return true;
+}
+
+void Daemon::serve_peers(const std::vector<pollfd>& fds, const std::vector<uint64_t>& client_ids,
+                         const std::vector<pid_t>& vmm_pids)
+{
+    // Each ready peer once per pass, up to its receive budget: none goes ahead of the others.
+    size_t i = 2;
+    for (uint64_t id : client_ids) {
+        auto it = m_clients.find(id);
+        short rev = fds[i++].revents;
+        if (it == m_clients.end())
+            continue;
+        if (rev & POLLOUT)
+            (void)it->second->chan->flush();
+        if (rev & (POLLIN | POLLHUP | POLLERR))
+            client_readable(*it->second);
+    }
+    for (pid_t pid : vmm_pids) {
+        auto it = m_vmms.find(pid);
+        short rev = fds[i++].revents;
+        if (it == m_vmms.end() || !it->second->channel_open())
+            continue;
+        if (rev & POLLOUT)
+            (void)it->second->channel().flush();
+        if (rev & (POLLIN | POLLHUP | POLLERR))
+            vmm_readable(*it->second);
+    }
 }
 
 void Daemon::accept_clients()
@@ -204,7 +233,7 @@ void Daemon::client_readable(Client& c)
 {
     uint64_t id = c.id;
     std::vector<ipc::Frame> frames;
-    auto open = c.chan->receive(frames);
+    auto open = c.chan->receive(frames, kClientReceiveBudget);
     for (auto& f : frames) {
         auto j = ipc::parse_json(f);
         if (!j) {
@@ -238,7 +267,7 @@ void Daemon::vmm_readable(VmmLink& link)
 {
     pid_t pid = link.pid();
     std::vector<ipc::Frame> frames;
-    auto open = link.channel().receive(frames);
+    auto open = link.channel().receive(frames, kVmmReceiveBudget);
     for (auto& f : frames) {
         if (f.kind == ipc::FrameKind::Xenstore) {
             auto* rec = m_table.find(link.domid());

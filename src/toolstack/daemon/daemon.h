@@ -4,10 +4,13 @@
 // VMMs are channels; SIGCHLD and SIGTERM arrive through a signalfd. See README.md for the protocol.
 #pragma once
 
+#include <poll.h>
+
 #include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,6 +69,13 @@ private:
     explicit Daemon(DaemonOptions opts);
 
     // daemon.cpp: the loop
+    // Kills VMMs past their kill deadline, expires requests and xenstore transactions, fires
+    // waiters; returns the earliest deadline left.
+    std::optional<Clock::time_point> run_timers(Clock::time_point now);
+    // One poll and what it found; false on a fatal error.
+    bool poll_once(Clock::time_point now, std::optional<Clock::time_point> deadline);
+    void serve_peers(const std::vector<pollfd>& fds, const std::vector<uint64_t>& client_ids,
+                     const std::vector<pid_t>& vmm_pids);
     void accept_clients();
     void client_readable(Client& c);
     void vmm_readable(VmmLink& link);
@@ -120,7 +130,8 @@ private:
     DaemonOptions m_opts;
     UniqueFd m_lock_fd, m_listener, m_signal_fd;
     std::unique_ptr<DaemonLog> m_log;
-    RateLimiter m_refusals; // warnings about clients that are not allowed in
+    RateLimiter m_refusals;       // warnings about clients that are not allowed in
+    RateLimiter m_flood_warnings; // warnings about VMMs that send more than they may
     DomainTable m_table;
     xenstore::Server m_store;
     std::map<pid_t, std::unique_ptr<VmmLink>> m_vmms;

@@ -26,7 +26,8 @@ void Daemon::vmm_request(VmmLink& link, const ipc::Json& req, std::vector<Unique
     auto op = ipc::get_string(req, "op", 64);
     auto id = ipc::get_uint(req, "id");
     if (!op || !id) {
-        logger()->warn("VMM of domain {}: malformed request", link.domid());
+        if (auto dropped = m_flood_warnings.admit())
+            logger()->warn("VMM of domain {}: malformed request{}", link.domid(), suppressed_note(*dropped));
         return;
     }
     if (*op == "evtchn-bind") {
@@ -61,13 +62,20 @@ void Daemon::evtchn_bind(VmmLink& from, uint64_t id, const ipc::Json& req, std::
         from.reply(id, fail(ESRCH, "domain {} does not exist", *remote_dom));
         return;
     }
+    // One domain's binds must not fill another's request queue: the guest retries on EAGAIN.
+    if (from.forwarded >= VmmLink::kMaxForwarded) {
+        from.reply(id, fail(EAGAIN, "domain {} has {} interdomain requests in flight", self, from.forwarded));
+        return;
+    }
     ipc::Json args { { "port", *remote_port }, { "remote_dom", self }, { "remote_port", *local_port } };
     pid_t from_pid = from.pid();
+    ++from.forwarded;
     target->request("evtchn-connect", std::move(args), std::move(fds),
                     [this, from_pid, id](Result<ipc::Json> r, std::vector<UniqueFd> reply_fds) {
                         auto it = m_vmms.find(from_pid);
                         if (it == m_vmms.end())
                             return; // the asker is gone; its end closes with it
+                        --it->second->forwarded;
                         if (r && reply_fds.size() != 1)
                             r = fail(EINVAL, "the far side answered without a notification socket");
                         it->second->reply(id, std::move(r), std::move(reply_fds));
@@ -84,8 +92,19 @@ void Daemon::evtchn_closed(VmmLink& from, const ipc::Json& ev)
     VmmLink* target = running_link(static_cast<uint32_t>(*remote_dom));
     if (!target)
         return;
+    if (from.forwarded >= VmmLink::kMaxForwarded) {
+        if (auto dropped = m_flood_warnings.admit())
+            logger()->warn("domain {}: too many interdomain closes in flight; dropped one{}", from.domid(),
+                           suppressed_note(*dropped));
+        return;
+    }
     ipc::Json args { { "port", *remote_port }, { "remote_dom", from.domid() }, { "remote_port", *port } };
-    target->request("evtchn-peer-closed", std::move(args), [](Result<ipc::Json>) { });
+    pid_t from_pid = from.pid();
+    ++from.forwarded;
+    target->request("evtchn-peer-closed", std::move(args), [this, from_pid](Result<ipc::Json>) {
+        if (auto it = m_vmms.find(from_pid); it != m_vmms.end())
+            --it->second->forwarded;
+    });
 }
 
 void Daemon::evtchn_domain_gone(uint32_t domid)

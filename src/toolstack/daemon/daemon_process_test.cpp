@@ -1,5 +1,5 @@
 // Issue 11, against the real xkvmd binary: a subverted VMM (hostile_vmm, spawned in xkvm-vmm's
-// place through XKVM_VMM) cannot crash the daemon, a planted run directory
+// place through XKVM_VMM) cannot crash the daemon or starve its clients, a planted run directory
 // is refused before anything is touched, and clients of another user are turned away.
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -148,6 +148,27 @@ TEST_F(DaemonProcess, AReplyNestedAHundredThousandDeepDoesNotCrashTheDaemon)
     ASSERT_TRUE(list);
     EXPECT_EQ((*list)["domains"].size(), 0u);
     EXPECT_EQ(::kill(m_pid, 0), 0);
+}
+
+TEST_F(DaemonProcess, AFloodingVmmDoesNotStarveOtherClients)
+{
+    ASSERT_TRUE(start("flood")) << read_file(m_dir / "stderr");
+    auto chan = connect();
+    ASSERT_TRUE(chan);
+    auto created = call(*chan, create_request("flood", 1), 30s);
+    ASSERT_TRUE(created) << created.error().message;
+    // The VMM now sends as fast as it can and reads nothing. Every ping is still answered promptly.
+    for (uint64_t i = 0; i < 50; ++i) {
+        auto ping = call(*chan, { { "op", "ping" }, { "id", 10 + i } }, 5s);
+        ASSERT_TRUE(ping) << "ping " << i << ": " << ping.error().message;
+    }
+    // And the daemon has not gathered the flood into memory.
+    std::ifstream status(fmt::format("/proc/{}/status", m_pid));
+    uint64_t rss_kb = 0;
+    for (std::string line; std::getline(status, line);)
+        if (line.starts_with("VmRSS:"))
+            rss_kb = std::stoull(line.substr(6));
+    EXPECT_LT(rss_kb, 256u * 1024) << "xkvmd grew to " << rss_kb << " KiB";
 }
 
 TEST_F(DaemonProcess, ARundirOthersCanWriteIsRefusedAndLeftAlone)

@@ -54,7 +54,14 @@ Result<std::unique_ptr<VmmLink>> VmmLink::spawn(const std::string& vmm_path, uin
         ::execv(vmm_path.c_str(), const_cast<char* const*>(argv));
         ::_exit(127);
     }
-    auto chan = TRY(ipc::Channel::create(std::move(ours)));
+    return adopt(pid, domid, std::move(ours));
+}
+
+Result<std::unique_ptr<VmmLink>> VmmLink::adopt(pid_t pid, uint32_t domid, UniqueFd control)
+{
+    auto chan = TRY(ipc::Channel::create(std::move(control)));
+    // A VMM that stops reading does not make us buffer without end (replies to it are dropped).
+    chan->set_max_queued_bytes(kMaxQueuedBytes);
     return std::unique_ptr<VmmLink>(new VmmLink(pid, domid, std::move(chan)));
 }
 
@@ -70,6 +77,10 @@ void VmmLink::request(const std::string& op, ipc::Json args, std::vector<UniqueF
 {
     if (!m_open) {
         done(fail(ECONNRESET, "the VMM of domain {} is gone", m_domid), {});
+        return;
+    }
+    if (m_pending.size() >= kMaxPending) {
+        done(fail(EBUSY, "domain {} has {} requests in flight already", m_domid, m_pending.size()), {});
         return;
     }
     uint64_t id = m_next_id++;

@@ -24,14 +24,25 @@ public:
     using FdCallback = std::function<void(Result<ipc::Json>, std::vector<UniqueFd>)>;
     using Clock = std::chrono::steady_clock;
 
+    // Requests in flight to one VMM; past it, a request fails at once (EBUSY).
+    static constexpr size_t kMaxPending = 256;
+    // Requests one VMM may have caused to other VMMs (interdomain binds and closes) at a time.
+    static constexpr unsigned kMaxForwarded = 32;
+    // Bytes queued for a VMM that does not read.
+    static constexpr size_t kMaxQueuedBytes = 16u << 20;
+
     // Forks and execs `vmm_path --control-fd N`. The child dies with the daemon (PR_SET_PDEATHSIG).
     static Result<std::unique_ptr<VmmLink>> spawn(const std::string& vmm_path, uint32_t domid);
+    // A VMM whose control socket we already hold (tests; a daemon that re-adopts its VMMs).
+    static Result<std::unique_ptr<VmmLink>> adopt(pid_t pid, uint32_t domid, UniqueFd control);
+    size_t pending() const { return m_pending.size(); }
 
     pid_t pid() const { return m_pid; }
     uint32_t domid() const { return m_domid; }
     ipc::Channel& channel() { return *m_chan; }
 
-    // Sends {"op": op, "id": N, ...args}; `done` gets the reply's fields or its error exactly once.
+    // Sends {"op": op, "id": N, ...args}; `done` gets the reply's fields or its error exactly once
+    // (EBUSY at once when kMaxPending are in flight already).
     void request(const std::string& op, ipc::Json args, Callback done,
                  std::chrono::milliseconds timeout = std::chrono::seconds(5));
     void request(const std::string& op, ipc::Json args, std::vector<UniqueFd> fds, FdCallback done,
@@ -51,6 +62,7 @@ public:
     void close_channel();
 
     std::string name; // of its domain, for waiters by name
+    unsigned forwarded = 0; // requests in flight to other VMMs on this one's behalf
     // SIGKILL if it is still around at this time (destroy gives it a moment to exit cleanly).
     std::optional<Clock::time_point> kill_deadline;
     bool exited = false;
