@@ -160,6 +160,10 @@ public:
     CpuExit stop_exit();
     void state_changed();
     void step();
+    CpuExit run_fast(uint64_t& n, uint64_t budget, bool& stop);
+    bool needs_step() const;
+    void on_fault(const GuestFault& f);
+    void on_exit_signal();
     const Insn& fetch();
     const Insn& fetch_slow(uint64_t lin, uint64_t mode);
     void reset_replay();
@@ -202,7 +206,7 @@ public:
     }
 
     // ---- memory (mmu.cpp)
-    uint64_t linear(uint8_t seg, uint64_t off, unsigned size, bool write)
+    [[gnu::always_inline]] uint64_t linear(uint8_t seg, uint64_t off, unsigned size, bool write)
     {
         if (m_long64) {
             uint64_t lin = (seg >= SegFs ? st.seg[seg].base : 0) + off;
@@ -213,7 +217,7 @@ public:
     }
     uint64_t linear_slow(uint8_t seg, uint64_t off, unsigned size, bool write);
     // Accesses are 1-8 bytes: wider operands are split by their handlers.
-    uint64_t read_lin(uint64_t lin, unsigned size, uint8_t acc = kAccRead)
+    [[gnu::always_inline]] uint64_t read_lin(uint64_t lin, unsigned size, uint8_t acc = kAccRead)
     {
         size = size > 8 ? 8 : size;
         if (!m_long64 && !((acc & kAccSystem) && long_mode()))
@@ -227,7 +231,7 @@ public:
         }
         return read_lin_slow(lin, size, acc);
     }
-    void write_lin(uint64_t lin, unsigned size, uint64_t v, uint8_t acc = kAccWrite)
+    [[gnu::always_inline]] void write_lin(uint64_t lin, unsigned size, uint64_t v, uint8_t acc = kAccWrite)
     {
         size = size > 8 ? 8 : size;
         if (!m_long64 && !((acc & kAccSystem) && long_mode()))
@@ -243,7 +247,7 @@ public:
     uint64_t read_lin_slow(uint64_t lin, unsigned size, uint8_t acc);
     void write_lin_slow(uint64_t lin, unsigned size, uint64_t v, uint8_t acc);
     // The TLB entry that lets `acc` at `lin` go straight to host memory, or nullptr.
-    const TlbEntry* tlb_hit(uint64_t lin, uint8_t acc) const
+    [[gnu::always_inline]] const TlbEntry* tlb_hit(uint64_t lin, uint8_t acc) const
     {
         const TlbEntry& t = m_tlb[(lin >> 12) % kTlbSize];
         if (t.tag != ((lin & ~(kPageSize - 1)) | 1))
@@ -252,8 +256,16 @@ public:
         need = uint8_t(need << ((acc & kAccSystem) ? 0 : m_user_shift));
         return (t.allow & need) ? &t : nullptr;
     }
-    uint64_t read_mem(uint8_t seg, uint64_t off, unsigned size) { return read_lin(linear(seg, off, size, false), size); }
-    void write_mem(uint8_t seg, uint64_t off, unsigned size, uint64_t v) { write_lin(linear(seg, off, size, true), size, v); }
+    // Inlined everywhere: with a constant size (the specialised handlers) a TLB hit is one host
+    // load or store.
+    [[gnu::always_inline]] uint64_t read_mem(uint8_t seg, uint64_t off, unsigned size)
+    {
+        return read_lin(linear(seg, off, size, false), size);
+    }
+    [[gnu::always_inline]] void write_mem(uint8_t seg, uint64_t off, unsigned size, uint64_t v)
+    {
+        write_lin(linear(seg, off, size, true), size, v);
+    }
     // The host byte for `lin` (nullptr: not RAM, m_last_gpa says where). Faults as the access would.
     uint8_t* translate(uint64_t lin, uint8_t acc, uint64_t& gpa);
     Walk walk(uint64_t lin, uint8_t acc);
@@ -272,7 +284,7 @@ public:
     uint64_t read_from_vmm(const CpuExit& e);
 
     // ---- operands (operands.cpp)
-    uint64_t ea(const Insn& i) const
+    [[gnu::always_inline]] uint64_t ea(const Insn& i) const
     {
         const MemRef& m = i.mem;
         uint64_t a = uint64_t(m.disp);
@@ -317,7 +329,15 @@ public:
     void push(uint64_t v, unsigned size);
     uint64_t pop(unsigned size);
     uint64_t sp_mask() const;
-    void jump(uint64_t target, unsigned osize);
+    // A near branch: the target checked against CS (64-bit: canonical), then RIP after the
+    // instruction. Inline: every taken Jcc comes here.
+    void jump(uint64_t target, unsigned osize)
+    {
+        target &= size_mask(osize);
+        if (m_long64 ? !canonical(target) : protected_mode() && target > st.seg[SegCs].limit)
+            fault(kGp, 0);
+        m_next = target;
+    }
 
     // ---- segments (segment.cpp)
     Descriptor read_descriptor(uint16_t sel, uint8_t vector_on_fault);
@@ -340,26 +360,37 @@ public:
     std::atomic<uint32_t> m_events{ 0 }; // kEventStop | kEventAttention
     static constexpr uint32_t kEventStop = 1, kEventAttention = 2;
 
-    // Anything that ends the run loop's fast path after an instruction; read as one word.
-    struct StopFlags {
+    // Anything the run loop must look at after an instruction, read as one word: zero while
+    // instructions simply retire, so the fast path tests one load per instruction.
+    struct AfterFlags {
         bool triple = false;           // a fault while delivering #DF
         bool exit_pending_pre = false; // an exit taken before the instruction committed
         bool have_post_exit = false;   // an exit reported after the instruction retired
         bool single_step = false;      // set_single_step(): a Debug exit after each instruction
+        // Per instruction (cleared before the next one):
+        bool set_shadow = false; // MOV SS, POP SS, STI: no events before the next instruction ends
+        bool rep_yield = false;  // a REP instruction stopped between elements (not retired yet)
+        bool io_done = false;    // an MMIO/port access happened: REP loops stop after this element
+        bool unused = false;
     } m_stop;
-    bool stop_pending() const
+    static_assert(sizeof(AfterFlags) == 8);
+    bool stop_pending() const // the first four: the run ends
     {
         uint32_t w;
         std::memcpy(&w, &m_stop, sizeof(w));
         return w != 0;
     }
+    bool after_pending() const
+    {
+        uint64_t w;
+        std::memcpy(&w, &m_stop, sizeof(w));
+        return w != 0;
+    }
+    void clear_insn_flags() { m_stop.set_shadow = m_stop.rep_yield = m_stop.io_done = false; }
 
     // Per-instruction context.
     uint64_t m_next = 0;           // RIP after the instruction; branches set it
     bool m_event_delivered = false; // the instruction delivered an event (INT n, fault in REP...)
-    bool m_rep_yield = false;       // a REP instruction stopped between elements (not retired yet)
-    bool m_set_shadow = false;
-    bool m_io_done = false; // an MMIO/port access happened: REP loops stop after this element
     // Event delivery cannot stop half-way for the VMM: IDT, GDT, TSS or stack accesses that hit
     // MMIO read as all-ones and drop writes (open bus) instead of exiting.
     bool m_delivering_event = false;

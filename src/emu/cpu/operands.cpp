@@ -23,16 +23,4 @@ uint64_t CpuImpl::pop(unsigned size)
     return v;
 }
 
-void CpuImpl::jump(uint64_t target, unsigned osize)
-{
-    target &= size_mask(osize);
-    if (long64()) {
-        if (!canonical(target))
-            fault(kGp, 0);
-    } else if (protected_mode() && target > st.seg[SegCs].limit) {
-        fault(kGp, 0);
-    }
-    m_next = target;
-}
-
 } // namespace xkvm::emu
