@@ -1,5 +1,5 @@
 // Form-specialised handlers for the instruction forms integer code spends its time in: MOV, the
-// ALU group, INC/DEC, MOVZX/MOVSX, LEA and Jcc, with register, immediate or memory operands of a
+// ALU group, INC/DEC, two- and three-operand IMUL, MOVZX/MOVSX, LEA and Jcc, with register, immediate or memory operands of a
 // size known when the instruction is decoded. The generic handlers (ops_alu.cpp, ops_data.cpp) ask
 // the operand kinds and sizes at run time on every execution; these have them as template
 // arguments, so an ADD reg, imm is a register load, the ALU function and a register store.
@@ -80,6 +80,19 @@ template<bool Inc, typename T> void incdec_reg(CpuImpl& c, const Insn& i)
 {
     T a = T(c.st.gpr[i.op[0].reg]);
     set_gpr<T>(c, i.op[0].reg, Inc ? alu::inc<T>(a, c.st.rflags) : alu::dec<T>(a, c.st.rflags));
+}
+
+// ---- IMUL r, r/m (A = Reg: op[0] by op[1]) and IMUL r, r/m, imm (op[1] by the immediate)
+template<typename T, Src S> void imul2(CpuImpl& c, const Insn& i)
+{
+    T a = T(c.st.gpr[i.op[0].reg]);
+    set_gpr<T>(c, i.op[0].reg, alu::imul_trunc<T>(a, source<T, S>(c, i, 1), c.st.rflags));
+}
+
+template<typename T, Src S> void imul3(CpuImpl& c, const Insn& i)
+{
+    T a = source<T, S>(c, i, 1);
+    set_gpr<T>(c, i.op[0].reg, alu::imul_trunc<T>(a, T(i.imm), c.st.rflags));
 }
 
 // ---- Jcc: the condition code a constant, so its flag mask is too.
@@ -188,6 +201,22 @@ Handler lea_form(const Insn& i)
     return with_size(i.op[0].size, [&]<typename T>() -> Handler { return &lea_to_reg<T>; });
 }
 
+Handler imul_form(const Insn& i)
+{
+    const Operand& s = i.op[1];
+    if (i.nops < 2 || i.op[0].kind != OpKind::Gpr || i.op[0].size < 2 || s.size != i.op[0].size ||
+        (s.kind != OpKind::Gpr && s.kind != OpKind::Mem))
+        return nullptr;
+    if (i.nops == 3 && (i.op[2].kind != OpKind::Imm || i.op[2].reg != 0))
+        return nullptr;
+    bool mem = s.kind == OpKind::Mem;
+    return with_size(i.op[0].size, [&]<typename T>() -> Handler {
+        if (i.nops == 3)
+            return mem ? &imul3<T, Src::Mem> : &imul3<T, Src::Reg>;
+        return mem ? &imul2<T, Src::Mem> : &imul2<T, Src::Reg>;
+    });
+}
+
 template<bool Inc> Handler incdec_form(const Insn& i)
 {
     if (i.nops != 1 || i.op[0].kind != OpKind::Gpr)
@@ -221,6 +250,7 @@ Handler fast_form(const Insn& i)
     case ZYDIS_MNEMONIC_JS: case ZYDIS_MNEMONIC_JNS: case ZYDIS_MNEMONIC_JP: case ZYDIS_MNEMONIC_JNP:
     case ZYDIS_MNEMONIC_JL: case ZYDIS_MNEMONIC_JNL: case ZYDIS_MNEMONIC_JLE: case ZYDIS_MNEMONIC_JNLE:
         return i.op[0].kind == OpKind::Imm ? kJcc[i.opcode & 0xf] : nullptr;
+    case ZYDIS_MNEMONIC_IMUL: return imul_form(i);
     case ZYDIS_MNEMONIC_INC: return incdec_form<true>(i);
     case ZYDIS_MNEMONIC_DEC: return incdec_form<false>(i);
     default: return nullptr;
