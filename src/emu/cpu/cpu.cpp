@@ -123,28 +123,29 @@ void CpuImpl::reset_replay()
 }
 
 // The instruction at RIP, from the decode cache when its bytes still match (the VMM and the guest
-// itself may have rewritten them), decoded and cached otherwise.
-const Insn& CpuImpl::fetch()
+// itself may have rewritten them), decoded and cached otherwise. Inlined into the run loops.
+[[gnu::always_inline]] inline const Insn& CpuImpl::fetch()
 {
-    const x86::Segment& cs = st.seg[SegCs];
     uint64_t lin;
     if (long64()) {
         lin = st.rip;
-        if (!canonical(lin))
+        // m_fetch_page only ever holds a canonical page, so a hit on it needs no canonical check.
+        if ((lin & ~(kPageSize - 1)) + 1 != m_fetch_page && !canonical(lin))
             fault(kGp, 0);
     } else {
+        const x86::Segment& cs = st.seg[SegCs];
         if (st.rip > cs.limit)
             fault(kGp, 0);
         lin = (cs.base + st.rip) & 0xffffffffull;
     }
     unsigned off = lin & (kPageSize - 1);
-    uint64_t mode = m_mode_key;
     // Fast path: the page of the last fetch, and an entry whose bytes still match, within the page.
     if ((lin & ~(kPageSize - 1)) + 1 != m_fetch_page) {
         if (const TlbEntry* t = tlb_hit(lin, kAccFetch)) {
             m_fetch_page = (lin & ~(kPageSize - 1)) + 1;
             m_fetch_host = t->host;
             m_fetch_gpa = t->gpa_page;
+            m_fetch_key = (t->gpa_page << 2) | m_mode_key; // (a mode change clears m_fetch_page)
         } else {
             m_fetch_page = 0;
         }
@@ -152,10 +153,10 @@ const Insn& CpuImpl::fetch()
     if (m_fetch_page && off <= kPageSize - 16) {
         uint64_t gpa = m_fetch_gpa | off;
         DecodeEntry& e = m_decode[(gpa ^ (gpa >> 14)) % kDecodeCacheSize];
-        if (e.key == ((gpa << 2) | mode) && same_bytes(m_fetch_host + off, e))
+        if (e.key == (m_fetch_key | uint64_t(off) << 2) && same_bytes(m_fetch_host + off, e))
             return e.insn;
     }
-    return fetch_slow(lin, mode);
+    return fetch_slow(lin, m_mode_key);
 }
 
 // Gathers the bytes (across a page boundary when the instruction needs it) and decodes them.

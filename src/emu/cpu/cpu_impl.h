@@ -304,6 +304,7 @@ public:
     uint64_t m_fetch_page = 0; // linear page | 1 while valid
     uint8_t* m_fetch_host = nullptr;
     uint64_t m_fetch_gpa = 0;
+    uint64_t m_fetch_key = 0; // the decode-cache key of the page's offset 0 in the current mode
     DecodeEntry* m_decode = nullptr;
     std::unique_ptr<DecodeEntry[]> m_decode_storage;
 };

@@ -114,7 +114,7 @@ struct Walk {
     uint8_t perm = 0; // kPerm* bits
 };
 
-struct DecodeEntry {
+struct alignas(128) DecodeEntry { // (a power of two: the index scales by a shift)
     uint64_t key = ~0ull; // gpa << 2 | code-size class
     uint64_t bytes[2] = {};
     uint64_t mask[2] = {}; // the bytes that must match: the length, or all Zydis saw for an invalid one
@@ -122,6 +122,7 @@ struct DecodeEntry {
     Insn insn;
 };
 inline constexpr unsigned kDecodeCacheSize = 8192;
+static_assert(sizeof(DecodeEntry) == 128);
 
 struct Descriptor {
     uint64_t raw = 0, raw_hi = 0;
