@@ -105,9 +105,15 @@ template<typename T> Wide<T> imul(T a, T b, uint64_t& rflags)
     return p;
 }
 
+// The truncated product overflows exactly where the full one's high half is more than the low
+// half's sign (mul_flags), which is what the compiler's overflow check computes with one IMUL.
 template<typename T> T imul_trunc(T a, T b, uint64_t& rflags)
 {
-    return imul(a, b, rflags).lo;
+    using S = std::make_signed_t<T>;
+    S r;
+    const bool overflow = __builtin_mul_overflow(S(a), S(b), &r);
+    rflags = set_flags(rflags, kArithFlags, (overflow ? kCf | kOf : 0) | szp_flags(T(r)));
+    return T(r);
 }
 
 template<typename T>

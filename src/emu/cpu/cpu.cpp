@@ -54,7 +54,7 @@ void CpuImpl::flush_decode_cache()
 
 uint64_t CpuImpl::read_from_vmm(const CpuExit& e)
 {
-    m_io_done = true;
+    m_stop.io_done = true;
     uint64_t v = 0;
     if (consume_replay(v))
         return v & size_mask(e.size);
@@ -123,28 +123,29 @@ void CpuImpl::reset_replay()
 }
 
 // The instruction at RIP, from the decode cache when its bytes still match (the VMM and the guest
-// itself may have rewritten them), decoded and cached otherwise.
-const Insn& CpuImpl::fetch()
+// itself may have rewritten them), decoded and cached otherwise. Inlined into the run loops.
+[[gnu::always_inline]] inline const Insn& CpuImpl::fetch()
 {
-    const x86::Segment& cs = st.seg[SegCs];
     uint64_t lin;
     if (long64()) {
         lin = st.rip;
-        if (!canonical(lin))
+        // m_fetch_page only ever holds a canonical page, so a hit on it needs no canonical check.
+        if ((lin & ~(kPageSize - 1)) + 1 != m_fetch_page && !canonical(lin))
             fault(kGp, 0);
     } else {
+        const x86::Segment& cs = st.seg[SegCs];
         if (st.rip > cs.limit)
             fault(kGp, 0);
         lin = (cs.base + st.rip) & 0xffffffffull;
     }
     unsigned off = lin & (kPageSize - 1);
-    uint64_t mode = m_mode_key;
     // Fast path: the page of the last fetch, and an entry whose bytes still match, within the page.
     if ((lin & ~(kPageSize - 1)) + 1 != m_fetch_page) {
         if (const TlbEntry* t = tlb_hit(lin, kAccFetch)) {
             m_fetch_page = (lin & ~(kPageSize - 1)) + 1;
             m_fetch_host = t->host;
             m_fetch_gpa = t->gpa_page;
+            m_fetch_key = (t->gpa_page << 2) | m_mode_key; // (a mode change clears m_fetch_page)
         } else {
             m_fetch_page = 0;
         }
@@ -152,10 +153,10 @@ const Insn& CpuImpl::fetch()
     if (m_fetch_page && off <= kPageSize - 16) {
         uint64_t gpa = m_fetch_gpa | off;
         DecodeEntry& e = m_decode[(gpa ^ (gpa >> 14)) % kDecodeCacheSize];
-        if (e.key == ((gpa << 2) | mode) && same_bytes(m_fetch_host + off, e))
+        if (e.key == (m_fetch_key | uint64_t(off) << 2) && same_bytes(m_fetch_host + off, e))
             return e.insn;
     }
-    return fetch_slow(lin, mode);
+    return fetch_slow(lin, m_mode_key);
 }
 
 // Gathers the bytes (across a page boundary when the instruction needs it) and decodes them.
@@ -219,35 +220,88 @@ const Insn& CpuImpl::fetch_slow(uint64_t lin, uint64_t mode)
     return e.insn;
 }
 
-[[gnu::always_inline]] inline void CpuImpl::step()
+void CpuImpl::on_fault(const GuestFault& f)
 {
-    m_set_shadow = false;
-    m_io_done = false;
+    reset_replay();
+    st.interrupt_shadow = false;
+    deliver_fault(f);
+}
+
+void CpuImpl::on_exit_signal()
+{
+    // Nothing committed: the next run() re-executes with the completed value.
+    m_replay_used = 0;
+    m_stop.exit_pending_pre = true;
+}
+
+// One instruction with every rule an instruction boundary can need: the TF trap, the replay of
+// reads the VMM completed, the end of an interrupt shadow.
+void CpuImpl::step()
+{
+    clear_insn_flags();
     m_event_delivered = false;
-    m_rep_yield = false;
     bool tf = st.rflags & kRflagsTf;
     try {
         const Insn& i = fetch();
         m_next = (st.rip + i.length) & m_rip_mask;
         i.handler(*this, i);
         st.rip = m_next;
-        m_retired += m_rep_yield ? 0 : 1;
+        m_retired += m_stop.rep_yield ? 0 : 1;
         if (m_replay_count | m_msr_completed)
             reset_replay();
-        st.interrupt_shadow = m_set_shadow;
+        st.interrupt_shadow = m_stop.set_shadow;
         if (tf && !m_event_delivered) {
             st.dr[6] |= 1u << 14; // BS
             deliver(kDb, false, 0, false, true);
         }
     } catch (const GuestFault& f) {
-        reset_replay();
-        st.interrupt_shadow = false;
-        deliver_fault(f);
+        on_fault(f);
     } catch (const ExitSignal&) {
-        // Nothing committed: the next run() re-executes with the completed value.
-        m_replay_used = 0;
-        m_stop.exit_pending_pre = true;
+        on_exit_signal();
     }
+}
+
+// Whether the next instruction needs step() rather than the fast path.
+bool CpuImpl::needs_step() const
+{
+    return (st.rflags & kRflagsTf) || m_replay_count || m_msr_completed || st.interrupt_shadow || after_pending();
+}
+
+// Instructions back to back while none of them needs anything at its boundary: no TF, no replay,
+// no interrupt shadow, nothing in m_stop, no request from another thread. The per-instruction
+// bookkeeping of step() is left to the instruction that makes one of those true, which ends the
+// loop; what it left is sorted out here. `stop`: the run ends with the returned exit.
+CpuExit CpuImpl::run_fast(uint64_t& n, uint64_t budget, bool& stop)
+{
+    stop = false;
+    try {
+        do {
+            if (n >= budget) {
+                stop = true;
+                return CpuExit{};
+            }
+            ++n; // (a fault counts against the budget too)
+            const Insn& i = fetch();
+            m_next = (st.rip + i.length) & m_rip_mask;
+            i.handler(*this, i);
+            st.rip = m_next;
+            ++m_retired;
+        } while (!(after_pending() | (st.rflags & kRflagsTf) | m_events.load(std::memory_order_relaxed)));
+        m_retired -= m_stop.rep_yield ? 1 : 0;
+        st.interrupt_shadow = m_stop.set_shadow;
+        clear_insn_flags();
+    } catch (const GuestFault& f) {
+        clear_insn_flags();
+        on_fault(f);
+    } catch (const ExitSignal&) {
+        clear_insn_flags();
+        on_exit_signal();
+    }
+    if (stop_pending()) {
+        stop = true;
+        return stop_exit();
+    }
+    return CpuExit{};
 }
 
 // What the run loop returns after an instruction that set one of the stop flags.
@@ -291,15 +345,21 @@ CpuExit CpuImpl::run(uint64_t budget)
             if (m_stop.triple)
                 return CpuExit{ CpuExit::Kind::TripleFault };
         }
-        // The fast path: instructions back to back while nothing needs a boundary check. The
-        // interrupt shadow of the last instruction only matters to events, which leave this loop.
+        // Instructions up to the next boundary that needs the checks above.
         do {
-            if (n >= budget)
-                return CpuExit{};
-            step();
-            ++n;
-            if (stop_pending())
-                return stop_exit();
+            if (needs_step()) {
+                if (n >= budget)
+                    return CpuExit{};
+                step();
+                ++n;
+                if (stop_pending())
+                    return stop_exit();
+            } else {
+                bool stop;
+                CpuExit e = run_fast(n, budget, stop);
+                if (stop)
+                    return e;
+            }
         } while (m_events.load(std::memory_order_relaxed) == 0);
         // (NMIs and INIT arrive between runs, and HLT ends the run through its exit, so only
         // the other threads' requests can change what the boundary checks decide meanwhile.)

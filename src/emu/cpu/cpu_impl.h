@@ -15,141 +15,9 @@
 #include "emu/cpu/bus.h"
 #include "emu/cpu/cpu_exit.h"
 #include "emu/cpu/cpu_state.h"
+#include "emu/cpu/cpu_types.h"
 
 namespace xkvm::emu {
-
-inline constexpr uint64_t kSizeMasks[16] = { 0, 0xff, 0xffff, 0xffffff, 0xffffffff, 0xffffffffffull,
-    0xffffffffffffull, 0xffffffffffffffull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull };
-inline uint64_t size_mask(unsigned size) { return kSizeMasks[size & 15]; } // sizes are 0-8 (10 never reaches here)
-inline uint64_t sign_extend(uint64_t v, unsigned size)
-{
-    unsigned shift = 64 - size * 8;
-    return shift ? uint64_t(int64_t(v << shift) >> shift) : v;
-}
-inline bool canonical(uint64_t a) { return uint64_t(int64_t(a << 16) >> 16) == a; }
-
-// Exception vectors.
-enum Vector : uint8_t {
-    kDe = 0, kDb = 1, kNmi = 2, kBp = 3, kOfv = 4, kBr = 5, kUd = 6, kNm = 7, kDf = 8,
-    kTs = 10, kNp = 11, kSs = 12, kGp = 13, kPf = 14, kMf = 16, kAc = 17,
-};
-
-struct GuestFault {
-    uint8_t vector;
-    bool has_error;
-    uint32_t error;
-};
-struct ExitSignal {};
-
-inline constexpr uint64_t kRflagsTf = 1u << 8;
-inline constexpr uint64_t kRflagsIf = 1u << 9;
-inline constexpr uint64_t kRflagsDf = 1u << 10;
-inline constexpr uint64_t kRflagsIopl = 3u << 12;
-inline constexpr uint64_t kRflagsNt = 1u << 14;
-inline constexpr uint64_t kRflagsRf = 1u << 16;
-inline constexpr uint64_t kRflagsVm = 1u << 17;
-inline constexpr uint64_t kRflagsAc = 1u << 18;
-inline constexpr uint64_t kRflagsId = 1u << 21;
-inline constexpr uint64_t kCr0Mp = 1u << 1, kCr0Em = 1u << 2, kCr0Ts = 1u << 3, kCr0Ne = 1u << 5;
-inline constexpr uint64_t kCr0Am = 1u << 18, kCr0Nw = 1u << 29, kCr0Cd = 1u << 30;
-inline constexpr uint64_t kCr4Tsd = 1u << 2, kCr4Pge = 1u << 7, kCr4Osfxsr = 1u << 9;
-inline constexpr uint64_t kCr4Umip = 1u << 11, kCr4Smep = 1u << 20, kCr4Smap = 1u << 21;
-inline constexpr uint64_t kEferSce = 1u << 0;
-
-enum class OpKind : uint8_t { None, Gpr, GprHigh, Seg, Cr, Dr, Mem, Imm, Ptr };
-
-struct Operand {
-    OpKind kind = OpKind::None;
-    uint8_t size = 0; // bytes
-    uint8_t reg = 0;  // GPR 0-15, segment, CR or DR number
-};
-
-inline constexpr int8_t kNoReg = -1;
-inline constexpr int8_t kRipReg = 16;
-
-struct MemRef {
-    uint8_t seg = SegDs;
-    int8_t base = kNoReg;
-    int8_t index = kNoReg;
-    uint8_t scale = 1;
-    int64_t disp = 0;
-};
-
-class CpuImpl;
-struct Insn;
-using Handler = void (*)(CpuImpl&, const Insn&);
-
-// One pre-decoded instruction: everything a handler needs, nothing Zydis-specific.
-struct Insn {
-    Handler handler = nullptr;
-    uint16_t mnemonic = 0;
-    uint8_t length = 0;
-    uint8_t osize = 0;    // operand size in bytes
-    uint8_t asize = 0;    // address size in bytes
-    uint8_t rep = 0;      // 0, kRep (REP/REPE), kRepne
-    uint8_t seg_override = 0xff;
-    bool lock = false;
-    bool legacy_map = true; // the one-byte opcode map (not 0F/0F38/0F3A)
-    bool rex_w = false;
-    uint8_t opcode = 0;     // the last opcode byte (condition codes, near/far forms)
-    uint8_t modrm_reg = 0;
-    uint8_t fpu = 0;        // kFpuX87 / kFpuSimd: touches state the integer core does not model
-    uint8_t nops = 0;
-    Operand op[3];
-    MemRef mem;
-    uint64_t imm = 0;  // the first immediate (sign-extended where the encoding says so), or a target
-    uint64_t imm2 = 0; // the second immediate (ENTER) or a far pointer's selector
-};
-inline constexpr uint8_t kRep = 1, kRepne = 2;
-inline constexpr uint8_t kFpuX87 = 1, kFpuSimd = 2;
-
-// Access kinds for the MMU.
-enum AccessFlags : uint8_t { kAccRead = 0, kAccWrite = 1, kAccFetch = 2, kAccSystem = 4 };
-
-struct TlbEntry {
-    uint64_t tag = 0;       // linear page | 1 while valid
-    uint8_t* host = nullptr;
-    uint64_t gpa_page = 0;
-    uint8_t perm = 0;       // kPerm* bits
-    uint8_t allow = 0;      // kAllow* bits: the accesses that may use the entry without a walk
-};
-// Read/write/fetch for supervisor (bits 0-2) and user (bits 3-5) accesses.
-inline constexpr uint8_t kAllowRead = 1, kAllowWrite = 2, kAllowFetch = 4, kAllowUserShift = 3;
-inline constexpr uint8_t kPermUser = 1, kPermWrite = 2, kPermNx = 4, kPermDirty = 8;
-inline constexpr unsigned kTlbSize = 512;
-
-struct Walk {
-    uint64_t gpa = 0; // the 4 KiB frame
-    uint8_t perm = 0; // kPerm* bits
-};
-
-struct DecodeEntry {
-    uint64_t key = ~0ull; // gpa << 2 | code-size class
-    uint64_t bytes[2] = {};
-    uint64_t mask[2] = {}; // the bytes that must match: the length, or all Zydis saw for an invalid one
-    uint8_t cmp_len = 0;
-    Insn insn;
-};
-inline constexpr unsigned kDecodeCacheSize = 8192;
-
-struct Descriptor {
-    uint64_t raw = 0, raw_hi = 0;
-    uint32_t base() const { return uint32_t((raw >> 16) & 0xffffff) | uint32_t((raw >> 56) << 24); }
-    uint32_t limit() const
-    {
-        uint32_t l = uint32_t(raw & 0xffff) | uint32_t((raw >> 32) & 0xf0000);
-        return g() ? (l << 12) | 0xfff : l;
-    }
-    uint8_t type() const { return (raw >> 40) & 0xf; }
-    bool s() const { return (raw >> 44) & 1; }
-    uint8_t dpl() const { return (raw >> 45) & 3; }
-    bool present() const { return (raw >> 47) & 1; }
-    bool l() const { return (raw >> 53) & 1; }
-    bool db() const { return (raw >> 54) & 1; }
-    bool g() const { return (raw >> 55) & 1; }
-    bool is_code() const { return s() && (type() & 8); }
-    bool is_data() const { return s() && !(type() & 8); }
-};
 
 class CpuImpl {
 public:
@@ -160,6 +28,10 @@ public:
     CpuExit stop_exit();
     void state_changed();
     void step();
+    CpuExit run_fast(uint64_t& n, uint64_t budget, bool& stop);
+    bool needs_step() const;
+    void on_fault(const GuestFault& f);
+    void on_exit_signal();
     const Insn& fetch();
     const Insn& fetch_slow(uint64_t lin, uint64_t mode);
     void reset_replay();
@@ -202,7 +74,7 @@ public:
     }
 
     // ---- memory (mmu.cpp)
-    uint64_t linear(uint8_t seg, uint64_t off, unsigned size, bool write)
+    [[gnu::always_inline]] uint64_t linear(uint8_t seg, uint64_t off, unsigned size, bool write)
     {
         if (m_long64) {
             uint64_t lin = (seg >= SegFs ? st.seg[seg].base : 0) + off;
@@ -213,7 +85,7 @@ public:
     }
     uint64_t linear_slow(uint8_t seg, uint64_t off, unsigned size, bool write);
     // Accesses are 1-8 bytes: wider operands are split by their handlers.
-    uint64_t read_lin(uint64_t lin, unsigned size, uint8_t acc = kAccRead)
+    [[gnu::always_inline]] uint64_t read_lin(uint64_t lin, unsigned size, uint8_t acc = kAccRead)
     {
         size = size > 8 ? 8 : size;
         if (!m_long64 && !((acc & kAccSystem) && long_mode()))
@@ -227,7 +99,7 @@ public:
         }
         return read_lin_slow(lin, size, acc);
     }
-    void write_lin(uint64_t lin, unsigned size, uint64_t v, uint8_t acc = kAccWrite)
+    [[gnu::always_inline]] void write_lin(uint64_t lin, unsigned size, uint64_t v, uint8_t acc = kAccWrite)
     {
         size = size > 8 ? 8 : size;
         if (!m_long64 && !((acc & kAccSystem) && long_mode()))
@@ -243,7 +115,7 @@ public:
     uint64_t read_lin_slow(uint64_t lin, unsigned size, uint8_t acc);
     void write_lin_slow(uint64_t lin, unsigned size, uint64_t v, uint8_t acc);
     // The TLB entry that lets `acc` at `lin` go straight to host memory, or nullptr.
-    const TlbEntry* tlb_hit(uint64_t lin, uint8_t acc) const
+    [[gnu::always_inline]] const TlbEntry* tlb_hit(uint64_t lin, uint8_t acc) const
     {
         const TlbEntry& t = m_tlb[(lin >> 12) % kTlbSize];
         if (t.tag != ((lin & ~(kPageSize - 1)) | 1))
@@ -252,8 +124,16 @@ public:
         need = uint8_t(need << ((acc & kAccSystem) ? 0 : m_user_shift));
         return (t.allow & need) ? &t : nullptr;
     }
-    uint64_t read_mem(uint8_t seg, uint64_t off, unsigned size) { return read_lin(linear(seg, off, size, false), size); }
-    void write_mem(uint8_t seg, uint64_t off, unsigned size, uint64_t v) { write_lin(linear(seg, off, size, true), size, v); }
+    // Inlined everywhere: with a constant size (the specialised handlers) a TLB hit is one host
+    // load or store.
+    [[gnu::always_inline]] uint64_t read_mem(uint8_t seg, uint64_t off, unsigned size)
+    {
+        return read_lin(linear(seg, off, size, false), size);
+    }
+    [[gnu::always_inline]] void write_mem(uint8_t seg, uint64_t off, unsigned size, uint64_t v)
+    {
+        write_lin(linear(seg, off, size, true), size, v);
+    }
     // The host byte for `lin` (nullptr: not RAM, m_last_gpa says where). Faults as the access would.
     uint8_t* translate(uint64_t lin, uint8_t acc, uint64_t& gpa);
     Walk walk(uint64_t lin, uint8_t acc);
@@ -271,8 +151,8 @@ public:
     // instruction's re-execution, else an exit before the instruction commits.
     uint64_t read_from_vmm(const CpuExit& e);
 
-    // ---- operands (operands.cpp)
-    uint64_t ea(const Insn& i) const
+    // ---- operands
+    [[gnu::always_inline]] uint64_t ea(const Insn& i) const
     {
         const MemRef& m = i.mem;
         uint64_t a = uint64_t(m.disp);
@@ -314,10 +194,32 @@ public:
         }
     }
     uint64_t next_rip(const Insn& i) const { return st.rip + i.length; }
-    void push(uint64_t v, unsigned size);
-    uint64_t pop(unsigned size);
-    uint64_t sp_mask() const;
-    void jump(uint64_t target, unsigned osize);
+    // The stack at SS:RSP with the stack size's wrap; RSP changes only once the access worked.
+    uint64_t sp_mask() const { return size_mask(stack_size()); }
+    [[gnu::always_inline]] void push(uint64_t v, unsigned size)
+    {
+        uint64_t mask = sp_mask();
+        uint64_t sp = (st.gpr[x86::Rsp] - size) & mask;
+        write_mem(SegSs, sp, size, v);
+        st.gpr[x86::Rsp] = (st.gpr[x86::Rsp] & ~mask) | sp;
+    }
+    [[gnu::always_inline]] uint64_t pop(unsigned size)
+    {
+        uint64_t mask = sp_mask();
+        uint64_t sp = st.gpr[x86::Rsp] & mask;
+        uint64_t v = read_mem(SegSs, sp, size);
+        st.gpr[x86::Rsp] = (st.gpr[x86::Rsp] & ~mask) | ((sp + size) & mask);
+        return v;
+    }
+    // A near branch: the target checked against CS (64-bit: canonical), then RIP after the
+    // instruction. Inline: every taken Jcc comes here.
+    void jump(uint64_t target, unsigned osize)
+    {
+        target &= size_mask(osize);
+        if (m_long64 ? !canonical(target) : protected_mode() && target > st.seg[SegCs].limit)
+            fault(kGp, 0);
+        m_next = target;
+    }
 
     // ---- segments (segment.cpp)
     Descriptor read_descriptor(uint16_t sel, uint8_t vector_on_fault);
@@ -340,26 +242,37 @@ public:
     std::atomic<uint32_t> m_events{ 0 }; // kEventStop | kEventAttention
     static constexpr uint32_t kEventStop = 1, kEventAttention = 2;
 
-    // Anything that ends the run loop's fast path after an instruction; read as one word.
-    struct StopFlags {
+    // Anything the run loop must look at after an instruction, read as one word: zero while
+    // instructions simply retire, so the fast path tests one load per instruction.
+    struct AfterFlags {
         bool triple = false;           // a fault while delivering #DF
         bool exit_pending_pre = false; // an exit taken before the instruction committed
         bool have_post_exit = false;   // an exit reported after the instruction retired
         bool single_step = false;      // set_single_step(): a Debug exit after each instruction
+        // Per instruction (cleared before the next one):
+        bool set_shadow = false; // MOV SS, POP SS, STI: no events before the next instruction ends
+        bool rep_yield = false;  // a REP instruction stopped between elements (not retired yet)
+        bool io_done = false;    // an MMIO/port access happened: REP loops stop after this element
+        bool unused = false;
     } m_stop;
-    bool stop_pending() const
+    static_assert(sizeof(AfterFlags) == 8);
+    bool stop_pending() const // the first four: the run ends
     {
         uint32_t w;
         std::memcpy(&w, &m_stop, sizeof(w));
         return w != 0;
     }
+    bool after_pending() const
+    {
+        uint64_t w;
+        std::memcpy(&w, &m_stop, sizeof(w));
+        return w != 0;
+    }
+    void clear_insn_flags() { m_stop.set_shadow = m_stop.rep_yield = m_stop.io_done = false; }
 
     // Per-instruction context.
     uint64_t m_next = 0;           // RIP after the instruction; branches set it
     bool m_event_delivered = false; // the instruction delivered an event (INT n, fault in REP...)
-    bool m_rep_yield = false;       // a REP instruction stopped between elements (not retired yet)
-    bool m_set_shadow = false;
-    bool m_io_done = false; // an MMIO/port access happened: REP loops stop after this element
     // Event delivery cannot stop half-way for the VMM: IDT, GDT, TSS or stack accesses that hit
     // MMIO read as all-ones and drop writes (open bus) instead of exiting.
     bool m_delivering_event = false;
@@ -391,6 +304,7 @@ public:
     uint64_t m_fetch_page = 0; // linear page | 1 while valid
     uint8_t* m_fetch_host = nullptr;
     uint64_t m_fetch_gpa = 0;
+    uint64_t m_fetch_key = 0; // the decode-cache key of the page's offset 0 in the current mode
     DecodeEntry* m_decode = nullptr;
     std::unique_ptr<DecodeEntry[]> m_decode_storage;
 };

@@ -55,7 +55,7 @@ void CpuImpl::write_phys(uint64_t gpa, unsigned size, uint64_t v)
     }
     if (bus.local_mmio(gpa, &v, size, true) || m_delivering_event)
         return;
-    m_io_done = true;
+    m_stop.io_done = true;
     CpuExit e;
     e.kind = CpuExit::Kind::MmioWrite;
     e.gpa = gpa;

@@ -22,7 +22,7 @@ void op_mov(CpuImpl& c, const Insn& i)
             c.fault(kUd);
         c.load_segment(d.reg, uint16_t(c.get(i, 1)));
         if (d.reg == SegSs)
-            c.m_set_shadow = true;
+            c.m_stop.set_shadow = true;
         return;
     }
     if (s.kind == OpKind::Seg && d.kind == OpKind::Gpr) {
@@ -61,7 +61,7 @@ void op_pop(CpuImpl& c, const Insn& i)
         if (i.op[0].kind == OpKind::Seg) {
             c.load_segment(i.op[0].reg, uint16_t(v));
             if (i.op[0].reg == SegSs)
-                c.m_set_shadow = true;
+                c.m_stop.set_shadow = true;
         } else {
             c.set(i, 0, v); // POP [rsp+x] addresses with the incremented RSP, as the CPU does
         }

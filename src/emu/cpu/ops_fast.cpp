@@ -1,12 +1,14 @@
 // Form-specialised handlers for the instruction forms integer code spends its time in: MOV, the
-// ALU group, INC/DEC, MOVZX/MOVSX and LEA with register, immediate or memory operands of a size
-// known when the instruction is decoded. The generic handlers (ops_alu.cpp, ops_data.cpp) ask
+// ALU group, INC/DEC, two- and three-operand IMUL, MOVZX/MOVSX, LEA and Jcc, with register, immediate or memory operands of a
+// size known when the instruction is decoded. The generic handlers (ops_alu.cpp, ops_data.cpp) ask
 // the operand kinds and sizes at run time on every execution; these have them as template
 // arguments, so an ADD reg, imm is a register load, the ALU function and a register store.
 //
 // Semantics are the generic handlers', operand for operand (same ALU functions, same order of
 // reads, same access kinds); LOCKed forms and anything unusual keep the generic handler.
+#include <array>
 #include <type_traits>
+#include <utility>
 
 #include "emu/cpu/alu.h"
 #include "emu/cpu/ops.h"
@@ -79,6 +81,32 @@ template<bool Inc, typename T> void incdec_reg(CpuImpl& c, const Insn& i)
     T a = T(c.st.gpr[i.op[0].reg]);
     set_gpr<T>(c, i.op[0].reg, Inc ? alu::inc<T>(a, c.st.rflags) : alu::dec<T>(a, c.st.rflags));
 }
+
+// ---- IMUL r, r/m (A = Reg: op[0] by op[1]) and IMUL r, r/m, imm (op[1] by the immediate)
+template<typename T, Src S> void imul2(CpuImpl& c, const Insn& i)
+{
+    T a = T(c.st.gpr[i.op[0].reg]);
+    set_gpr<T>(c, i.op[0].reg, alu::imul_trunc<T>(a, source<T, S>(c, i, 1), c.st.rflags));
+}
+
+template<typename T, Src S> void imul3(CpuImpl& c, const Insn& i)
+{
+    T a = source<T, S>(c, i, 1);
+    set_gpr<T>(c, i.op[0].reg, alu::imul_trunc<T>(a, T(i.imm), c.st.rflags));
+}
+
+// ---- Jcc: the condition code a constant, so its flag mask is too.
+template<uint8_t Cc> void jcc_rel(CpuImpl& c, const Insn& i)
+{
+    if (alu::condition(Cc, c.st.rflags))
+        c.jump(c.m_next + i.imm, i.osize);
+}
+
+template<uint8_t... Cc> constexpr std::array<Handler, 16> jcc_table(std::integer_sequence<uint8_t, Cc...>)
+{
+    return { &jcc_rel<Cc>... };
+}
+constexpr std::array<Handler, 16> kJcc = jcc_table(std::make_integer_sequence<uint8_t, 16>{});
 
 // ---- choosing a form
 bool sized(const Operand& o) { return o.size == 1 || o.size == 2 || o.size == 4 || o.size == 8; }
@@ -173,6 +201,22 @@ Handler lea_form(const Insn& i)
     return with_size(i.op[0].size, [&]<typename T>() -> Handler { return &lea_to_reg<T>; });
 }
 
+Handler imul_form(const Insn& i)
+{
+    const Operand& s = i.op[1];
+    if (i.nops < 2 || i.op[0].kind != OpKind::Gpr || i.op[0].size < 2 || s.size != i.op[0].size ||
+        (s.kind != OpKind::Gpr && s.kind != OpKind::Mem))
+        return nullptr;
+    if (i.nops == 3 && (i.op[2].kind != OpKind::Imm || i.op[2].reg != 0))
+        return nullptr;
+    bool mem = s.kind == OpKind::Mem;
+    return with_size(i.op[0].size, [&]<typename T>() -> Handler {
+        if (i.nops == 3)
+            return mem ? &imul3<T, Src::Mem> : &imul3<T, Src::Reg>;
+        return mem ? &imul2<T, Src::Mem> : &imul2<T, Src::Reg>;
+    });
+}
+
 template<bool Inc> Handler incdec_form(const Insn& i)
 {
     if (i.nops != 1 || i.op[0].kind != OpKind::Gpr)
@@ -201,6 +245,12 @@ Handler fast_form(const Insn& i)
     case ZYDIS_MNEMONIC_MOVSX:
     case ZYDIS_MNEMONIC_MOVSXD: return extend_form<true>(i);
     case ZYDIS_MNEMONIC_LEA: return lea_form(i);
+    case ZYDIS_MNEMONIC_JO: case ZYDIS_MNEMONIC_JNO: case ZYDIS_MNEMONIC_JB: case ZYDIS_MNEMONIC_JNB:
+    case ZYDIS_MNEMONIC_JZ: case ZYDIS_MNEMONIC_JNZ: case ZYDIS_MNEMONIC_JBE: case ZYDIS_MNEMONIC_JNBE:
+    case ZYDIS_MNEMONIC_JS: case ZYDIS_MNEMONIC_JNS: case ZYDIS_MNEMONIC_JP: case ZYDIS_MNEMONIC_JNP:
+    case ZYDIS_MNEMONIC_JL: case ZYDIS_MNEMONIC_JNL: case ZYDIS_MNEMONIC_JLE: case ZYDIS_MNEMONIC_JNLE:
+        return i.op[0].kind == OpKind::Imm ? kJcc[i.opcode & 0xf] : nullptr;
+    case ZYDIS_MNEMONIC_IMUL: return imul_form(i);
     case ZYDIS_MNEMONIC_INC: return incdec_form<true>(i);
     case ZYDIS_MNEMONIC_DEC: return incdec_form<false>(i);
     default: return nullptr;

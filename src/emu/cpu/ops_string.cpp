@@ -119,9 +119,9 @@ void string_op(CpuImpl& c, const Insn& i, Str kind)
     for (unsigned n = 0;; ++n) {
         if (c.reg(x86::Rcx, i.asize) == 0)
             return;
-        if (n == kRepChunk || c.m_io_done) {
+        if (n == kRepChunk || c.m_stop.io_done) {
             c.m_next = c.st.rip; // resume here
-            c.m_rep_yield = true;
+            c.m_stop.rep_yield = true;
             return;
         }
         bool go_on = element(c, i, kind, size);
@@ -168,7 +168,7 @@ void CpuImpl::port_out(uint16_t port, unsigned size, uint64_t v)
     v &= size_mask(size);
     if (bus.local_pio(port, &v, size, true))
         return;
-    m_io_done = true;
+    m_stop.io_done = true;
     CpuExit e;
     e.kind = CpuExit::Kind::PortOut;
     e.port = port;

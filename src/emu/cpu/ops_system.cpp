@@ -28,7 +28,7 @@ void op_sti(CpuImpl& c, const Insn&)
     if (c.protected_mode() && c.cpl() > c.iopl())
         c.fault(kGp, 0);
     if (!(c.st.rflags & kRflagsIf))
-        c.m_set_shadow = true;
+        c.m_stop.set_shadow = true;
     c.st.rflags |= kRflagsIf;
 }
 
