@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test: the full suite (unit, conformance guests, CLI end to end) and a
-# report of every skip with its reason; then, in one clang build with ASan+UBSan, the unit tests
-# again and the fuzz targets (corpus replay and a short run each).
+# report of every skip with its reason; then the unit tests again under ASan+UBSan; then the fuzz
+# targets under clang (corpus replay and a short run each, two at a time).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc)
@@ -12,12 +12,16 @@ ctest --test-dir "$top/build" --output-on-failure --parallel "$jobs" --timeout 3
   --output-junit "$top/build/junit.xml"
 "$top/scripts/skip-report.sh" "$top/build/junit.xml"
 
-echo "== unit tests under ASan+UBSan, and the fuzz targets (clang, libFuzzer)"
+echo "== unit tests under ASan+UBSan"
+cmake -S "$top" -B "$top/build-asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DXKVM_SANITIZE=ON -DXKVM_UNIT_ONLY=ON >/dev/null
+cmake --build "$top/build-asan" --parallel "$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir "$top/build-asan" -L unit --no-tests=error --output-on-failure --parallel "$jobs" --timeout 300
+
+echo "== fuzz targets (clang, libFuzzer): corpus replay and a short run each"
 CC=clang CXX=clang++ cmake -S "$top" -B "$top/build-fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DXKVM_FUZZ=ON -DXKVM_UNIT_ONLY=ON >/dev/null
-cmake --build "$top/build-fuzz" --parallel "$jobs"
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-ctest --test-dir "$top/build-fuzz" -L unit --no-tests=error --output-on-failure --parallel "$jobs" --timeout 300
+cmake --build "$top/build-fuzz" --parallel "$jobs" --target fuzzers
 ctest --test-dir "$top/build-fuzz" -L fuzz --no-tests=error --output-on-failure --parallel "$jobs" --timeout 300
 run_fuzzer() {
   local f=$1 name scratch
