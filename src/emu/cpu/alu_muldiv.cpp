@@ -58,6 +58,8 @@ template<typename T> void mul_flags(Wide<T> p, bool is_signed, uint64_t& rflags)
 // quotient fits 64 bits. `carry` is bit 64 of the shifted partial remainder.
 DivResult<uint64_t> div_u128(uint64_t hi, uint64_t lo, uint64_t d)
 {
+    if (hi == 0) // the usual case (a zero-extended dividend: RDX cleared): one host division
+        return { lo / d, lo % d };
     uint64_t rem = hi, q = 0;
     for (int i = 63; i >= 0; --i) {
         const uint64_t carry = rem >> 63;

@@ -1,5 +1,5 @@
 // Form-specialised handlers for the instruction forms integer code spends its time in: MOV, the
-// ALU group, INC/DEC, two- and three-operand IMUL, MOVZX/MOVSX, LEA and Jcc, with register, immediate or memory operands of a
+// ALU group, INC/DEC, shifts and rotates of a register, two- and three-operand IMUL, MOVZX/MOVSX, LEA and Jcc, with register, immediate or memory operands of a
 // size known when the instruction is decoded. The generic handlers (ops_alu.cpp, ops_data.cpp) ask
 // the operand kinds and sizes at run time on every execution; these have them as template
 // arguments, so an ADD reg, imm is a register load, the ALU function and a register store.
@@ -93,6 +93,15 @@ template<typename T, Src S> void imul3(CpuImpl& c, const Insn& i)
 {
     T a = source<T, S>(c, i, 1);
     set_gpr<T>(c, i.op[0].reg, alu::imul_trunc<T>(a, T(i.imm), c.st.rflags));
+}
+
+// ---- the group-2 shifts and rotates of a register; the count an immediate or CL (Src::Reg)
+template<typename T, Src S> void shift_reg(CpuImpl& c, const Insn& i)
+{
+    auto op = alu::ShiftOp(i.modrm_reg & 7);
+    uint8_t count = S == Src::Reg ? uint8_t(c.st.gpr[i.op[1].reg]) : uint8_t(i.imm);
+    T a = T(c.st.gpr[i.op[0].reg]);
+    set_gpr<T>(c, i.op[0].reg, alu::shift<T>(op, a, count, c.st.rflags)); // (written even for count 0)
 }
 
 // ---- Jcc: the condition code a constant, so its flag mask is too.
@@ -217,6 +226,18 @@ Handler imul_form(const Insn& i)
     });
 }
 
+Handler shift_form(const Insn& i)
+{
+    const Operand& n = i.op[1];
+    if (i.nops != 2 || i.op[0].kind != OpKind::Gpr || (n.kind != OpKind::Imm && n.kind != OpKind::Gpr) ||
+        (n.kind == OpKind::Imm && n.reg != 0))
+        return nullptr;
+    bool cl = n.kind == OpKind::Gpr;
+    return with_size(i.op[0].size, [&]<typename T>() -> Handler {
+        return cl ? &shift_reg<T, Src::Reg> : &shift_reg<T, Src::Imm>;
+    });
+}
+
 template<bool Inc> Handler incdec_form(const Insn& i)
 {
     if (i.nops != 1 || i.op[0].kind != OpKind::Gpr)
@@ -251,6 +272,8 @@ Handler fast_form(const Insn& i)
     case ZYDIS_MNEMONIC_JL: case ZYDIS_MNEMONIC_JNL: case ZYDIS_MNEMONIC_JLE: case ZYDIS_MNEMONIC_JNLE:
         return i.op[0].kind == OpKind::Imm ? kJcc[i.opcode & 0xf] : nullptr;
     case ZYDIS_MNEMONIC_IMUL: return imul_form(i);
+    case ZYDIS_MNEMONIC_ROL: case ZYDIS_MNEMONIC_ROR: case ZYDIS_MNEMONIC_RCL: case ZYDIS_MNEMONIC_RCR:
+    case ZYDIS_MNEMONIC_SHL: case ZYDIS_MNEMONIC_SHR: case ZYDIS_MNEMONIC_SAR: return shift_form(i);
     case ZYDIS_MNEMONIC_INC: return incdec_form<true>(i);
     case ZYDIS_MNEMONIC_DEC: return incdec_form<false>(i);
     default: return nullptr;
