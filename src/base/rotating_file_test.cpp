@@ -1,6 +1,8 @@
 #include "base/rotating_file.h"
 
 #include <gtest/gtest.h>
+
+#include "base/testing/scratch_dir.h"
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,19 +14,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-    fs::path path;
-    TempDir()
-    {
-        char tmpl[] = "/tmp/xkvm-rotate-XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir()
-    {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using TempDir = xkvm::testing::ScratchDir;
 
 uint64_t size_of(const fs::path& p)
 {
@@ -35,7 +25,7 @@ uint64_t size_of(const fs::path& p)
 
 TEST(RotatingFile, AFloodStaysUnderTwiceTheCap)
 {
-    TempDir dir;
+    TempDir dir("xkvm-rotate");
     auto log = RotatingFile::create(dir.path / "console.log", 64 * 1024);
     ASSERT_TRUE(log) << log.error().message;
     std::string line(100, 'x');
@@ -52,7 +42,7 @@ TEST(RotatingFile, AFloodStaysUnderTwiceTheCap)
 
 TEST(RotatingFile, AnExistingFullFileIsRotatedAtOpen)
 {
-    TempDir dir;
+    TempDir dir("xkvm-rotate");
     std::ofstream(dir.path / "x.log") << std::string(5000, 'a');
     auto log = RotatingFile::create(dir.path / "x.log", 4096);
     ASSERT_TRUE(log);
@@ -65,7 +55,7 @@ TEST(RotatingFile, AnExistingFullFileIsRotatedAtOpen)
 
 TEST(RotatingFile, APlantedSymlinkIsRefusedAndItsTargetUntouched)
 {
-    TempDir dir;
+    TempDir dir("xkvm-rotate");
     std::ofstream(dir.path / "target") << "precious";
     fs::create_symlink(dir.path / "target", dir.path / "x.log");
     auto log = RotatingFile::create(dir.path / "x.log");

@@ -1,6 +1,8 @@
 // Issue 11: the run directory is not trusted blindly, and neither are the daemon's clients.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
+#include "base/testing/scratch_dir.h"
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -17,15 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-    fs::path path;
-    TempDir()
-    {
-        char tmpl[] = "/tmp/xkvm-rundir-XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
+using TempDir = xkvm::testing::ScratchDir;
 
 std::string content(const fs::path& p)
 {
@@ -35,7 +29,7 @@ std::string content(const fs::path& p)
 
 TEST(RundirChecks, APrivateDirectoryIsAcceptedAndAMissingOneMadePrivate)
 {
-    TempDir t;
+    TempDir t("xkvm-rundir");
     EXPECT_TRUE(prepare_rundir(t.path));
     auto fresh = t.path / "a" / "run";
     ASSERT_TRUE(prepare_rundir(fresh));
@@ -46,7 +40,7 @@ TEST(RundirChecks, APrivateDirectoryIsAcceptedAndAMissingOneMadePrivate)
 
 TEST(RundirChecks, ADirectoryOthersCanWriteIsRefused)
 {
-    TempDir t;
+    TempDir t("xkvm-rundir");
     for (mode_t mode : { 0777, 0770, 0722, 01777 }) {
         ASSERT_EQ(::chmod(t.path.c_str(), mode), 0);
         auto r = prepare_rundir(t.path);
@@ -58,7 +52,7 @@ TEST(RundirChecks, ADirectoryOthersCanWriteIsRefused)
 
 TEST(RundirChecks, ASymlinkedOrForeignDirectoryIsRefused)
 {
-    TempDir t;
+    TempDir t("xkvm-rundir");
     fs::create_directory(t.path / "real");
     fs::create_directory_symlink(t.path / "real", t.path / "link");
     EXPECT_FALSE(prepare_rundir(t.path / "link"));
@@ -72,7 +66,7 @@ TEST(RundirChecks, ASymlinkedOrForeignDirectoryIsRefused)
 
 TEST(RundirChecks, APlantedSymlinkedPidFileIsRefusedAndItsTargetUntouched)
 {
-    TempDir t;
+    TempDir t("xkvm-rundir");
     std::ofstream(t.path / "precious") << "keep me";
     fs::create_symlink(t.path / "precious", t.path / "xkvmd.pid");
     auto fd = open_private_file(t.path / "xkvmd.pid", O_RDWR);
@@ -92,7 +86,7 @@ TEST(RundirChecks, APlantedSymlinkedPidFileIsRefusedAndItsTargetUntouched)
 
 TEST(RundirChecks, PeerCredentialsOfAnotherUserAreRefused)
 {
-    TempDir t;
+    TempDir t("xkvm-rundir");
     auto sock = (t.path / "s.sock").string();
     auto listener = listen_unix(sock);
     ASSERT_TRUE(listener);

@@ -25,6 +25,7 @@ void VcpuTimers::arm_locked(uint32_t vcpu, Timer& t, bool periodic)
 
 void VcpuTimers::on_alarm(uint32_t vcpu, bool periodic, uint64_t generation)
 {
+    std::unique_lock firing(m_firing, std::defer_lock);
     {
         std::lock_guard guard(m_lock);
         Timer& t = periodic ? m_periodic[vcpu] : m_single[vcpu];
@@ -45,6 +46,7 @@ void VcpuTimers::on_alarm(uint32_t vcpu, bool periodic, uint64_t generation)
         } else {
             t.armed = false;
         }
+        firing.lock();
     }
     m_fire(vcpu);
 }
@@ -77,12 +79,15 @@ void VcpuTimers::stop_singleshot(uint32_t vcpu)
 {
     if (vcpu >= m_single.size())
         return;
-    std::lock_guard guard(m_lock);
-    Timer& t = m_single[vcpu];
-    if (t.armed)
-        m_host.cancel_alarm(t.handle);
-    t.armed = false;
-    ++t.generation;
+    {
+        std::lock_guard guard(m_lock);
+        Timer& t = m_single[vcpu];
+        if (t.armed)
+            m_host.cancel_alarm(t.handle);
+        t.armed = false;
+        ++t.generation;
+    }
+    wait_for_firing();
 }
 
 Status VcpuTimers::set_periodic(uint32_t vcpu, uint64_t period_ns)
@@ -116,12 +121,15 @@ void VcpuTimers::stop_periodic(uint32_t vcpu)
 {
     if (vcpu >= m_periodic.size())
         return;
-    std::lock_guard guard(m_lock);
-    Timer& t = m_periodic[vcpu];
-    if (t.armed)
-        m_host.cancel_alarm(t.handle);
-    t.armed = false;
-    ++t.generation;
+    {
+        std::lock_guard guard(m_lock);
+        Timer& t = m_periodic[vcpu];
+        if (t.armed)
+            m_host.cancel_alarm(t.handle);
+        t.armed = false;
+        ++t.generation;
+    }
+    wait_for_firing();
 }
 
 void VcpuTimers::stop_all()

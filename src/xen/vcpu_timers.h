@@ -56,6 +56,10 @@ private:
     TimerHost& m_host;
     std::function<void(uint32_t)> m_fire;
     std::mutex m_lock;
+    // Held (after m_lock) while an alarm raises its event: a stop waits for one in flight, so once
+    // VCPUOP_stop_*_timer returns no event of the stopped timer arrives, as on Xen.
+    std::mutex m_firing;
+    void wait_for_firing() { std::lock_guard barrier(m_firing); }
     std::vector<Timer> m_single;
     std::vector<Timer> m_periodic;
 };

@@ -3,6 +3,8 @@
 #include "toolstack/daemon/daemon_log.h"
 
 #include <gtest/gtest.h>
+
+#include "base/testing/scratch_dir.h"
 #include <unistd.h>
 
 #include <filesystem>
@@ -12,19 +14,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-    fs::path path;
-    TempDir()
-    {
-        char tmpl[] = "/tmp/xkvm-dlog-XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
+using TempDir = xkvm::testing::ScratchDir;
 
 TEST(DaemonLog, AWriterThatFloodsIsRefusedNotBlocked)
 {
-    TempDir dir;
+    TempDir dir("xkvm-dlog");
     auto log = DaemonLog::create(dir.path / "xkvmd.log", 64 * 1024);
     ASSERT_TRUE(log) << log.error().message;
     // Nobody drains: the pipe fills, and the next write fails at once with EAGAIN.
@@ -38,7 +32,7 @@ TEST(DaemonLog, AWriterThatFloodsIsRefusedNotBlocked)
 
 TEST(DaemonLog, AFloodLeavesTwoCappedGenerations)
 {
-    TempDir dir;
+    TempDir dir("xkvm-dlog");
     auto log = DaemonLog::create(dir.path / "xkvmd.log", 64 * 1024);
     ASSERT_TRUE(log);
     std::string line(99, 'x');
@@ -58,7 +52,7 @@ TEST(DaemonLog, AFloodLeavesTwoCappedGenerations)
 
 TEST(DaemonLog, ASymlinkedLogIsRefused)
 {
-    TempDir dir;
+    TempDir dir("xkvm-dlog");
     fs::create_symlink("/etc/passwd", dir.path / "xkvmd.log");
     auto log = DaemonLog::create(dir.path / "xkvmd.log");
     ASSERT_FALSE(log);
