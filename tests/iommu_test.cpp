@@ -33,7 +33,7 @@ TEST_F(iommu_balloon, bits64)
     EXPECT_FALSE(run.process.timed_out);
     EXPECT_THAT(run.fails, ::testing::IsEmpty()) << run.describe();
     EXPECT_EQ(run.result.value_or("(no RESULT line)"), "PASS") << run.describe();
-    EXPECT_EQ(run.passes.size(), 7u) << run.describe();
+    EXPECT_EQ(run.passes.size(), 8u) << run.describe();
     EXPECT_EQ(run.process.exit_code, 0) << run.describe();
     EXPECT_THAT(run.process.err, HasSubstr(shutdown_message(o.name, "poweroff"))) << run.describe();
     EXPECT_THAT(run.process.err, ::testing::Not(HasSubstr("DMA space out of step")));

@@ -2,7 +2,8 @@
  * extent orders 0 and 9 out and back in, the memory's contents across them, the reservation counts,
  * and Xen's answers (a count of extents done, never an errno) for an extent over the maximum
  * reservation, orders above a domU's limit (9 by default on x86: 10 and 18 do nothing), extents that
- * are not populated, unreadable lists and another domain. Also CPUID leaf 4's IOMMU-mappings bit.
+ * are not populated, unreadable lists and another domain; XENMAPSPACE_gmfn(_range) moves and
+ * XENMEM_remove_from_physmap. Also CPUID leaf 4's IOMMU-mappings bit.
  * The test runs the VMM with XKVM_CHECK_DMA=1, so after every memory_op the VMM compares the
  * domain's DMA space with its physmap and crashes the domain if they differ.
  * Command line: memory_mib=<the domain's RAM> (maxmem is the same). 64-bit. */
@@ -120,4 +121,28 @@ TEST_CASE(bad_arguments_are_zero_extents)
     CHECK_EQ(balloon(XENMEM_decrease_reservation, &gfn, 0, 0, DOMID_SELF), 0);
     *frame(SCRATCH_GFN) = 3;
     CHECK_EQ(*frame(SCRATCH_GFN), 3);
+}
+
+static long add_to_physmap(unsigned space, unsigned long idx, unsigned long gpfn, uint16_t size)
+{
+    struct xen_add_to_physmap x = {.domid = DOMID_SELF, .size = size, .space = space, .idx = idx, .gpfn = gpfn};
+    return hypercall_memory_op(XENMEM_add_to_physmap, &x);
+}
+
+/* Last: the removed page stays counted (as on Xen), so the reservation is full afterwards. */
+TEST_CASE(physmap_moves_and_removal)
+{
+    *frame(SCRATCH_GFN + 3) = 0xabcdef;
+    REQUIRE_EQ(add_to_physmap(XENMAPSPACE_gmfn, SCRATCH_GFN + 3, FRESH_GFN + 3, 0), 0);
+    CHECK_EQ(*frame(FRESH_GFN + 3), 0xabcdef);
+    CHECK_EQ(add_to_physmap(XENMAPSPACE_gmfn, SCRATCH_GFN + 3, FRESH_GFN + 4, 0), -XEN_EINVAL); /* moved away */
+    REQUIRE_EQ(add_to_physmap(XENMAPSPACE_gmfn_range, FRESH_GFN + 3, SCRATCH_GFN + 3, 1), 0);
+    CHECK_EQ(*frame(SCRATCH_GFN + 3), 0xabcdef);
+    long before = current_pages();
+    struct xen_remove_from_physmap r = {.domid = DOMID_SELF, .gpfn = SCRATCH_GFN + 3};
+    CHECK_EQ(hypercall_memory_op(XENMEM_remove_from_physmap, &r), 0);
+    CHECK_EQ(hypercall_memory_op(XENMEM_remove_from_physmap, &r), -XEN_ENOENT);
+    CHECK_EQ(current_pages(), before);
+    r.domid = 0;
+    CHECK_EQ(hypercall_memory_op(XENMEM_remove_from_physmap, &r), -XEN_EPERM);
 }
