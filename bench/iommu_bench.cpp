@@ -138,39 +138,29 @@ void result(const std::string& name, double value, const char* unit)
     std::printf("RESULT %s %.6g %s\n", name.c_str(), value, unit);
 }
 
-} // namespace
+constexpr unsigned kOrders[] = { 0, 9, 18 };
 
-int main(int argc, char** argv)
+// rows[mode][order]: caching mode on (best of kRuns); the caching-off runs are printed only.
+void run_op_rows(OpRow (&rows)[3][3])
 {
-    // An assumed cost of one invalidation on hardware (queued invalidation and its wait), for the
-    // "_at_<n>ns_per_flush" lines only: this software IOTLB flushes almost for free.
-    double flush_ns = argc > 1 ? std::atof(argv[1]) : 1000.0;
     std::printf("%-11s %5s %3s %14s %16s %13s %15s\n", "mode", "order", "CM", "map flush/op", "unmap flush/op",
                 "map ns/page", "unmap ns/page");
-    OpRow rows[3][3];
-    const unsigned orders[] = { 0, 9, 18 };
-    for (unsigned oi = 0; oi < 3; ++oi) {
-        for (unsigned mi = 0; mi < 3; ++mi) {
+    for (unsigned oi = 0; oi < 3; ++oi)
+        for (unsigned mi = 0; mi < 3; ++mi)
             for (bool caching : { true, false }) {
-                OpRow r = caching ? best_of(kModes[mi], orders[oi], caching) : run_ops(kModes[mi], orders[oi], caching);
+                OpRow r = caching ? best_of(kModes[mi], kOrders[oi], true) : run_ops(kModes[mi], kOrders[oi], false);
                 if (caching)
                     rows[mi][oi] = r;
-                std::printf("%-11s %5u %3s %14.1f %16.1f %13.1f %15.1f\n", kModes[mi].name, orders[oi],
+                std::printf("%-11s %5u %3s %14.1f %16.1f %13.1f %15.1f\n", kModes[mi].name, kOrders[oi],
                             caching ? "on" : "off", r.map_flushes_per_op, r.unmap_flushes_per_op, r.map_ns_per_page,
                             r.unmap_ns_per_page);
             }
-        }
-    }
-    PopulateRow pop[3];
-    std::printf("\npopulate a 4 GiB guest (%llu pages, caching mode on):\n", (unsigned long long)kGuestPages);
-    for (unsigned mi = 0; mi < 3; ++mi) {
-        pop[mi] = populate(kModes[mi]);
-        std::printf("%-11s %10llu flushes %10.1f ms %8.1f ns/page\n", kModes[mi].name,
-                    (unsigned long long)pop[mi].flushes, pop[mi].ms, pop[mi].ms * 1e6 / kGuestPages);
-    }
-    std::printf("\n");
+}
+
+void op_results(const OpRow (&rows)[3][3])
+{
     for (unsigned oi = 0; oi < 3; ++oi) {
-        std::string o = "order" + std::to_string(orders[oi]);
+        std::string o = "order" + std::to_string(kOrders[oi]);
         const OpRow &e = rows[0][oi], &e4 = rows[1][oi], &p = rows[2][oi];
         result("iommu_map_flushes_per_op_" + o + "_elided", e.map_flushes_per_op, "flushes");
         result("iommu_map_flushes_per_op_" + o + "_every_page", p.map_flushes_per_op, "flushes");
@@ -188,6 +178,10 @@ int main(int argc, char** argv)
         result("iommu_time_ratio_every_page_vs_elided_4k_" + o,
                (p.map_ns_per_page + p.unmap_ns_per_page) / (e4.map_ns_per_page + e4.unmap_ns_per_page), "ratio");
     }
+}
+
+void populate_results(const PopulateRow (&pop)[3], double flush_ns)
+{
     result("iommu_populate_4g_flushes_elided", double(pop[0].flushes), "flushes");
     result("iommu_populate_4g_flushes_every_page", double(pop[2].flushes), "flushes");
     result("iommu_populate_4g_ms_elided", pop[0].ms, "ms");
@@ -200,5 +194,26 @@ int main(int argc, char** argv)
     std::string at = "_at_" + std::to_string(int(flush_ns)) + "ns_per_flush";
     result("iommu_populate_4g_ms_every_page" + at, with_flushes(pop[2]), "ms");
     result("iommu_populate_4g_time_ratio" + at, with_flushes(pop[2]) / with_flushes(pop[0]), "ratio");
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    // An assumed cost of one invalidation on hardware (queued invalidation and its wait), for the
+    // "_at_<n>ns_per_flush" lines only: this software IOTLB flushes almost for free.
+    double flush_ns = argc > 1 ? std::atof(argv[1]) : 1000.0;
+    OpRow rows[3][3];
+    run_op_rows(rows);
+    PopulateRow pop[3];
+    std::printf("\npopulate a 4 GiB guest (%llu pages, caching mode on):\n", (unsigned long long)kGuestPages);
+    for (unsigned mi = 0; mi < 3; ++mi) {
+        pop[mi] = populate(kModes[mi]);
+        std::printf("%-11s %10llu flushes %10.1f ms %8.1f ns/page\n", kModes[mi].name,
+                    (unsigned long long)pop[mi].flushes, pop[mi].ms, pop[mi].ms * 1e6 / kGuestPages);
+    }
+    std::printf("\n");
+    op_results(rows);
+    populate_results(pop, flush_ns);
     return 0;
 }

@@ -59,7 +59,8 @@ void Iotlb::invalidate_range(Dfn dfn, uint64_t count)
 size_t Iotlb::audit(const IoPageTable& tables) const
 {
     size_t stale = 0;
-    for (const auto& [k, e] : m_entries) {
+    for (const auto& kv : m_entries) {
+        const Entry& e = kv.second; // not a structured binding: clang 14 cannot capture those
         if (!e.present) {
             stale += tables.lookup(e.t.base_dfn).has_value();
             continue;

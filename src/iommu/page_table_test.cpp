@@ -56,7 +56,11 @@ TEST(IoPageTable, MappingInsideASuperpageSplitsIt)
     EXPECT_EQ(t.lookup(1001)->order, 0u);
     EXPECT_EQ(t.lookup(5000)->order, 9u);
     EXPECT_EQ(t.lookup(5000)->mfn_of(5000), (1ull << 18) + 5000);
-    EXPECT_EQ(t.lookup(300000)->order, 9u);
+    auto far = t.lookup(200000); // another 2 MiB piece of the old gigabyte
+    ASSERT_TRUE(far);
+    EXPECT_EQ(far->order, 9u);
+    EXPECT_EQ(far->mfn_of(200000), (1ull << 18) + 200000);
+    EXPECT_FALSE(t.lookup(300000)); // beyond it: never mapped
 }
 
 TEST(IoPageTable, UnmappingInsideASuperpageSplitsIt)

@@ -66,6 +66,7 @@ hv::CpuidTable build_cpuid(const hv::CpuidTable& supported, const VmSpec& spec, 
     opts.vcpu_id = vcpu_id;
     opts.tsc_khz = tsc_khz;
     opts.pv_features_edx = pv_edx;
+    opts.iommu_mappings = true; // every domain's DMA space follows its physmap (iommu::PhysmapMirror)
     for (const auto& l : xen::xen_cpuid_leaves(opts))
         table.set(l.leaf, l.subleaf, { l.eax, l.ebx, l.ecx, l.edx }, l.significant_subleaf);
 

@@ -73,6 +73,7 @@ Result<std::unique_ptr<Machine>> Machine::create(const VmSpec& spec, hv::Accel a
     setup.memory_map = spec.memory_map;
     setup.ram_pages = spec.memory_mib * memory::MiB / memory::kPageSize;
     setup.max_pages = std::max(spec.maxmem_mib, spec.memory_mib) * memory::MiB / memory::kPageSize;
+    setup.ram_backing = { { 0, m->m_special_offset }, { m->m_growth_offset, m->m_growth_bytes } };
     setup.max_evtchn_port = spec.max_evtchn_port;
     setup.handle = spec.uuid;
     setup.shared_info_page = m->m_physmap->host_base() + m->m_shared_info_offset;
@@ -93,6 +94,19 @@ Machine::~Machine()
     destroy();
     if (m_vm)
         m_vm->detach_physmap();
+    if (m_dma_mirror)
+        m_physmap->remove_listener(m_dma_mirror.get());
+}
+
+Status Machine::check_dma_space() const
+{
+    TRY(m_dma_mirror->status());
+    return iommu::verify_dma_space(*m_dma, *m_physmap);
+}
+
+Status Machine::after_memory_op() const
+{
+    return m_check_dma ? check_dma_space() : m_dma_mirror->status();
 }
 
 Status Machine::build_memory()
@@ -105,22 +119,39 @@ Status Machine::build_memory()
         return fail(EINVAL, "the memory map has no RAM");
     m_special_offset = ram_bytes;
     m_shared_info_offset = m_special_offset + kSpecialPagesCount * memory::kPageSize;
-    uint64_t backing = m_shared_info_offset + memory::kPageSize;
+    // Up to maxmem the balloon may populate beyond the initial RAM: backing for it (sparse, so free
+    // until used), after the pages the VMM owns.
+    m_growth_offset = m_shared_info_offset + memory::kPageSize;
+    uint64_t maxmem = m_spec.maxmem_mib * memory::MiB, mem = m_spec.memory_mib * memory::MiB;
+    m_growth_bytes = maxmem > mem ? maxmem - mem : 0;
+    uint64_t backing = m_growth_offset + m_growth_bytes;
+    m_check_dma = getenv("XKVM_CHECK_DMA") && std::string_view(getenv("XKVM_CHECK_DMA")) == "1";
     m_physmap = TRY(memory::Physmap::create(backing, fmt::format("xkvm-{}", m_spec.name)));
     // NUMA placement binds the backing now, before any page is touched.
     if (!m_spec.memory_nodes.empty())
         TRY(numa::bind_memory(m_physmap->host_base(), backing, numa::NodeSet::from_ids(m_spec.memory_nodes)));
-    uint64_t offset = 0;
-    for (const auto& e : m_spec.memory_map) {
-        if (e.type != memory::RegionType::Ram)
-            continue;
-        uint64_t base = page_down(e.base);
-        uint64_t size = page_up(e.end()) - base;
-        TRY(m_physmap->map(base, size, offset));
-        offset += size;
+    // The DMA space follows the physmap from the start; the build maps everything under the bulk
+    // guard (no flush per operation) and flushes once (seed 003).
+    iommu::ContextOptions dma;
+    dma.memory = std::span(m_physmap->host_base(), backing);
+    m_dma = TRY(iommu::Context::create(dma));
+    m_dma_mirror = std::make_unique<iommu::PhysmapMirror>(*m_dma);
+    m_physmap->add_listener(m_dma_mirror.get());
+    {
+        iommu::ScopedNoFlush bulk;
+        uint64_t offset = 0;
+        for (const auto& e : m_spec.memory_map) {
+            if (e.type != memory::RegionType::Ram)
+                continue;
+            uint64_t base = page_down(e.base);
+            uint64_t size = page_up(e.end()) - base;
+            TRY(m_physmap->map(base, size, offset));
+            offset += size;
+        }
+        TRY(m_physmap->map(kSpecialPagesGpa, kSpecialPagesCount * memory::kPageSize, m_special_offset));
     }
-    TRY(m_physmap->map(kSpecialPagesGpa, kSpecialPagesCount * memory::kPageSize, m_special_offset));
-    return {};
+    TRY(m_dma->flush_all());
+    return m_dma_mirror->status(); // a failed DMA map fails the domain build
 }
 
 Status Machine::build_devices()

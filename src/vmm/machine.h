@@ -17,6 +17,8 @@
 #include "hv/hypervisor.h"
 #include "hv/vcpu_runner.h"
 #include "hv/vm.h"
+#include "iommu/context.h"
+#include "iommu/physmap_mirror.h"
 #include "memory/physmap.h"
 #include "vmm/console_log.h"
 #include "vmm/isa_irq.h"
@@ -69,6 +71,14 @@ public:
     std::optional<ShutdownInfo> wait_for_shutdown(std::chrono::milliseconds timeout);
     std::optional<ShutdownInfo> shutdown_info() const;
 
+    // The domain's DMA space (device models DMA through it), kept in step with the physmap.
+    iommu::Context& dma() { return *m_dma; }
+    // EIO unless the DMA space maps exactly what the physmap maps (or a change failed to mirror).
+    Status check_dma_space() const;
+    // After each memory_op: a failed mirror fails the domain; with XKVM_CHECK_DMA=1 in the VMM's
+    // environment the whole DMA space is also compared with the physmap (tests, debugging).
+    Status after_memory_op() const;
+
     // xen::Platform
     memory::Physmap& physmap() override { return *m_physmap; }
     void console_write(std::string_view bytes) override { m_console->console_output(bytes); }
@@ -111,6 +121,11 @@ private:
 
     std::unique_ptr<ConsoleLog> m_console;
     std::unique_ptr<memory::Physmap> m_physmap;
+    std::unique_ptr<iommu::Context> m_dma;
+    std::unique_ptr<iommu::PhysmapMirror> m_dma_mirror; // a listener of m_physmap
+    bool m_check_dma = false;
+    uint64_t m_growth_offset = 0; // backing for memory populated above the initial reservation
+    uint64_t m_growth_bytes = 0;
     uint64_t m_special_offset = 0;     // backing offset of the special pages
     uint64_t m_shared_info_offset = 0; // backing offset of the shared_info page
     std::unique_ptr<hv::Hypervisor> m_hv;

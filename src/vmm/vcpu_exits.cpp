@@ -78,6 +78,9 @@ ExitOutcome VcpuExits::on_hypercall(hv::ExitContext& ctx)
         x86::GuestVirtual(m_machine.physmap(), *mode),
     };
     int64_t result = xen::dispatch_hypercall(hc);
+    if (decoded.op == XEN_HYPERCALL_memory_op)
+        if (auto st = m_machine.after_memory_op(); !st)
+            return crash(ctx, fmt::format("DMA space out of step with the physmap: {}", st.error().message));
     // Only rax changes: the backend finishes the trapping instruction itself (KVM completes the
     // OUT; emu retired the VMCALL), and moving rip here would stop it doing so.
     regs->gpr[x86::Rax] = xen::hypercall_return_value(result, mode64);

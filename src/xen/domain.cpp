@@ -163,6 +163,13 @@ Status Domain::map_shared_info(uint64_t gfn)
     return {};
 }
 
+void Domain::frame_removed(uint64_t gfn)
+{
+    std::lock_guard guard(m_lock);
+    if (m_shared_info_gfn == gfn)
+        m_shared_info_gfn.reset();
+}
+
 void Domain::update_vcpu_time(uint32_t vcpu)
 {
     if (uint8_t* vi = m_shared.vcpu_info(vcpu))

@@ -115,6 +115,8 @@ public:
     // Where shared_info is mapped in the guest physmap, if anywhere.
     std::optional<uint64_t> shared_info_gfn() const;
     Status map_shared_info(uint64_t gfn);
+    // XENMEM_remove_from_physmap took the frame at gfn away (shared_info, if it was there, is unhooked).
+    void frame_removed(uint64_t gfn);
 
     // Delivery of an upcall to `vcpu` whose evtchn_upcall_pending just went 0 -> 1.
     void deliver_upcall(uint32_t vcpu);

@@ -21,17 +21,25 @@ Status check_self(const HypercallContext& ctx, domid_t domid)
 HypercallResult add_to_physmap(HypercallContext& ctx)
 {
     domid_t domid;
-    unsigned space;
+    unsigned space, size;
     uint64_t idx, gpfn;
     if (ctx.mode64) {
         auto a = TRY(ctx.guest.read_obj<xen_add_to_physmap>(ctx.arg(1)));
-        domid = a.domid, space = a.space, idx = a.idx, gpfn = a.gpfn;
+        domid = a.domid, space = a.space, idx = a.idx, gpfn = a.gpfn, size = a.size;
     } else {
         auto a = TRY(ctx.guest.read_obj<xen_add_to_physmap_compat32>(ctx.arg(1)));
-        domid = a.domid, space = a.space, idx = a.idx, gpfn = a.gpfn;
+        domid = a.domid, space = a.space, idx = a.idx, gpfn = a.gpfn, size = a.size;
     }
     TRY(check_self(ctx, domid));
     switch (space) {
+    case XENMAPSPACE_gmfn:
+        size = 1;
+        [[fallthrough]];
+    case XENMAPSPACE_gmfn_range:
+        // Page by page, as Xen does; an error stops it there (the pages before stay moved).
+        for (unsigned i = 0; i < size; ++i)
+            TRY(ctx.domain.reservation().move_frame(idx + i, gpfn + i));
+        return 0;
     case XENMAPSPACE_shared_info:
         if (idx != 0)
             return xen_fail(XEN_EINVAL, "shared_info has one frame, not index {}", idx);
@@ -41,6 +49,23 @@ HypercallResult add_to_physmap(HypercallContext& ctx)
     default:
         return xen_fail(XEN_EINVAL, "map space {} is not supported", space);
     }
+}
+
+HypercallResult remove_from_physmap(HypercallContext& ctx)
+{
+    domid_t domid;
+    uint64_t gpfn;
+    if (ctx.mode64) {
+        auto r = TRY(ctx.guest.read_obj<xen_remove_from_physmap>(ctx.arg(1)));
+        domid = r.domid, gpfn = r.gpfn;
+    } else {
+        auto r = TRY(ctx.guest.read_obj<xen_remove_from_physmap_compat32>(ctx.arg(1)));
+        domid = r.domid, gpfn = r.gpfn;
+    }
+    TRY(check_self(ctx, domid));
+    TRY(ctx.domain.reservation().remove_frame(gpfn));
+    ctx.domain.frame_removed(gpfn);
+    return 0;
 }
 
 HypercallResult memory_map(HypercallContext& ctx)
@@ -96,6 +121,8 @@ HypercallResult do_memory_op(HypercallContext& ctx)
         return memory_reservation_op(ctx, cmd);
     case XENMEM_add_to_physmap:
         return add_to_physmap(ctx);
+    case XENMEM_remove_from_physmap:
+        return remove_from_physmap(ctx);
     case XENMEM_memory_map:
         return memory_map(ctx);
     case XENMEM_current_reservation:

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/log.h"
+#include "xen/xen_errno.h"
 
 namespace xkvm::xen {
 
@@ -146,6 +147,48 @@ bool Reservation::decrease(uint64_t gfn, unsigned order)
     }
     m_current -= std::min(m_current, removed / kPage);
     return removed == pages * kPage;
+}
+
+Status Reservation::drop_page_locked(const memory::Mapping& page)
+{
+    TRY(m_physmap.unmap(page.gpa, kPage));
+    if (is_ram_backing(page.offset, kPage)) {
+        (void)m_physmap.discard(page.offset, kPage);
+        (void)m_pool.release(page.offset, kPage);
+    }
+    return {};
+}
+
+Status Reservation::move_frame(uint64_t from, uint64_t to)
+{
+    if (from >= kGfnLimit || to >= kGfnLimit)
+        return xen_fail(XEN_EINVAL, "gfn {:#x} or {:#x} out of range", from, to);
+    std::lock_guard guard(m_lock);
+    auto src = m_physmap.mapped_in(from * kPage, kPage);
+    if (src.empty() || src[0].prot != memory::Protection::ReadWrite || !is_ram_backing(src[0].offset, kPage))
+        return xen_fail(XEN_EINVAL, "gfn {:#x} is not populated RAM", from);
+    if (from == to)
+        return {};
+    auto dst = m_physmap.mapped_in(to * kPage, kPage);
+    if (!dst.empty()) {
+        if (!is_ram_backing(dst[0].offset, kPage))
+            return xen_fail(XEN_EINVAL, "gfn {:#x} holds a frame that is not RAM", to);
+        TRY(drop_page_locked(dst[0])); // the page there is freed, as Xen frees it
+        m_current -= std::min<uint64_t>(m_current, 1);
+    }
+    TRY(m_physmap.unmap(from * kPage, kPage));
+    return m_physmap.map(to * kPage, kPage, src[0].offset);
+}
+
+Status Reservation::remove_frame(uint64_t gfn)
+{
+    if (gfn >= kGfnLimit)
+        return xen_fail(XEN_ENOENT, "gfn {:#x} out of range", gfn);
+    std::lock_guard guard(m_lock);
+    auto page = m_physmap.mapped_in(gfn * kPage, kPage);
+    if (page.empty())
+        return xen_fail(XEN_ENOENT, "nothing at gfn {:#x}", gfn);
+    return drop_page_locked(page[0]);
 }
 
 } // namespace xkvm::xen

@@ -42,12 +42,21 @@ public:
     bool populate(uint64_t gfn, unsigned order);
     bool decrease(uint64_t gfn, unsigned order);
 
+    // XENMAPSPACE_gmfn: the RAM page at `from` moves to `to`; a RAM page at `to` is freed first.
+    // EINVAL when `from` is not populated RAM or `to` holds a frame that is not RAM.
+    Status move_frame(uint64_t from, uint64_t to);
+    // XENMEM_remove_from_physmap: the frame leaves the physmap (ENOENT when nothing is there). A RAM
+    // page stays counted in the reservation, as on Xen; its backing goes back to the host.
+    Status remove_frame(uint64_t gfn);
+
     uint64_t pool_pages() const;
 
 private:
     bool is_ram_backing(uint64_t offset, uint64_t size) const;
     // Pages from gfn that are mapped, writable, RAM-backed and contiguous: the removable prefix.
     std::vector<memory::Mapping> removable_prefix(uint64_t gfn, uint64_t pages) const;
+    // Unmap one mapped page and, if it is RAM, give its backing back. Caller holds m_lock.
+    Status drop_page_locked(const memory::Mapping& page);
 
     memory::Physmap& m_physmap;
     std::vector<memory::BackingRun> m_ram_backing;

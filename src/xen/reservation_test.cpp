@@ -66,6 +66,26 @@ struct Balloon : ::testing::Test {
         return memop(XENMEM_current_reservation, kArgs);
     }
     bool mapped(uint64_t gfn) { return platform.mem->is_mapped(gfn * memory::kPageSize); }
+    int64_t move(unsigned space, uint64_t idx, uint64_t gpfn, uint16_t size = 0, domid_t domid = DOMID_SELF)
+    {
+        xen_add_to_physmap a {};
+        a.domid = domid;
+        a.space = space;
+        a.idx = idx;
+        a.gpfn = gpfn;
+        a.size = size;
+        EXPECT_TRUE(platform.mem->write_obj(kArgs, a));
+        return memop(XENMEM_add_to_physmap, kArgs);
+    }
+    int64_t remove(uint64_t gpfn, domid_t domid = DOMID_SELF)
+    {
+        xen_remove_from_physmap r {};
+        r.domid = domid;
+        r.gpfn = gpfn;
+        EXPECT_TRUE(platform.mem->write_obj(kArgs, r));
+        return memop(XENMEM_remove_from_physmap, kArgs);
+    }
+    uint64_t at(uint64_t gfn) { return platform.mem->read_obj<uint64_t>(gfn * memory::kPageSize).value_or(~0ull); }
     void add_shared_info(uint64_t gfn)
     {
         xen_add_to_physmap a {};
@@ -178,6 +198,56 @@ TEST_F(Balloon, ArgumentsAndContinuations)
     r.nr_extents = (UINT32_MAX >> 6) + 1; // too many to continue
     ASSERT_TRUE(platform.mem->write_obj(kArgs, r));
     EXPECT_EQ(memop(XENMEM_decrease_reservation, kArgs), 0);
+}
+
+TEST_F(Balloon, GmfnMovesARamPage)
+{
+    ASSERT_TRUE(platform.mem->write_obj<uint64_t>(0x30000, 0x30));
+    ASSERT_TRUE(platform.mem->write_obj<uint64_t>(0x31000, 0x31));
+    ASSERT_TRUE(platform.mem->write_obj<uint64_t>(0x32000, 0x32));
+    EXPECT_EQ(move(XENMAPSPACE_gmfn, 0x30, kMapped + 10), 0); // to where there was nothing
+    EXPECT_FALSE(mapped(0x30));
+    EXPECT_EQ(at(kMapped + 10), 0x30u);
+    EXPECT_EQ(current(), int64_t(kMapped));
+    EXPECT_EQ(move(XENMAPSPACE_gmfn, 0x31, 0x32), 0); // over RAM: the page there is freed
+    EXPECT_EQ(at(0x32), 0x31u);
+    EXPECT_EQ(current(), int64_t(kMapped - 1));
+    EXPECT_EQ(move(XENMAPSPACE_gmfn, 0x31, 0x33), -XEN_EINVAL); // nothing at the source now
+    add_shared_info(0x80);
+    EXPECT_EQ(move(XENMAPSPACE_gmfn, 0x34, 0x80), -XEN_EINVAL); // not over shared_info
+    EXPECT_EQ(move(XENMAPSPACE_gmfn, 0x80, 0x34), -XEN_EINVAL); // nor shared_info itself
+    EXPECT_EQ(move(XENMAPSPACE_gmfn, 0x34, 0x35, 0, 3), -XEN_EPERM);
+    EXPECT_EQ(move(XENMAPSPACE_gmfn, 0x34, 1ull << 40), -XEN_EINVAL);
+}
+
+TEST_F(Balloon, GmfnRangeMovesPageByPage)
+{
+    EXPECT_EQ(move(XENMAPSPACE_gmfn_range, 0x40, kMapped + 0x40, 3), 0);
+    EXPECT_FALSE(mapped(0x42));
+    EXPECT_TRUE(mapped(kMapped + 0x42));
+    ASSERT_EQ(balloon(XENMEM_decrease_reservation, { 0x61 }, 0), 1);
+    EXPECT_EQ(move(XENMAPSPACE_gmfn_range, 0x60, kMapped + 0x60, 3), -XEN_EINVAL);
+    EXPECT_TRUE(mapped(kMapped + 0x60)); // the first moved before the hole stopped it
+    EXPECT_FALSE(mapped(kMapped + 0x61));
+    EXPECT_TRUE(mapped(0x62));
+}
+
+TEST_F(Balloon, RemoveFromPhysmap)
+{
+    EXPECT_EQ(remove(0x70), 0);
+    EXPECT_FALSE(mapped(0x70));
+    EXPECT_EQ(current(), int64_t(kMapped)); // still counted, as on Xen
+    EXPECT_EQ(remove(0x70), -XEN_ENOENT);
+    EXPECT_EQ(remove(kMapped + 3), -XEN_ENOENT);
+    EXPECT_EQ(remove(0x71, 3), -XEN_EPERM);
+    add_shared_info(0x80);
+    EXPECT_EQ(remove(0x80), 0); // unhooked
+    EXPECT_FALSE(mapped(0x80));
+    EXPECT_FALSE(domain->shared_info_gfn());
+    xen_remove_from_physmap_compat32 r { DOMID_SELF, 0x72 };
+    ASSERT_TRUE(platform.mem->write_obj(kArgs, r));
+    EXPECT_EQ(memop(XENMEM_remove_from_physmap, kArgs, false), 0);
+    EXPECT_FALSE(mapped(0x72));
 }
 
 TEST_F(Balloon, ThirtyTwoBitCallers)

@@ -38,6 +38,11 @@ struct xen_add_to_physmap_compat32 {
     uint32_t gpfn;
 };
 
+struct xen_remove_from_physmap_compat32 {
+    domid_t domid;
+    uint32_t gpfn;
+};
+
 struct xen_memory_reservation_compat32 {
     uint32_t extent_start; /* array of 32-bit frame numbers */
     uint32_t nr_extents;

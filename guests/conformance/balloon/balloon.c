@@ -1,0 +1,148 @@
+/* Conformance: the balloon (issue 9). XENMEM_decrease_reservation and XENMEM_populate_physmap with
+ * extent orders 0 and 9 out and back in, the memory's contents across them, the reservation counts,
+ * and Xen's answers (a count of extents done, never an errno) for an extent over the maximum
+ * reservation, orders above a domU's limit (9 by default on x86: 10 and 18 do nothing), extents that
+ * are not populated, unreadable lists and another domain; XENMAPSPACE_gmfn(_range) moves and
+ * XENMEM_remove_from_physmap. Also CPUID leaf 4's IOMMU-mappings bit.
+ * The test runs the VMM with XKVM_CHECK_DMA=1, so after every memory_op the VMM compares the
+ * domain's DMA space with its physmap and crashes the domain if they differ.
+ * Command line: memory_mib=<the domain's RAM> (maxmem is the same). 64-bit. */
+#include "conformance.h"
+
+/* Frames the guest image, its stacks and the start info never use with 64 MiB of RAM. */
+#define SCRATCH_GFN 0x2000UL     /* 32 MiB */
+#define EXTENT9_GFN 0x2400UL     /* 36 MiB: 2 MiB aligned */
+#define FRESH_GFN 0x10000UL      /* 256 MiB: never RAM in this domain */
+
+static xen_pfn_t list[4];
+
+static long balloon(unsigned cmd, const xen_pfn_t* gfns, unsigned n, unsigned order, domid_t domid)
+{
+    for (unsigned i = 0; i < n; i++)
+        list[i] = gfns[i];
+    struct xen_memory_reservation r = {
+        .extent_start = list, .nr_extents = n, .extent_order = order, .mem_flags = 0, .domid = domid};
+    return hypercall_memory_op(cmd, &r);
+}
+
+static long out1(xen_pfn_t gfn, unsigned order) { return balloon(XENMEM_decrease_reservation, &gfn, 1, order, DOMID_SELF); }
+static long in1(xen_pfn_t gfn, unsigned order) { return balloon(XENMEM_populate_physmap, &gfn, 1, order, DOMID_SELF); }
+
+static long current_pages(void)
+{
+    domid_t d = DOMID_SELF;
+    return hypercall_memory_op(XENMEM_current_reservation, &d);
+}
+
+static volatile uint64_t* frame(xen_pfn_t gfn) { return (volatile uint64_t*)(uintptr_t)(gfn << PAGE_SHIFT); }
+
+TEST_CASE(cpuid_announces_iommu_mappings)
+{
+    struct cpuid_regs r = cpuid(0x40000004, 0);
+    CHECK(r.eax & XEN_HVM_CPUID_IOMMU_MAPPINGS);
+}
+
+TEST_CASE(order0_out_and_back_in)
+{
+    long before = current_pages();
+    *frame(SCRATCH_GFN) = 0x1122334455667788ULL;
+    REQUIRE_EQ(out1(SCRATCH_GFN, 0), 1);
+    CHECK_EQ(current_pages(), before - 1);
+    CHECK_EQ(out1(SCRATCH_GFN, 0), 0); /* not populated any more */
+    REQUIRE_EQ(in1(SCRATCH_GFN, 0), 1);
+    CHECK_EQ(current_pages(), before);
+    CHECK_EQ(*frame(SCRATCH_GFN), 0); /* a fresh page, not the old contents */
+    *frame(SCRATCH_GFN) = 42;
+    CHECK_EQ(*frame(SCRATCH_GFN), 42);
+}
+
+TEST_CASE(order9_out_and_back_in)
+{
+    long before = current_pages();
+    for (unsigned i = 0; i < 512; i++)
+        frame(EXTENT9_GFN + i)[1] = i + 1;
+    CHECK_EQ(frame(EXTENT9_GFN + 511)[1], 512);
+    REQUIRE_EQ(out1(EXTENT9_GFN, 9), 1);
+    CHECK_EQ(current_pages(), before - 512);
+    REQUIRE_EQ(in1(EXTENT9_GFN, 9), 1);
+    CHECK_EQ(current_pages(), before);
+    unsigned nonzero = 0;
+    for (unsigned i = 0; i < 512; i++)
+        nonzero += frame(EXTENT9_GFN + i)[1] != 0;
+    CHECK_EQ(nonzero, 0);
+}
+
+TEST_CASE(maximum_reservation_is_enforced)
+{
+    domid_t d = DOMID_SELF;
+    long max = hypercall_memory_op(XENMEM_maximum_reservation, &d);
+    REQUIRE_EQ(current_pages(), max); /* maxmem == memory: no room */
+    CHECK_EQ(in1(FRESH_GFN, 0), 0);
+    xen_pfn_t unused = 0; /* a translated guest gets no frame numbers back */
+    CHECK_EQ(balloon(XENMEM_increase_reservation, &unused, 1, 0, DOMID_SELF), 0);
+    /* Room for one page: it can go anywhere, even where there was never RAM. */
+    REQUIRE_EQ(out1(SCRATCH_GFN, 0), 1);
+    CHECK_EQ(in1(FRESH_GFN, 0), 1);
+    *frame(FRESH_GFN) = 7;
+    CHECK_EQ(*frame(FRESH_GFN), 7);
+    CHECK_EQ(in1(SCRATCH_GFN, 0), 0); /* full again */
+    REQUIRE_EQ(out1(FRESH_GFN, 0), 1);
+    REQUIRE_EQ(in1(SCRATCH_GFN, 0), 1);
+    CHECK_EQ(current_pages(), max);
+}
+
+TEST_CASE(orders_above_the_limit_do_nothing)
+{
+    CHECK_EQ(out1(0x2000, 10), 0);
+    CHECK_EQ(out1(0, 18), 0);
+    CHECK_EQ(in1(FRESH_GFN, 10), 0);
+    *frame(SCRATCH_GFN) = 5;
+    CHECK_EQ(*frame(SCRATCH_GFN), 5); /* still there */
+}
+
+TEST_CASE(extents_that_are_not_populated_stop_the_count)
+{
+    xen_pfn_t gfns[3] = {SCRATCH_GFN + 1, FRESH_GFN + 1, SCRATCH_GFN + 2};
+    CHECK_EQ(balloon(XENMEM_decrease_reservation, gfns, 3, 0, DOMID_SELF), 1);
+    *frame(SCRATCH_GFN + 2) = 9; /* the third was never reached: still RAM */
+    CHECK_EQ(*frame(SCRATCH_GFN + 2), 9);
+    CHECK_EQ(out1(CONF_BAD_GPA >> PAGE_SHIFT, 0), 0); /* MMIO hole */
+    REQUIRE_EQ(in1(SCRATCH_GFN + 1, 0), 1);
+}
+
+TEST_CASE(bad_arguments_are_zero_extents)
+{
+    xen_pfn_t gfn = SCRATCH_GFN;
+    CHECK_EQ(balloon(XENMEM_decrease_reservation, &gfn, 1, 0, 0), 0); /* another domain */
+    struct xen_memory_reservation r = {
+        .extent_start = (xen_pfn_t*)CONF_BAD_GPA, .nr_extents = 1, .extent_order = 0, .domid = DOMID_SELF};
+    CHECK_EQ(hypercall_memory_op(XENMEM_decrease_reservation, &r), 0);
+    CHECK_EQ(hypercall_memory_op(XENMEM_decrease_reservation, (void*)CONF_BAD_GPA), 0);
+    CHECK_EQ(balloon(XENMEM_decrease_reservation, &gfn, 0, 0, DOMID_SELF), 0);
+    *frame(SCRATCH_GFN) = 3;
+    CHECK_EQ(*frame(SCRATCH_GFN), 3);
+}
+
+static long add_to_physmap(unsigned space, unsigned long idx, unsigned long gpfn, uint16_t size)
+{
+    struct xen_add_to_physmap x = {.domid = DOMID_SELF, .size = size, .space = space, .idx = idx, .gpfn = gpfn};
+    return hypercall_memory_op(XENMEM_add_to_physmap, &x);
+}
+
+/* Last: the removed page stays counted (as on Xen), so the reservation is full afterwards. */
+TEST_CASE(physmap_moves_and_removal)
+{
+    *frame(SCRATCH_GFN + 3) = 0xabcdef;
+    REQUIRE_EQ(add_to_physmap(XENMAPSPACE_gmfn, SCRATCH_GFN + 3, FRESH_GFN + 3, 0), 0);
+    CHECK_EQ(*frame(FRESH_GFN + 3), 0xabcdef);
+    CHECK_EQ(add_to_physmap(XENMAPSPACE_gmfn, SCRATCH_GFN + 3, FRESH_GFN + 4, 0), -XEN_EINVAL); /* moved away */
+    REQUIRE_EQ(add_to_physmap(XENMAPSPACE_gmfn_range, FRESH_GFN + 3, SCRATCH_GFN + 3, 1), 0);
+    CHECK_EQ(*frame(SCRATCH_GFN + 3), 0xabcdef);
+    long before = current_pages();
+    struct xen_remove_from_physmap r = {.domid = DOMID_SELF, .gpfn = SCRATCH_GFN + 3};
+    CHECK_EQ(hypercall_memory_op(XENMEM_remove_from_physmap, &r), 0);
+    CHECK_EQ(hypercall_memory_op(XENMEM_remove_from_physmap, &r), -XEN_ENOENT);
+    CHECK_EQ(current_pages(), before);
+    r.domid = 0;
+    CHECK_EQ(hypercall_memory_op(XENMEM_remove_from_physmap, &r), -XEN_EPERM);
+}
