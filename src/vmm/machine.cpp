@@ -33,6 +33,32 @@ constexpr uint32_t kMsrTsc = 0x10;
 constexpr auto kVcpuAskTimeout = std::chrono::milliseconds(50);
 // vCPUs whose TSCs differ by more than this (about 4 us at 2.5 GHz) do not share one clock.
 constexpr uint64_t kTscAgreeTicks = 10000;
+constexpr int kTscSamples = 16;
+
+// What a vCPU's TSC read at host TSC `host_tsc0`. Each sample brackets the read between two host
+// TSC reads; a busy host can preempt this thread inside a bracket, so the tightest of several counts.
+// How far apart two TSC readings are. A reading a few ticks before host_tsc0 is "negative": the
+// difference is taken modulo 2^64, so such a pair is near, not 2^64 apart.
+uint64_t tsc_distance(uint64_t a, uint64_t b)
+{
+    const int64_t d = static_cast<int64_t>(a - b);
+    return d < 0 ? static_cast<uint64_t>(-d) : static_cast<uint64_t>(d);
+}
+
+Result<uint64_t> guest_tsc_at(hv::Vcpu& vcpu, uint64_t host_tsc0)
+{
+    uint64_t best_width = UINT64_MAX, best = 0;
+    for (int i = 0; i < kTscSamples && best_width > kTscAgreeTicks / 4; ++i) {
+        uint64_t before = __rdtsc();
+        uint64_t guest = TRY(vcpu.get_msr(kMsrTsc));
+        uint64_t after = __rdtsc();
+        if (after - before < best_width) {
+            best_width = after - before;
+            best = guest - ((before + after) / 2 - host_tsc0);
+        }
+    }
+    return best;
+}
 
 // The far end of a channel whose backend lives in this VMM.
 class BackendEndpoint final : public xen::Endpoint {
@@ -236,13 +262,10 @@ Status Machine::create_vcpus()
     // KVM among them) accept the offset and ignore it, and the guest then sees the host's TSC.
     bool tsc_agree = true;
     for (uint32_t id = 0; id < m_spec.max_vcpus; ++id) {
-        uint64_t before = __rdtsc();
-        uint64_t guest = TRY(m_vcpus[id]->get_msr(kMsrTsc));
-        uint64_t after = __rdtsc();
-        uint64_t at_boot = guest - ((before + after) / 2 - m_host_tsc0);
+        uint64_t at_boot = TRY(guest_tsc_at(*m_vcpus[id], m_host_tsc0));
         if (id == 0)
             m_guest_tsc0 = at_boot;
-        else if (std::max(at_boot, m_guest_tsc0) - std::min(at_boot, m_guest_tsc0) > kTscAgreeTicks)
+        else if (tsc_distance(at_boot, m_guest_tsc0) > kTscAgreeTicks)
             tsc_agree = false;
     }
     m_clock = xen::clock_params_for(tsc_khz, host_tsc_invariant() && offset_set && tsc_agree);
