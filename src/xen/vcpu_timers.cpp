@@ -75,19 +75,24 @@ Status VcpuTimers::set_singleshot(uint32_t vcpu, uint64_t deadline_ns, bool futu
     return {};
 }
 
-void VcpuTimers::stop_singleshot(uint32_t vcpu)
+void VcpuTimers::stop(std::vector<Timer>& timers, uint32_t vcpu)
 {
-    if (vcpu >= m_single.size())
+    if (vcpu >= timers.size())
         return;
     {
         std::lock_guard guard(m_lock);
-        Timer& t = m_single[vcpu];
+        Timer& t = timers[vcpu];
         if (t.armed)
             m_host.cancel_alarm(t.handle);
         t.armed = false;
         ++t.generation;
     }
     wait_for_firing();
+}
+
+void VcpuTimers::stop_singleshot(uint32_t vcpu)
+{
+    stop(m_single, vcpu);
 }
 
 Status VcpuTimers::set_periodic(uint32_t vcpu, uint64_t period_ns)
@@ -119,17 +124,7 @@ Status VcpuTimers::set_periodic(uint32_t vcpu, uint64_t period_ns)
 
 void VcpuTimers::stop_periodic(uint32_t vcpu)
 {
-    if (vcpu >= m_periodic.size())
-        return;
-    {
-        std::lock_guard guard(m_lock);
-        Timer& t = m_periodic[vcpu];
-        if (t.armed)
-            m_host.cancel_alarm(t.handle);
-        t.armed = false;
-        ++t.generation;
-    }
-    wait_for_firing();
+    stop(m_periodic, vcpu);
 }
 
 void VcpuTimers::stop_all()

@@ -51,6 +51,7 @@ private:
         std::optional<uint64_t> last_tick;
     };
     void arm_locked(uint32_t vcpu, Timer& t, bool periodic);
+    void stop(std::vector<Timer>& timers, uint32_t vcpu);
     void on_alarm(uint32_t vcpu, bool periodic, uint64_t generation);
 
     TimerHost& m_host;
