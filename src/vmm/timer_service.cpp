@@ -87,7 +87,9 @@ void TimerService::run()
         }
         auto first = m_timers.begin();
         if (first->first.first > Clock::now()) {
-            m_cv.wait_until(lock, first->first.first);
+            // A copy: a cancel while we wait erases the node the key lives in.
+            const Clock::time_point deadline = first->first.first;
+            m_cv.wait_until(lock, deadline);
             continue;
         }
         uint64_t id = first->first.second;
