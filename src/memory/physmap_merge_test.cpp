@@ -1,6 +1,7 @@
 // Issue 11: a page put back where it was joins its neighbours again, so a guest that moves a page
 // around (shared_info) cannot fragment the physmap into more memslots than the host has.
 #include "memory/physmap.h"
+#include "memory/testing/physmap_recorder.h"
 
 #include <gtest/gtest.h>
 
@@ -9,11 +10,7 @@ using namespace xkvm::memory;
 
 namespace {
 
-struct Recorder : PhysmapListener {
-    std::vector<Mapping> unmapped, mapped;
-    void physmap_unmapped(const Mapping& m) override { unmapped.push_back(m); }
-    void physmap_mapped(const Mapping& m, uint8_t*) override { mapped.push_back(m); }
-};
+using xkvm::memory::testing::Recorder;
 
 TEST(PhysmapMerge, APagePutBackJoinsBothNeighbours)
 {

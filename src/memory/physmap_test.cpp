@@ -1,4 +1,5 @@
 #include "memory/physmap.h"
+#include "memory/testing/physmap_recorder.h"
 
 #include <gtest/gtest.h>
 
@@ -7,12 +8,7 @@ using namespace xkvm::memory;
 
 namespace {
 
-struct Recorder : PhysmapListener {
-    std::vector<Mapping> unmapped, mapped;
-    void physmap_unmapped(const Mapping& m) override { unmapped.push_back(m); }
-    void physmap_mapped(const Mapping& m, uint8_t*) override { mapped.push_back(m); }
-    void clear() { unmapped.clear(), mapped.clear(); }
-};
+using xkvm::memory::testing::Recorder;
 
 std::unique_ptr<Physmap> make(uint64_t bytes = 16 * kPageSize)
 {
