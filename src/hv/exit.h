@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "hv/introspection.h"
+
 namespace xkvm::hv {
 
 class Vcpu;
@@ -20,6 +22,7 @@ struct Exit {
         PowerOff,    // the platform asked to power off (KVM system event)
         Reset,       // the platform asked to reset
         Debug,       // a single-step or breakpoint trap
+        Introspect,  // an access or instruction a monitor asked to see first: `introspect`
         Interrupted, // a kick, or an immediate-exit request: look at the state again
         Failed,      // the backend could not run the vCPU: `detail` says why
     };
@@ -43,6 +46,7 @@ struct Exit {
         uint64_t value = 0;
         bool fault = true; // unknown MSRs raise #GP unless a handler says otherwise
     } msr;
+    IntrospectExit introspect;
     std::string detail;
 };
 

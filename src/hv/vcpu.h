@@ -48,6 +48,10 @@ public:
     virtual Status set_msrs(std::span<const std::pair<uint32_t, uint64_t>> msrs) = 0;
     virtual Status set_cpuid(const CpuidTable& table) = 0;
     virtual Status set_single_step(bool on) = 0;
+    // Introspection (issue 10); backends without it answer ENOSYS.
+    virtual Status set_intercepts(const Intercepts&) { return fail(ENOSYS, "intercepts are not supported by this backend"); }
+    // After an `Exit::Kind::Introspect`, before the next run(): what happens to the instruction.
+    virtual Status finish_intercept(InterceptFinish) { return fail(ENOSYS, "intercepts are not supported by this backend"); }
     virtual Result<uint32_t> tsc_khz() = 0;
     // The guest TSC becomes host TSC + offset; false when the backend cannot apply offsets.
     virtual Result<bool> set_tsc_offset(uint64_t offset) = 0;

@@ -7,6 +7,7 @@
 #include <span>
 
 #include "base/result.h"
+#include "hv/introspection.h"
 #include "hv/vcpu.h"
 #include "memory/physmap.h"
 
@@ -50,6 +51,14 @@ public:
     virtual Result<std::unique_ptr<LevelLine>> create_level_line(uint32_t gsi, std::function<bool()> still_asserted) = 0;
 
     virtual Result<std::unique_ptr<Vcpu>> create_vcpu(uint32_t id) = 0;
+
+    // Introspection (issue 10): what this backend can report, and per-page access limits on guest
+    // memory (page aligned; `allowed` is kAccess* bits, kAccessAll lifts the limits).
+    virtual IntrospectionCaps introspection_caps() const { return {}; }
+    virtual Status set_page_access(memory::Gpa, uint64_t /*size*/, uint8_t /*allowed*/)
+    {
+        return fail(ENOSYS, "page access limits are not supported by this backend");
+    }
 };
 
 } // namespace xkvm::hv

@@ -30,6 +30,7 @@ ExitOutcome VcpuExits::handle_exit(hv::ExitContext& ctx)
     case Kind::Debug:
     case Kind::Interrupted: return ExitOutcome::Resume;
     case Kind::TripleFault: return crash(ctx, fmt::format("triple fault on vcpu {}", m_id));
+    case Kind::Introspect: return crash(ctx, fmt::format("introspection exit with no monitor on vcpu {}", m_id));
     case Kind::PowerOff:
         m_machine.guest_shutdown(SHUTDOWN_poweroff, "system event: shutdown");
         return ExitOutcome::Shutdown;
