@@ -25,6 +25,11 @@ std::string console_socket_path(const std::string& rundir, uint32_t domid)
     return domain_dir(rundir, domid) + "/console.sock";
 }
 
+std::string monitor_socket_path(const std::string& rundir, uint32_t domid)
+{
+    return domain_dir(rundir, domid) + "/monitor.sock";
+}
+
 Status make_dirs(const std::string& path, unsigned mode)
 {
     std::string partial;

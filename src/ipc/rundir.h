@@ -4,6 +4,7 @@
 //   <rundir>/xkvmd.pid               the daemon's pid, flock()ed while it runs (one daemon per rundir)
 //   <rundir>/xkvmd.log               the daemon's stderr
 //   <rundir>/<domid>/console.sock    a domain's console, served by its VMM
+//   <rundir>/<domid>/monitor.sock    a domain's vm_event monitor endpoint, served by its VMM
 #pragma once
 
 #include <cstdint>
@@ -22,6 +23,7 @@ std::string daemon_pid_path(const std::string& rundir);
 std::string daemon_log_path(const std::string& rundir);
 std::string domain_dir(const std::string& rundir, uint32_t domid);
 std::string console_socket_path(const std::string& rundir, uint32_t domid);
+std::string monitor_socket_path(const std::string& rundir, uint32_t domid);
 
 // mkdir -p with `mode` for the directories it creates.
 Status make_dirs(const std::string& path, unsigned mode = 0700);

@@ -179,6 +179,7 @@ Status ControlLoop::build(const Json& req, uint64_t id)
     m_console_path = ipc::console_socket_path(rundir, spec.domid);
     ::unlink(m_console_path.c_str());
     m_listener = TRY(ipc::listen_unix(m_console_path));
+    TRY(m_machine->monitor().listen(ipc::monitor_socket_path(rundir, spec.domid)));
 
     m_history = m_machine->console().subscribe(1, [this](std::string_view bytes) {
         std::lock_guard guard(m_console_lock);

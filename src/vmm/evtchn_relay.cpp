@@ -8,7 +8,7 @@
 #include <climits>
 
 #include "base/log.h"
-#include "vmm/notify_socket.h"
+#include "ipc/notify_socket.h"
 #include "xen/abi/xen.h"
 #include "xen/xen_errno.h"
 
@@ -33,7 +33,7 @@ public:
         : m_relay(relay), m_theirs(std::move(theirs)), m_port(port), m_remote_dom(remote_dom), m_remote_port(remote_port)
     {
     }
-    void notify() override { (void)send_notify(m_theirs.get()); }
+    void notify() override { (void)ipc::send_notify(m_theirs.get()); }
     void disconnect() override { m_relay.local_closed(m_port, m_remote_dom, m_remote_port); }
 
 private:
@@ -108,7 +108,7 @@ void EvtchnRelay::run()
                 remote_port = it->second.remote_port;
             }
             // The read happens outside m_lock: binds and closes on vCPU threads never wait for it.
-            if (drain_notify(fd->get()) > 0)
+            if (ipc::drain_notify(fd->get()) > 0)
                 m_ec.raise_from_remote(port, dom, remote_port);
         }
     }
@@ -175,7 +175,7 @@ bool EvtchnRelay::domain_exists(domid_t dom)
 Result<std::shared_ptr<xen::Endpoint>> EvtchnRelay::bind(domid_t remote_dom, evtchn_port_t remote_port,
                                                          evtchn_port_t local_port)
 {
-    auto pair = make_notify_pair();
+    auto pair = ipc::make_notify_pair();
     if (!pair)
         return xen::xen_fail(XEN_ENOMEM, "no socket for an interdomain channel: {}", pair.error().message);
     std::vector<UniqueFd> fds;
@@ -192,7 +192,7 @@ Result<std::shared_ptr<xen::Endpoint>> EvtchnRelay::bind(domid_t remote_dom, evt
     if (!waiter->reply)
         return xen::xen_fail(waiter->reply.error().code, "bind to domain {} port {}: {}", remote_dom, remote_port,
                              waiter->reply.error().message);
-    if (waiter->fds.size() != 1 || !is_notify_socket(waiter->fds[0].get())) {
+    if (waiter->fds.size() != 1 || !ipc::is_notify_socket(waiter->fds[0].get())) {
         local_closed(local_port, remote_dom, remote_port);
         return xen::xen_fail(XEN_EINVAL, "domain {} answered the bind without a notification socket", remote_dom);
     }
@@ -233,9 +233,9 @@ Result<ipc::Json> EvtchnRelay::connect(const ipc::Json& req, std::vector<UniqueF
     auto port = static_cast<evtchn_port_t>(TRY(ipc::get_uint(req, "port", UINT32_MAX)));
     auto dom = static_cast<domid_t>(TRY(ipc::get_uint(req, "remote_dom", DOMID_FIRST_RESERVED - 1)));
     auto remote_port = static_cast<evtchn_port_t>(TRY(ipc::get_uint(req, "remote_port", UINT32_MAX)));
-    if (fds.size() != 1 || !is_notify_socket(fds[0].get()))
+    if (fds.size() != 1 || !ipc::is_notify_socket(fds[0].get()))
         return fail(EPROTO, "evtchn-connect without a notification socket");
-    auto pair = TRY(make_notify_pair());
+    auto pair = TRY(ipc::make_notify_pair());
     auto out = std::make_shared<Outbound>(*this, std::move(fds[0]), port, dom, remote_port);
     TRY(m_ec.connect_remote(port, dom, remote_port, out));
     if (auto r = watch(port, Inbound { std::make_shared<UniqueFd>(std::move(pair.receive_end)), dom, remote_port }); !r) {

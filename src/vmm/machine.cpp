@@ -112,6 +112,10 @@ Result<std::unique_ptr<Machine>> Machine::create(const VmSpec& spec, hv::Accel a
     TRY(m->build_devices());
     TRY(m->load_guest());
     TRY(m->start_vcpus());
+    std::vector<hv::VcpuRunner*> runners;
+    for (auto& r : m->m_runners)
+        runners.push_back(r.get());
+    m->m_monitor = std::make_unique<MonitorService>(*m->m_vm, std::move(runners));
     return m;
 }
 
@@ -345,6 +349,8 @@ void Machine::pause()
 
 void Machine::destroy()
 {
+    if (m_monitor)
+        m_monitor->stop();
     for (auto& r : m_runners)
         r->stop();
     m_timers.shutdown();

@@ -22,6 +22,7 @@
 #include "memory/physmap.h"
 #include "vmm/console_log.h"
 #include "vmm/isa_irq.h"
+#include "vmm/monitor_service.h"
 #include "vmm/guest_alarms.h"
 #include "vmm/timer_service.h"
 #include "vmm/vcpu_exits.h"
@@ -56,6 +57,8 @@ public:
     uint32_t vcpu_count() const { return static_cast<uint32_t>(m_runners.size()); }
     hv::Accel accel() const { return m_hv->accel(); }
     hv::VcpuRunner& runner(uint32_t id) { return *m_runners.at(id); }
+    // The vm_event monitor endpoint (issue 10): serve it with monitor().listen(path).
+    MonitorService& monitor() { return *m_monitor; }
 
     // Toolstack controls.
     void unpause();
@@ -152,6 +155,7 @@ private:
     std::vector<std::unique_ptr<hv::Vcpu>> m_vcpus;
     std::vector<std::unique_ptr<VcpuExits>> m_exits;
     std::vector<std::unique_ptr<hv::VcpuRunner>> m_runners;
+    std::unique_ptr<MonitorService> m_monitor; // after m_runners: it goes first, posting to them as it does
     std::vector<std::atomic<bool>> m_vcpu_up;
     std::vector<std::atomic<bool>> m_vcpu_down; // taken down by VCPUOP_down (INIT-SIPI cannot start it)
     mutable std::mutex m_entry_lock;

@@ -27,10 +27,10 @@ ExitOutcome VcpuExits::handle_exit(hv::ExitContext& ctx)
     case Kind::MsrWrite: return on_msr(ctx);
     case Kind::Hypercall: return on_hypercall(ctx);
     case Kind::Halt:
-    case Kind::Debug:
     case Kind::Interrupted: return ExitOutcome::Resume;
+    case Kind::Debug: return m_machine.monitor().on_debug(m_id, ctx.vcpu);
+    case Kind::Introspect: return m_machine.monitor().on_introspect(m_id, ctx.vcpu, ctx.exit.introspect);
     case Kind::TripleFault: return crash(ctx, fmt::format("triple fault on vcpu {}", m_id));
-    case Kind::Introspect: return crash(ctx, fmt::format("introspection exit with no monitor on vcpu {}", m_id));
     case Kind::PowerOff:
         m_machine.guest_shutdown(SHUTDOWN_poweroff, "system event: shutdown");
         return ExitOutcome::Shutdown;
@@ -96,6 +96,8 @@ ExitOutcome VcpuExits::on_hypercall(hv::ExitContext& ctx)
         return ExitOutcome::Shutdown;
     case xen::HypercallEffect::Block:
         return start_block(ctx.vcpu, regs->rflags & x86::kRflagsIf) ? ExitOutcome::Pause : ExitOutcome::Resume;
+    case xen::HypercallEffect::GuestRequest:
+        return m_machine.monitor().on_guest_request(m_id, ctx.vcpu);
     }
     return ExitOutcome::Resume;
 }

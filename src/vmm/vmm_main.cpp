@@ -50,6 +50,9 @@ int main(int argc, char** argv)
     bool console = false;
     int control_fd = -1;
     std::string accel_name;
+    std::string monitor_socket;
+    unsigned monitor_wait_s = 0;
+    bool no_monitor_slots = false;
     app.add_option("--spec", spec_file, "VM spec (JSON) written by the toolstack");
     app.add_option("--kernel", kernel, "guest kernel (PVH) or firmware (HVM) ELF");
     app.add_option("--type", type, "pvh or hvm")->check(CLI::IsMember({ "pvh", "hvm" }));
@@ -64,6 +67,9 @@ int main(int argc, char** argv)
     app.add_flag("--stats", stats, "at exit, print each vCPU's retired instructions to stderr (emu only)");
     app.add_option("--accel", accel_name, "kvm, emu or auto (default: $XKVM_ACCEL, else auto)")
         ->check(CLI::IsMember({ "auto", "kvm", "emu" }));
+    app.add_option("--monitor-socket", monitor_socket, "serve the vm_event monitor endpoint at this path");
+    app.add_option("--monitor-wait", monitor_wait_s, "keep the guest paused until a monitor attaches (at most N s)");
+    app.add_flag("--no-monitor-slots", no_monitor_slots, "offer monitors the ring alone (no per-vCPU slots)");
     app.add_option("--control-fd", control_fd, "run under xkvmd: the control socket's descriptor")
         ->check(CLI::NonNegativeNumber);
     CLI11_PARSE(app, argc, argv);
@@ -129,6 +135,16 @@ int main(int argc, char** argv)
             std::fwrite(bytes.data(), 1, bytes.size(), stdout);
             std::fflush(stdout);
         });
+    if (!monitor_socket.empty()) {
+        if (auto r = m.monitor().listen(monitor_socket, { .slots = !no_monitor_slots }); !r) {
+            std::fprintf(stderr, "xkvm-vmm: %s\n", r.error().message.c_str());
+            return 1;
+        }
+        if (monitor_wait_s && !m.monitor().wait_for_monitor(std::chrono::seconds(monitor_wait_s))) {
+            std::fprintf(stderr, "xkvm-vmm: no monitor attached within %u s\n", monitor_wait_s);
+            return 1;
+        }
+    }
     m.unpause();
     std::optional<vmm::ShutdownInfo> info;
     while (!(info = m.wait_for_shutdown(std::chrono::hours(1))))

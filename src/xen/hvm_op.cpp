@@ -1,4 +1,4 @@
-// hvm_op: HVM params, the per-vCPU upcall vector, and the time.
+// hvm_op: HVM params, the per-vCPU upcall vector, the time, and guest requests to a vm_event monitor.
 #include "xen/abi/hvm.h"
 #include "xen/domain.h"
 #include "xen/hypercall.h"
@@ -49,6 +49,12 @@ HypercallResult do_hvm_op(HypercallContext& ctx)
         ctx.domain.deliver_upcall(u.vcpu);
         return 0;
     }
+    case HVMOP_guest_request_vm_event:
+        // The payload is the caller's registers; the argument must be NULL, as on Xen.
+        if (arg != 0)
+            return xen_fail(XEN_EINVAL, "guest_request_vm_event takes no argument");
+        ctx.effect = HypercallEffect::GuestRequest;
+        return 0;
     case HVMOP_get_time: {
         xen_hvm_get_time t { ctx.domain.platform().system_time_ns() };
         TRY(ctx.guest.write_obj(arg, t));

@@ -18,6 +18,7 @@ enum class HypercallEffect : uint8_t {
     None,
     Block,    // wait for an event (SCHEDOP_block/poll): the vCPU is parked until woken
     Shutdown, // the domain shut down (SCHEDOP_shutdown): reason in shutdown_reason
+    GuestRequest, // HVMOP_guest_request_vm_event: an event for the domain's monitor, if it has one
 };
 
 struct HypercallContext {

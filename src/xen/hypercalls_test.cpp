@@ -123,6 +123,15 @@ TEST_F(Hypercalls, HvmParams)
     EXPECT_EQ(call(XEN_HYPERCALL_hvm_op, 999, kScratch), -XEN_ENOSYS);
 }
 
+// Issue 10: the hypercall only says "an event for the monitor"; the VMM decides whether one exists.
+TEST_F(Hypercalls, GuestRequestVmEventTakesNoArgument)
+{
+    EXPECT_EQ(call(XEN_HYPERCALL_hvm_op, HVMOP_guest_request_vm_event, 0), 0);
+    EXPECT_EQ(last->effect, HypercallEffect::GuestRequest);
+    EXPECT_EQ(call(XEN_HYPERCALL_hvm_op, HVMOP_guest_request_vm_event, kScratch), -XEN_EINVAL);
+    EXPECT_EQ(last->effect, HypercallEffect::None);
+}
+
 TEST_F(Hypercalls, UpcallVectorPerVcpu)
 {
     put(xen_hvm_evtchn_upcall_vector { 2, 0xe0 });

@@ -1,10 +1,10 @@
-#include "vmm/notify_socket.h"
+#include "ipc/notify_socket.h"
 
 #include <sys/socket.h>
 
 #include <cerrno>
 
-namespace xkvm::vmm {
+namespace xkvm::ipc {
 
 Result<NotifyPair> make_notify_pair()
 {
@@ -16,6 +16,14 @@ Result<NotifyPair> make_notify_pair()
     ::shutdown(p.receive_end.get(), SHUT_WR);
     ::shutdown(p.send_end.get(), SHUT_RD);
     return p;
+}
+
+Result<std::pair<UniqueFd, UniqueFd>> make_duplex_notify_pair()
+{
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
+        return make_unexpected(Error::from_errno("socketpair"));
+    return std::pair { UniqueFd(sv[0]), UniqueFd(sv[1]) };
 }
 
 bool is_notify_socket(int fd)
@@ -56,4 +64,4 @@ size_t drain_notify(int fd)
     return count;
 }
 
-} // namespace xkvm::vmm
+} // namespace xkvm::ipc

@@ -1,6 +1,6 @@
-// One direction of an interdomain event channel between two VMM processes: a connected pair of
-// AF_UNIX datagram sockets. The receiving VMM makes the pair, keeps one end and hands the other to
-// the sender (through xkvmd). The two ends are separate open files, unlike a passed eventfd (one
+// Notifications between processes (an interdomain event channel between two VMMs; a vm_event
+// monitor and its VMM): a connected pair of AF_UNIX datagram sockets. For an interdomain channel
+// the receiving VMM makes the pair, keeps one end and hands the other to the sender (via xkvmd). The two ends are separate open files, unlike a passed eventfd (one
 // file shared by both, whose O_NONBLOCK flag and counter the far side could change): nothing the
 // far VMM does to its end (clearing O_NONBLOCK, never reading, saturating the queue) can make ours
 // block, and every send and receive here is MSG_DONTWAIT besides. The kernel bounds the queue
@@ -9,11 +9,12 @@
 #pragma once
 
 #include <cstddef>
+#include <utility>
 
 #include "base/result.h"
 #include "base/unique_fd.h"
 
-namespace xkvm::vmm {
+namespace xkvm::ipc {
 
 struct NotifyPair {
     UniqueFd receive_end; // kept by the VMM whose port is raised
@@ -21,6 +22,9 @@ struct NotifyPair {
 };
 
 Result<NotifyPair> make_notify_pair();
+// Both ends send and receive (a vm_event channel: requests one way, responses the other). Still two
+// open files, so the far end's flags cannot change ours.
+Result<std::pair<UniqueFd, UniqueFd>> make_duplex_notify_pair();
 // A descriptor from another VMM must be this kind of socket (an AF_UNIX datagram socket).
 bool is_notify_socket(int fd);
 // Never blocks. false when the far side's queue is full or its end is gone.
@@ -28,4 +32,4 @@ bool send_notify(int fd);
 // Reads every notification queued now, never blocking; how many there were.
 size_t drain_notify(int fd);
 
-} // namespace xkvm::vmm
+} // namespace xkvm::ipc

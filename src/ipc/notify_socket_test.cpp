@@ -1,5 +1,5 @@
 // Issue 11: interdomain notification never blocks, whatever the far VMM does to its descriptor.
-#include "vmm/notify_socket.h"
+#include "ipc/notify_socket.h"
 
 #include <gtest/gtest.h>
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 #include <thread>
 
 using namespace xkvm;
-using namespace xkvm::vmm;
+using namespace xkvm::ipc;
 using namespace std::chrono_literals;
 
 namespace {

@@ -1,0 +1,32 @@
+// Exit state to vm_event requests, responses to what a vCPU does next, and XENMEM_access_op's
+// access values to the backend's page limits: free functions over decoded state, unit-tested
+// without a vCPU (monitor_events_test.cpp).
+#pragma once
+
+#include <cstdint>
+
+#include "base/result.h"
+#include "hv/introspection.h"
+#include "vmevent/abi.h"
+#include "vmevent/event_codec.h"
+#include "x86/cpu_state.h"
+
+namespace xkvm::vmm {
+
+// The request for an instruction the backend intercepted (reason and detail by its kind).
+vmevent::Event introspect_request(uint32_t vcpu, const x86::CpuState& state, const hv::IntrospectExit& exit);
+// A single-step trap: RIP is the next instruction to run.
+vmevent::Event singlestep_request(uint32_t vcpu, const x86::CpuState& state);
+// HVMOP_guest_request_vm_event: the payload is the guest's registers.
+vmevent::Event guest_request(uint32_t vcpu, const x86::CpuState& state);
+
+hv::InterceptFinish finish_for(vmevent::Verdict verdict);
+
+// xenmem_access_t -> hv::kAccess* bits (default: everything). EOPNOTSUPP for the automatic
+// conversions (rx2rw, n2rwx), which need a backend that changes a page's access by itself; EINVAL
+// past the last value.
+Result<uint8_t> page_access_of(uint32_t xenmem_access);
+// hv::kAccess* bits -> xenmem_access_t.
+vmevent::XenmemAccess xenmem_access_of(uint8_t bits);
+
+} // namespace xkvm::vmm

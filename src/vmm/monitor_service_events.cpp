@@ -1,0 +1,184 @@
+// The event path of the monitor service: vCPU exits become requests on the ring or in a slot,
+// responses become what each vCPU does next, and a monitor's departure undoes everything.
+#include "base/log.h"
+#include "base/rate_limit.h"
+#include "ipc/notify_socket.h"
+#include "vmm/monitor_events.h"
+#include "vmm/monitor_service.h"
+
+namespace xkvm::vmm {
+
+namespace {
+
+std::shared_ptr<spdlog::logger> logger() { return log::get("vmevent"); }
+
+RateLimiter& response_warnings()
+{
+    static RateLimiter limiter;
+    return limiter;
+}
+
+} // namespace
+
+hv::ExitOutcome MonitorService::on_guest_request(uint32_t vcpu, hv::Vcpu& v)
+{
+    std::lock_guard guard(m_lock);
+    if (!m_channel || !m_config.guest_request)
+        return hv::ExitOutcome::Resume; // Xen drops guest requests nobody asked for
+    auto state = v.cpu_state();
+    if (!state)
+        return hv::ExitOutcome::Resume;
+    return post_locked(vcpu, guest_request(vcpu, *state), m_config.guest_request_sync, false);
+}
+
+hv::ExitOutcome MonitorService::on_introspect(uint32_t vcpu, hv::Vcpu& v, const hv::IntrospectExit& exit)
+{
+    std::lock_guard guard(m_lock);
+    auto state = m_channel ? v.cpu_state() : Result<x86::CpuState>(fail(ENODEV, "no monitor"));
+    if (!state) {
+        // Raced with the monitor's departure, whose lifted limits now let it run.
+        (void)v.finish_intercept(hv::InterceptFinish::Retry);
+        return hv::ExitOutcome::Resume;
+    }
+    return post_locked(vcpu, introspect_request(vcpu, *state, exit), true, true);
+}
+
+hv::ExitOutcome MonitorService::on_debug(uint32_t vcpu, hv::Vcpu& v)
+{
+    std::lock_guard guard(m_lock);
+    if (!m_channel || !m_vcpus[vcpu].singlestep)
+        return hv::ExitOutcome::Resume;
+    auto state = v.cpu_state();
+    if (!state)
+        return hv::ExitOutcome::Resume;
+    return post_locked(vcpu, singlestep_request(vcpu, *state), true, false);
+}
+
+hv::ExitOutcome MonitorService::post_locked(uint32_t vcpu, const vmevent::Event& request, bool sync, bool intercept)
+{
+    vmevent::Event event = request;
+    if (sync)
+        event.flags |= vmevent::kFlagVcpuPaused;
+    VcpuState& st = m_vcpus[vcpu];
+    st.intercept = intercept;
+    if (sync && m_channel->submit_slot(vcpu, event)) {
+        st.awaiting = true;
+    } else if (m_queue.empty() && m_channel->put_ring(event)) {
+        if (!sync)
+            return hv::ExitOutcome::Resume;
+        st.awaiting = true;
+    } else {
+        // No room: wait, in arrival order, for a response to free an entry.
+        m_queue.push_back({ vcpu, event, sync });
+        st.queued = true;
+        st.awaiting = sync;
+    }
+    m_runners[vcpu]->add_pause(hv::kPauseMonitor);
+    return hv::ExitOutcome::Pause;
+}
+
+Status MonitorService::collect_responses_locked()
+{
+    (void)ipc::drain_notify(m_channel->ring_notify_fd());
+    vmevent::Event rsp;
+    while (TRY(m_channel->take_ring_response(rsp)))
+        apply_response_locked(rsp, std::nullopt);
+    for (uint32_t v = 0; m_channel->has_slots() && v < m_channel->vcpus(); ++v) {
+        (void)ipc::drain_notify(m_channel->slot_notify_fd(v));
+        if (m_channel->take_slot_response(v, rsp))
+            apply_response_locked(rsp, v);
+    }
+    flush_queue_locked();
+    return {};
+}
+
+void MonitorService::apply_response_locked(const vmevent::Event& response, std::optional<uint32_t> slot)
+{
+    auto action = vmevent::decode_response(response, static_cast<uint32_t>(m_runners.size()));
+    if (action && slot && action->vcpu != *slot)
+        action = fail(EPROTO, "the response in slot {} names vcpu {}", *slot, action->vcpu);
+    if (!action) {
+        if (auto dropped = response_warnings().admit())
+            logger()->warn("monitor response ignored: {}{}", action.error().message, suppressed_note(*dropped));
+        return;
+    }
+    VcpuState& st = m_vcpus[action->vcpu];
+    // Responses to asynchronous events, or to nothing, free their ring entry and do no more.
+    if (!st.awaiting || st.queued || !action->unpause)
+        return;
+    st.awaiting = false;
+    bool intercept = std::exchange(st.intercept, false);
+    if (action->toggle_singlestep)
+        st.singlestep = !st.singlestep;
+    bool singlestep = st.singlestep;
+    m_runners[action->vcpu]->post([a = *action, intercept, singlestep](hv::Vcpu& v) {
+        if (a.regs)
+            (void)v.set_regs(*a.regs);
+        if (a.toggle_singlestep)
+            (void)v.set_single_step(singlestep);
+        if (intercept)
+            (void)v.finish_intercept(finish_for(a.verdict));
+    });
+    m_runners[action->vcpu]->remove_pause(hv::kPauseMonitor);
+}
+
+void MonitorService::flush_queue_locked()
+{
+    while (!m_queue.empty() && m_channel->ring_free() > 0) {
+        Queued q = m_queue.front();
+        m_queue.pop_front();
+        (void)m_channel->put_ring(q.event);
+        m_vcpus[q.vcpu].queued = false;
+        if (!q.sync)
+            m_runners[q.vcpu]->remove_pause(hv::kPauseMonitor);
+    }
+}
+
+void MonitorService::apply_intercepts_locked()
+{
+    hv::Intercepts intercepts { m_config.breakpoint, m_config.cr_writes, m_config.descriptor, m_config.msrs };
+    for (uint32_t id = 0; id < m_runners.size(); ++id) {
+        bool was = m_vcpus[id].singlestep;
+        m_vcpus[id].singlestep = m_config.singlestep;
+        m_runners[id]->post([intercepts, on = m_config.singlestep, was](hv::Vcpu& v) {
+            if (auto r = v.set_intercepts(intercepts); !r && intercepts != hv::Intercepts {})
+                logger()->warn("vcpu {}: intercepts: {}", v.id(), r.error().message);
+            if (on != was)
+                (void)v.set_single_step(on);
+        });
+    }
+}
+
+void MonitorService::release_all_locked()
+{
+    bool had_intercepts = hv::Intercepts { m_config.breakpoint, m_config.cr_writes, m_config.descriptor, m_config.msrs } !=
+                          hv::Intercepts {};
+    for (uint32_t id = 0; id < m_runners.size(); ++id) {
+        VcpuState st = m_vcpus[id];
+        m_runners[id]->post([had_intercepts, st](hv::Vcpu& v) {
+            if (had_intercepts)
+                (void)v.set_intercepts({});
+            if (st.singlestep)
+                (void)v.set_single_step(false);
+            if (st.intercept && (st.awaiting || st.queued))
+                (void)v.finish_intercept(hv::InterceptFinish::Retry);
+        });
+        if (st.awaiting || st.queued)
+            m_runners[id]->remove_pause(hv::kPauseMonitor);
+    }
+    // Lift page limits a run of consecutive pages at a time.
+    for (auto it = m_limited.begin(); it != m_limited.end();) {
+        uint64_t first = it->first, next = first;
+        while (it != m_limited.end() && it->first == next)
+            ++it, ++next;
+        if (auto r = m_vm.set_page_access(first << 12, (next - first) << 12, hv::kAccessAll); !r)
+            logger()->error("lifting page limits {:#x}+{}: {}", first, next - first, r.error().message);
+    }
+    m_limited.clear();
+    m_queue.clear();
+    m_config = {};
+    m_vcpus.assign(m_runners.size(), {});
+    m_channel.reset();
+}
+
+} // namespace xkvm::vmm
