@@ -122,10 +122,9 @@ Status Client::wait(std::vector<Pending>& out, std::chrono::milliseconds timeout
             ipc::drain_notify(fds[i].fd);
         TRY(take_ring(out));
         for (uint32_t v = 0; m_slots && v < m_vcpus; ++v) {
-            Pending p { {}, true };
+            Pending p { {}, static_cast<int>(v) };
             if (!m_slot_taken[v] && m_slots->take_request(v, p.request)) {
                 m_slot_taken[v] = true;
-                p.request.vcpu_id = v; // the slot says whose it is, whatever the entry claims
                 out.push_back(p);
             }
         }
@@ -147,8 +146,8 @@ Status Client::wait(std::vector<Pending>& out, std::chrono::milliseconds timeout
 
 Status Client::respond(const Pending& p, const Event& response)
 {
-    if (p.from_slot) {
-        uint32_t v = p.request.vcpu_id;
+    if (p.slot >= 0) {
+        auto v = static_cast<uint32_t>(p.slot);
         if (v >= m_vcpus || !m_slot_taken[v])
             return fail(EINVAL, "no request of vcpu {} waits in its slot", v);
         m_slots->finish(v, response);

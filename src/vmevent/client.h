@@ -29,7 +29,7 @@ struct OpenOptions {
 // A request taken from the ring or from a vCPU's slot; the response goes back the same way.
 struct Pending {
     Event request {};
-    bool from_slot = false;
+    int slot = -1; // the vCPU whose slot it came from; -1: the ring
 };
 
 class Client {

@@ -39,7 +39,7 @@ struct EventConfig {
     bool singlestep = false;
     uint8_t cr_writes = 0; // bit n: MOV to CRn (n in 0, 3, 4)
     bool descriptor = false;
-    std::vector<uint32_t> msrs;
+    std::vector<uint32_t> msrs {};
 
     bool operator==(const EventConfig&) const = default;
 };

@@ -97,14 +97,16 @@ Event guest_request(uint32_t vcpu, const x86::CpuState& state)
     return make_request(kReasonGuestRequest, vcpu, state);
 }
 
-hv::InterceptFinish finish_for(Verdict verdict)
+hv::InterceptFinish finish_for(Verdict verdict, hv::IntrospectExit::What what)
 {
+    using What = hv::IntrospectExit::What;
     switch (verdict) {
     case Verdict::Emulate: return hv::InterceptFinish::Execute;
     case Verdict::Deny: return hv::InterceptFinish::Skip;
     case Verdict::Retry: break;
     }
-    return hv::InterceptFinish::Retry;
+    return what == What::MemAccess || what == What::Breakpoint ? hv::InterceptFinish::Retry
+                                                                 : hv::InterceptFinish::Execute;
 }
 
 // xenmem_access_t's values 0..7 are its R (1), W (2) and X (4) bits, in the order of hv::kAccess*.

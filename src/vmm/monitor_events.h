@@ -20,7 +20,10 @@ vmevent::Event singlestep_request(uint32_t vcpu, const x86::CpuState& state);
 // HVMOP_guest_request_vm_event: the payload is the guest's registers.
 vmevent::Event guest_request(uint32_t vcpu, const x86::CpuState& state);
 
-hv::InterceptFinish finish_for(vmevent::Verdict verdict);
+// How an intercepted instruction finishes after a response, as on Xen: a refused memory access and
+// a breakpoint run again (the monitor lifted the limit, or moved RIP, or the event repeats); a
+// register write completes. EMULATE runs it once regardless, DENY skips it.
+hv::InterceptFinish finish_for(vmevent::Verdict verdict, hv::IntrospectExit::What what);
 
 // xenmem_access_t -> hv::kAccess* bits (default: everything). EOPNOTSUPP for the automatic
 // conversions (rx2rw, n2rwx), which need a backend that changes a page's access by itself; EINVAL

@@ -82,9 +82,13 @@ TEST(MonitorEvents, InstructionRequests)
 
 TEST(MonitorEvents, VerdictsAndAccessValues)
 {
-    EXPECT_EQ(finish_for(Verdict::Retry), hv::InterceptFinish::Retry);
-    EXPECT_EQ(finish_for(Verdict::Emulate), hv::InterceptFinish::Execute);
-    EXPECT_EQ(finish_for(Verdict::Deny), hv::InterceptFinish::Skip);
+    using What = hv::IntrospectExit::What;
+    EXPECT_EQ(finish_for(Verdict::Retry, What::MemAccess), hv::InterceptFinish::Retry);
+    EXPECT_EQ(finish_for(Verdict::Retry, What::Breakpoint), hv::InterceptFinish::Retry);
+    EXPECT_EQ(finish_for(Verdict::Retry, What::CrWrite), hv::InterceptFinish::Execute) << "the write completes";
+    EXPECT_EQ(finish_for(Verdict::Retry, What::MsrWrite), hv::InterceptFinish::Execute);
+    EXPECT_EQ(finish_for(Verdict::Emulate, What::MemAccess), hv::InterceptFinish::Execute);
+    EXPECT_EQ(finish_for(Verdict::Deny, What::CrWrite), hv::InterceptFinish::Skip);
     EXPECT_EQ(*page_access_of(kXenmemRx), hv::kAccessRead | hv::kAccessExec);
     EXPECT_EQ(*page_access_of(kXenmemN), hv::kAccessNone);
     EXPECT_EQ(*page_access_of(kXenmemDefault), hv::kAccessAll);

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -59,7 +60,7 @@ private:
     struct VcpuState {
         bool awaiting = false;   // a synchronous event waits for its response
         bool queued = false;     // an event waits for room in the ring
-        bool intercept = false;  // the event is an intercepted instruction (finish_intercept follows)
+        std::optional<hv::IntrospectExit::What> intercept; // the event's intercepted instruction, if any
         bool singlestep = false; // single-stepping for the monitor
     };
     struct Queued {
@@ -88,7 +89,8 @@ private:
     void drop_monitor(const std::string& why);
 
     // Events (monitor_service_events.cpp); m_lock held.
-    hv::ExitOutcome post_locked(uint32_t vcpu, const vmevent::Event& event, bool sync, bool intercept);
+    hv::ExitOutcome post_locked(uint32_t vcpu, const vmevent::Event& event, bool sync,
+                                std::optional<hv::IntrospectExit::What> intercept = std::nullopt);
     Status collect_responses_locked();
     void apply_response_locked(const vmevent::Event& response, std::optional<uint32_t> slot);
     void flush_queue_locked();

@@ -28,7 +28,7 @@ hv::ExitOutcome MonitorService::on_guest_request(uint32_t vcpu, hv::Vcpu& v)
     auto state = v.cpu_state();
     if (!state)
         return hv::ExitOutcome::Resume;
-    return post_locked(vcpu, guest_request(vcpu, *state), m_config.guest_request_sync, false);
+    return post_locked(vcpu, guest_request(vcpu, *state), m_config.guest_request_sync);
 }
 
 hv::ExitOutcome MonitorService::on_introspect(uint32_t vcpu, hv::Vcpu& v, const hv::IntrospectExit& exit)
@@ -40,7 +40,7 @@ hv::ExitOutcome MonitorService::on_introspect(uint32_t vcpu, hv::Vcpu& v, const 
         (void)v.finish_intercept(hv::InterceptFinish::Retry);
         return hv::ExitOutcome::Resume;
     }
-    return post_locked(vcpu, introspect_request(vcpu, *state, exit), true, true);
+    return post_locked(vcpu, introspect_request(vcpu, *state, exit), true, exit.what);
 }
 
 hv::ExitOutcome MonitorService::on_debug(uint32_t vcpu, hv::Vcpu& v)
@@ -51,10 +51,11 @@ hv::ExitOutcome MonitorService::on_debug(uint32_t vcpu, hv::Vcpu& v)
     auto state = v.cpu_state();
     if (!state)
         return hv::ExitOutcome::Resume;
-    return post_locked(vcpu, singlestep_request(vcpu, *state), true, false);
+    return post_locked(vcpu, singlestep_request(vcpu, *state), true);
 }
 
-hv::ExitOutcome MonitorService::post_locked(uint32_t vcpu, const vmevent::Event& request, bool sync, bool intercept)
+hv::ExitOutcome MonitorService::post_locked(uint32_t vcpu, const vmevent::Event& request, bool sync,
+                                            std::optional<hv::IntrospectExit::What> intercept)
 {
     vmevent::Event event = request;
     if (sync)
@@ -107,7 +108,7 @@ void MonitorService::apply_response_locked(const vmevent::Event& response, std::
     if (!st.awaiting || st.queued || !action->unpause)
         return;
     st.awaiting = false;
-    bool intercept = std::exchange(st.intercept, false);
+    auto intercept = std::exchange(st.intercept, std::nullopt);
     if (action->toggle_singlestep)
         st.singlestep = !st.singlestep;
     bool singlestep = st.singlestep;
@@ -117,7 +118,7 @@ void MonitorService::apply_response_locked(const vmevent::Event& response, std::
         if (a.toggle_singlestep)
             (void)v.set_single_step(singlestep);
         if (intercept)
-            (void)v.finish_intercept(finish_for(a.verdict));
+            (void)v.finish_intercept(finish_for(a.verdict, *intercept));
     });
     m_runners[action->vcpu]->remove_pause(hv::kPauseMonitor);
 }

@@ -48,6 +48,8 @@ int cmd_vcpu_pin(const Context& ctx, const std::string& dom, const std::string& 
 int cmd_xenstore(const Context& ctx, const std::string& op, const std::string& path, const std::string& value);
 int cmd_vcpu_set(const Context& ctx, const std::string& dom, const std::string& count);
 int cmd_debug_keys(const Context& ctx, const std::string& keys);
+// Prints a domain's vm_event events of one kind until SIGINT/SIGTERM (xen-access's modes).
+int cmd_access(const Context& ctx, const std::string& dom, const std::string& mode);
 
 // Prints "<prog>: <message>" to stderr and returns 1.
 int report(const Context& ctx, const Error& e);

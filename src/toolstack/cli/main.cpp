@@ -69,6 +69,12 @@ int main(int argc, char** argv)
         });
     }
 
+    std::string access_mode;
+    auto* acc = app.add_subcommand("access", "Print a domain's vm_event events, one line each, until interrupted");
+    acc->add_option("domain", dom, "Domain name or id")->required();
+    acc->add_option("mode", access_mode, "write, exec, breakpoint, singlestep, msr, cr or guest-request")->required();
+    acc->callback([&] { rc = cli::cmd_access(ctx, dom, access_mode); });
+
     std::string info_key;
     auto* info = app.add_subcommand("info", "Host and hypervisor information");
     info->add_option("key", info_key, "Print only this field's value");

@@ -1,0 +1,115 @@
+// vm_event round trips, the shared ring against per-vCPU slots (seed 004), in one run: the vmevent64
+// guest on 1, 2, 4 and 8 vCPUs makes synchronous HVMOP_guest_request_vm_event calls on every vCPU
+// at once, and a monitor in this process (src/vmevent/client.h) answers each at once.
+//
+//   ring   a one-page ring (8 entries) and its one notification: every vCPU's events share it
+//   slots  one slot and one notification per vCPU (the ring stays for asynchronous events)
+//
+// Events per second are counted by the monitor (first to last event); the round trip per event is
+// what the guest measures around each call (TSC), averaged over all vCPUs. Usage:
+// vmevent_bench [events per vCPU] (default 1000). Ends with RESULT lines named after the backend,
+// including slots_vs_ring_8vcpu (events per second with slots over the ring's, at 8 vCPUs).
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <future>
+#include <string>
+#include <vector>
+
+#include "bench_util.h"
+#include "vmevent/client.h"
+#include "xkvm/guest_paths.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+struct Measure {
+    double events_per_s = 0;
+    double round_trip_us = 0;
+    size_t events = 0;
+    bool ok = false;
+};
+
+Measure run_one(bool slots, unsigned vcpus, unsigned count)
+{
+    Measure m;
+    std::string sock = "/tmp/xkvm-vmevent-bench-" + std::to_string(::getpid()) + ".sock";
+    std::string cmd = "timeout 600 '" XKVM_VMM_PATH "' --kernel '" XKVM_GUEST_ELF("vmevent64") "' --memory 64 --vcpus " +
+                      std::to_string(vcpus) + " --console --monitor-socket " + sock + " --monitor-wait 60" +
+                      " --cmdline 'mode=request vcpus=" + std::to_string(vcpus) + " count=" + std::to_string(count) +
+                      "' 2>/dev/null";
+    auto vmm = std::async(std::launch::async, [cmd] { return xkvm::bench::run_capture(cmd); });
+    std::unique_ptr<xkvm::vmevent::Client> mon;
+    for (auto deadline = Clock::now() + 30s; !mon && Clock::now() < deadline;) {
+        auto c = xkvm::vmevent::Client::connect(sock, { .ring_pages = 1, .slots = slots });
+        if (c)
+            mon = c.release_value();
+        else
+            vmm.wait_for(20ms);
+    }
+    if (!mon || !mon->set_events({ .guest_request = true })) {
+        std::fprintf(stderr, "vmevent_bench: no monitor channel to the guest\n");
+        return m;
+    }
+    Clock::time_point first, last;
+    for (;;) {
+        std::vector<xkvm::vmevent::Pending> batch;
+        if (!mon->wait(batch, 60s) || batch.empty())
+            break;
+        if (m.events == 0)
+            first = Clock::now();
+        for (auto& p : batch)
+            (void)mon->respond(p, xkvm::vmevent::Client::resume(p.request));
+        m.events += batch.size();
+        last = Clock::now();
+    }
+    auto out = xkvm::bench::bench_lines(vmm.get());
+    ::unlink(sock.c_str());
+    double secs = std::chrono::duration<double>(last - first).count();
+    double khz = out["tsc_khz"];
+    m.ok = m.events == size_t { vcpus } * count && secs > 0 && khz > 0 && out.count("vmevent_request_cycles");
+    if (m.ok) {
+        m.events_per_s = static_cast<double>(m.events) / secs;
+        m.round_trip_us = out["vmevent_request_cycles"] / khz * 1000.0;
+    }
+    return m;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    unsigned count = argc > 1 ? static_cast<unsigned>(std::atoi(argv[1])) : 1000;
+    auto backend = xkvm::bench::select_backend();
+    if (!xkvm::bench::announce_backend("vmevent_bench", backend))
+        return 1;
+    const unsigned vcpu_counts[] = { 1, 2, 4, 8 };
+    std::printf("%-6s %6s %10s %14s %16s\n", "mode", "vcpus", "events", "events/s", "round trip (us)");
+    double ring8 = 0, slots8 = 0;
+    std::vector<std::string> results;
+    for (unsigned vcpus : vcpu_counts)
+        for (bool slots : { false, true }) {
+            const char* mode = slots ? "slots" : "ring";
+            Measure m = run_one(slots, vcpus, count);
+            if (!m.ok) {
+                std::printf("%-6s %6u  failed (%zu events)\n", mode, vcpus, m.events);
+                return 1;
+            }
+            std::printf("%-6s %6u %10zu %14.0f %16.1f\n", mode, vcpus, m.events, m.events_per_s, m.round_trip_us);
+            std::fflush(stdout);
+            std::string tag = std::string(mode) + "_" + std::to_string(vcpus) + "vcpu_" + backend.name;
+            results.push_back("RESULT vmevent_rate_" + tag + " " + std::to_string(static_cast<long>(m.events_per_s)) + " events/s");
+            char rt[64];
+            std::snprintf(rt, sizeof(rt), "%.1f", m.round_trip_us);
+            results.push_back("RESULT vmevent_round_trip_" + tag + " " + rt + " us");
+            if (vcpus == 8)
+                (slots ? slots8 : ring8) = m.events_per_s;
+        }
+    for (const auto& r : results)
+        std::printf("%s\n", r.c_str());
+    std::printf("RESULT slots_vs_ring_8vcpu %.2f ratio\n", ring8 > 0 ? slots8 / ring8 : 0.0);
+    return 0;
+}

@@ -1,0 +1,81 @@
+#include "vmevent_support.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+
+namespace xkvm::test {
+
+namespace {
+
+std::string socket_path(const std::string& name)
+{
+    static std::atomic<unsigned> n { 0 };
+    return "/tmp/xkvm-vmevent-" + std::to_string(::getpid()) + "-" + std::to_string(n++) + "-" + name + ".sock";
+}
+
+} // namespace
+
+MonitoredGuest::MonitoredGuest(GuestOptions opts, std::vector<std::string> vmm_flags) : m_socket(socket_path(opts.name))
+{
+    opts.extra_args = { "--monitor-socket", m_socket, "--monitor-wait", "60" };
+    opts.extra_args.insert(opts.extra_args.end(), vmm_flags.begin(), vmm_flags.end());
+    m_run = std::async(std::launch::async, [opts] { return run_guest(vmm_path(), opts); });
+}
+
+MonitoredGuest::~MonitoredGuest()
+{
+    if (m_run.valid())
+        m_run.wait();
+    ::unlink(m_socket.c_str());
+}
+
+Result<std::unique_ptr<vmevent::Client>> MonitoredGuest::attach(vmevent::OpenOptions open,
+                                                                std::chrono::milliseconds timeout)
+{
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        auto c = vmevent::Client::connect(m_socket, open);
+        if (c || c.error().code != ENOENT || std::chrono::steady_clock::now() > deadline)
+            return c;
+        // The VMM is still building the domain; it has not created the socket yet.
+        if (m_run.wait_for(std::chrono::milliseconds(20)) == std::future_status::ready)
+            return fail(ECHILD, "the VMM ended before serving its monitor socket");
+    }
+}
+
+GuestRun MonitoredGuest::finish()
+{
+    return m_run.get();
+}
+
+Served serve(vmevent::Client& client, std::chrono::milliseconds deadline, Answer answer, size_t stop_after)
+{
+    Served s;
+    auto end = std::chrono::steady_clock::now() + deadline;
+    while (std::chrono::steady_clock::now() < end) {
+        std::vector<vmevent::Pending> batch;
+        auto r = client.wait(batch, std::chrono::milliseconds(200));
+        if (!r) {
+            s.vmm_gone = r.error().code == ECONNRESET;
+            if (!s.vmm_gone)
+                s.error = r.error().message;
+            return s;
+        }
+        for (auto& p : batch) {
+            s.events.push_back(p);
+            if (stop_after && s.events.size() >= stop_after)
+                return s;
+            auto rsp = answer ? answer(p) : vmevent::Client::resume(p.request);
+            if (auto st = client.respond(p, rsp); !st) {
+                s.error = st.error().message;
+                return s;
+            }
+        }
+    }
+    s.error = "the deadline passed";
+    return s;
+}
+
+} // namespace xkvm::test
