@@ -1,5 +1,5 @@
 // A guest booted under xkvm-vmm with its vm_event monitor endpoint, and a monitor attached to it:
-// the VMM keeps the guest paused (--monitor-wait) until the monitor has opened its channel, so no
+// the VMM keeps the guest paused (--monitor-wait) until the monitor has chosen its events, so no
 // event is missed. Shared by tests/vmevent_test.cpp.
 #pragma once
 

@@ -74,7 +74,7 @@ void MonitorService::stop()
 bool MonitorService::wait_for_monitor(std::chrono::milliseconds timeout)
 {
     std::unique_lock lock(m_lock);
-    return m_opened_cv.wait_for(lock, timeout, [&] { return m_channel != nullptr; });
+    return m_ready_cv.wait_for(lock, timeout, [&] { return m_ready; });
 }
 
 void MonitorService::run()
@@ -200,7 +200,6 @@ Result<ipc::Json> MonitorService::op_open(const ipc::Json& args, std::vector<Uni
         m_channel = std::move(channel);
         m_vcpus.assign(m_runners.size(), {});
     }
-    m_opened_cv.notify_all();
     logger()->info("monitor attached ({} ring page(s), {})", pages, slots ? "slots" : "ring only");
     return reply;
 }
@@ -246,6 +245,8 @@ Result<ipc::Json> MonitorService::op_events(const ipc::Json& args, std::vector<U
     m_config = std::move(c);
     if (intercepts_change || singlestep_change)
         apply_intercepts_locked();
+    m_ready = true;
+    m_ready_cv.notify_all();
     return ipc::Json::object();
 }
 

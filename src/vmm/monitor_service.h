@@ -48,7 +48,8 @@ public:
     Status listen(const std::string& path, MonitorOptions options = {});
     // Ends monitoring (as a monitor's close does) and the thread; the socket is removed.
     void stop();
-    // True once a monitor has opened its channel (xkvm-vmm --monitor-wait), false at the timeout.
+    // True once a monitor has opened its channel and chosen its events (xkvm-vmm --monitor-wait:
+    // the guest starts only then, so no event is missed), false at the timeout.
     bool wait_for_monitor(std::chrono::milliseconds timeout);
 
     // From a vCPU's own thread: the exits that may become events.
@@ -108,7 +109,8 @@ private:
     std::vector<std::unique_ptr<ipc::Channel>> m_busy; // later peers, told EBUSY and closed
 
     mutable std::mutex m_lock;
-    std::condition_variable m_opened_cv;
+    std::condition_variable m_ready_cv;
+    bool m_ready = false; // a monitor chose its events
     std::unique_ptr<MonitorChannel> m_channel; // present while a monitor is open
     vmevent::EventConfig m_config;
     std::vector<VcpuState> m_vcpus;

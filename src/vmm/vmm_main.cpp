@@ -68,7 +68,7 @@ int main(int argc, char** argv)
     app.add_option("--accel", accel_name, "kvm, emu or auto (default: $XKVM_ACCEL, else auto)")
         ->check(CLI::IsMember({ "auto", "kvm", "emu" }));
     app.add_option("--monitor-socket", monitor_socket, "serve the vm_event monitor endpoint at this path");
-    app.add_option("--monitor-wait", monitor_wait_s, "keep the guest paused until a monitor attaches (at most N s)");
+    app.add_option("--monitor-wait", monitor_wait_s, "keep the guest paused until a monitor has chosen its events (at most N s)");
     app.add_flag("--no-monitor-slots", no_monitor_slots, "offer monitors the ring alone (no per-vCPU slots)");
     app.add_option("--control-fd", control_fd, "run under xkvmd: the control socket's descriptor")
         ->check(CLI::NonNegativeNumber);
