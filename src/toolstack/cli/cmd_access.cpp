@@ -99,13 +99,15 @@ Status answer(Client& mon, const Pending& p)
     return mon.respond(p, rsp);
 }
 
-Status watch(Client& mon, const std::string& mode, uint64_t memory_mib)
+Status watch(const Context& ctx, Client& mon, const std::string& mode, uint64_t memory_mib)
 {
     TRY(mon.set_events(mode_events().at(mode)));
     if (mode == "write" || mode == "exec") {
         uint64_t pages = std::min(memory_mib, kMaxWatchedMib) << 8;
         TRY(mon.set_access(0, pages, mode == "write" ? kXenmemRx : kXenmemRw));
     }
+    std::fprintf(stderr, "%s access: watching %s on %u vcpus (%s); interrupt to stop\n", ctx.prog.c_str(),
+                 mode.c_str(), mon.vcpus(), mon.has_slots() ? "slots" : "ring only");
     while (!g_interrupted) {
         std::vector<Pending> events;
         TRY(mon.wait(events, std::chrono::milliseconds(250)));
@@ -137,9 +139,7 @@ int cmd_access(const Context& ctx, const std::string& dom, const std::string& mo
     sa.sa_handler = [](int sig) { g_interrupted = sig; };
     ::sigaction(SIGINT, &sa, nullptr);
     ::sigaction(SIGTERM, &sa, nullptr);
-    std::fprintf(stderr, "%s access: domain %u, %s, %u vcpus (%s); interrupt to stop\n", ctx.prog.c_str(), domid,
-                 mode.c_str(), (*mon)->vcpus(), (*mon)->has_slots() ? "slots" : "ring only");
-    auto st = watch(**mon, mode, (*rec)["memory_mib"].get<uint64_t>());
+    auto st = watch(ctx, **mon, mode, (*rec)["memory_mib"].get<uint64_t>());
     mon->reset(); // the VMM lifts every limit and intercept, and resumes anything waiting
     if (!st && st.error().code != ECONNRESET)
         return report(ctx, st.error());
