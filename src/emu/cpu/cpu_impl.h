@@ -298,12 +298,6 @@ public:
     CpuExit m_queued[4];
     unsigned m_queued_count = 0, m_queued_next = 0;
 
-    // Introspection: the instructions that exit first; m_bypass while an Execute'd instruction runs
-    // (events wait for it, as for a replay); m_intercepted after an Introspect exit until the next run.
-    CpuIntercepts m_intercepts;
-    bool m_bypass = false;
-    bool m_intercepted = false;
-
     bool m_nmi_pending = false;
     uint64_t m_retired = 0;
     uint8_t m_delivering = kNotDelivering; // the vector being delivered (for #DF / triple fault)
@@ -316,7 +310,7 @@ public:
     uint8_t m_maxphys = 36;
     bool m_has_smep = false, m_has_smap = false, m_has_umip = false;
 
-    TlbEntry m_tlb[kTlbSize];
+    alignas(64) TlbEntry m_tlb[kTlbSize]; // (two entries per cache line, whatever comes before)
     // The page instructions were last fetched from (a copy of its TLB entry), for the fast path.
     uint64_t m_fetch_page = 0; // linear page | 1 while valid
     uint8_t* m_fetch_host = nullptr;
@@ -324,6 +318,12 @@ public:
     uint64_t m_fetch_key = 0; // the decode-cache key of the page's offset 0 in the current mode
     DecodeEntry* m_decode = nullptr;
     std::unique_ptr<DecodeEntry[]> m_decode_storage;
+
+    // Introspection: the instructions that exit first; m_bypass while an Execute'd instruction runs
+    // (events wait for it, as for a replay); m_intercepted after an Introspect exit until the next run.
+    CpuIntercepts m_intercepts;
+    bool m_bypass = false;
+    bool m_intercepted = false;
 };
 
 // Handlers' lookup (dispatch.cpp): the handler for a Zydis mnemonic, or the #UD handler.
