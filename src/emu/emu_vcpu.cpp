@@ -1,5 +1,6 @@
 #include "emu/emu_vcpu.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -156,8 +157,68 @@ bool EmuVcpu::translate_exit(const CpuExit& e)
     case CpuExit::Kind::Hypercall: m_exit.kind = Kind::Hypercall; return true;
     case CpuExit::Kind::TripleFault: m_exit.kind = Kind::TripleFault; return true;
     case CpuExit::Kind::Debug: m_exit.kind = Kind::Debug; return true;
+    case CpuExit::Kind::Introspect: translate_introspect(e); return true;
     }
     return false;
+}
+
+static_assert(int(hv::kAccessRead) == kPageRead && int(hv::kAccessWrite) == kPageWrite && int(hv::kAccessExec) == kPageExec);
+
+void EmuVcpu::translate_introspect(const CpuExit& e)
+{
+    using What = CpuExit::Introspect::What;
+    const CpuExit::Introspect& x = e.introspect;
+    hv::IntrospectExit& out = m_exit.introspect;
+    out = {};
+    out.insn_len = x.insn_len;
+    switch (x.what) {
+    case What::MemAccess:
+        out.what = hv::IntrospectExit::What::MemAccess;
+        out.gpa = e.gpa;
+        out.gla = x.lin;
+        out.gla_valid = x.lin_valid;
+        out.access = x.access;
+        break;
+    case What::Breakpoint: out.what = hv::IntrospectExit::What::Breakpoint; break;
+    case What::CrWrite:
+    case What::MsrWrite:
+        out.what = x.what == What::CrWrite ? hv::IntrospectExit::What::CrWrite : hv::IntrospectExit::What::MsrWrite;
+        out.index = x.index;
+        out.old_value = x.old_value;
+        out.new_value = x.new_value;
+        break;
+    case What::Descriptor:
+        out.what = hv::IntrospectExit::What::Descriptor;
+        out.table = static_cast<hv::IntrospectExit::Table>(x.table);
+        out.table_write = x.table_write;
+        break;
+    }
+    m_exit.kind = hv::Exit::Kind::Introspect;
+}
+
+Status EmuVcpu::set_intercepts(const hv::Intercepts& intercepts)
+{
+    constexpr uint8_t kCrs = (1u << 0) | (1u << 3) | (1u << 4);
+    if (intercepts.cr_writes & ~kCrs)
+        return fail(EINVAL, "CR write intercepts {:#x}: only CR0, CR3 and CR4 can be intercepted", intercepts.cr_writes);
+    CpuIntercepts cpu;
+    cpu.breakpoints = intercepts.breakpoints;
+    cpu.cr_writes = intercepts.cr_writes;
+    cpu.descriptors = intercepts.descriptor_access;
+    cpu.msr_writes = intercepts.msr_writes;
+    std::sort(cpu.msr_writes.begin(), cpu.msr_writes.end()); // the CPU searches them
+    m_cpu.set_intercepts(std::move(cpu));
+    return {};
+}
+
+Status EmuVcpu::finish_intercept(hv::InterceptFinish how)
+{
+    InterceptFinish f = how == hv::InterceptFinish::Execute ? InterceptFinish::Execute
+                      : how == hv::InterceptFinish::Skip    ? InterceptFinish::Skip
+                                                            : InterceptFinish::Retry;
+    if (m_exit.kind != hv::Exit::Kind::Introspect || !m_cpu.finish_intercept(f))
+        return fail(EINVAL, "no intercepted instruction to finish (once, after an Introspect exit)");
+    return {};
 }
 
 void EmuVcpu::request_immediate_exit()

@@ -35,6 +35,8 @@ public:
     Status set_msrs(std::span<const std::pair<uint32_t, uint64_t>> msrs) override;
     Status set_cpuid(const hv::CpuidTable& table) override;
     Status set_single_step(bool on) override;
+    Status set_intercepts(const hv::Intercepts& intercepts) override;
+    Status finish_intercept(hv::InterceptFinish how) override;
     Result<uint32_t> tsc_khz() override;
     Result<bool> set_tsc_offset(uint64_t offset) override;
     void request_immediate_exit() override;
@@ -49,6 +51,7 @@ public:
 private:
     // CpuBus
     uint8_t* ram_page(uint64_t page_gpa, bool write) override;
+    uint8_t page_allow(uint64_t page_gpa) override;
     bool local_mmio(uint64_t gpa, void* data, unsigned size, bool write) override;
     bool local_pio(uint16_t port, void* data, unsigned size, bool write) override;
     MsrResult local_msr(uint32_t index, uint64_t& value, bool write) override;
@@ -69,6 +72,7 @@ private:
     void wait_for_wakeup();
     // The CPU's exit as hv:: reports it; false for exits the backend keeps to itself.
     bool translate_exit(const CpuExit& e);
+    void translate_introspect(const CpuExit& e);
 
     EmuVm& m_vm;
     uint32_t m_id;

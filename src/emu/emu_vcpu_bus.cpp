@@ -16,6 +16,11 @@ uint8_t* EmuVcpu::ram_page(uint64_t page_gpa, bool write)
     return host ? *host : nullptr;
 }
 
+uint8_t EmuVcpu::page_allow(uint64_t page_gpa)
+{
+    return m_vm.page_allow(page_gpa);
+}
+
 bool EmuVcpu::local_mmio(uint64_t gpa, void* data, unsigned size, bool write)
 {
     uint64_t page = gpa & ~(kPageSize - 1);

@@ -128,6 +128,41 @@ Result<std::unique_ptr<hv::Vcpu>> EmuVm::create_vcpu(uint32_t id)
     return out;
 }
 
+hv::IntrospectionCaps EmuVm::introspection_caps() const
+{
+    hv::IntrospectionCaps caps;
+    caps.page_access = hv::kAccessAll;
+    caps.breakpoints = true;
+    caps.cr_writes = (1u << 0) | (1u << 3) | (1u << 4);
+    caps.descriptor_access = true;
+    caps.msr_writes = true;
+    caps.single_step = true;
+    return caps;
+}
+
+Status EmuVm::set_page_access(memory::Gpa gpa, uint64_t size, uint8_t allowed)
+{
+    constexpr uint64_t kPage = 4096, kGpaLimit = 1ull << 52;
+    if (allowed & ~hv::kAccessAll)
+        return fail(EINVAL, "page access {:#x} has bits beyond read, write and execute", allowed);
+    if ((gpa | size) & (kPage - 1) || size == 0 || gpa >= kGpaLimit || size > kGpaLimit - gpa)
+        return fail(EINVAL, "page access range {:#x}+{:#x} is not a page-aligned guest-physical range", gpa, size);
+    if (!m_physmap)
+        return fail(EINVAL, "page access limits need guest memory");
+    // Only RAM can be limited: the range must be mapped throughout.
+    uint64_t covered = gpa;
+    for (const memory::Mapping& m : m_physmap->mapped_in(gpa, size)) {
+        if (m.gpa != covered)
+            break;
+        covered = m.end();
+    }
+    if (covered != gpa + size)
+        return fail(EINVAL, "page access range {:#x}+{:#x}: {:#x} is not guest RAM", gpa, size, covered);
+    m_limits.set(gpa / kPage, size / kPage, allowed);
+    flush_all_tlbs();
+    return {};
+}
+
 void EmuVm::vcpu_gone(EmuVcpu* vcpu)
 {
     std::unique_lock guard(m_vcpus_lock);

@@ -8,6 +8,7 @@
 #include <shared_mutex>
 #include <vector>
 
+#include "emu/page_limits.h"
 #include "hv/vm.h"
 #include "irqchip/apic_bus.h"
 #include "irqchip/ioapic.h"
@@ -33,9 +34,13 @@ public:
     Status signal_msi(uint64_t address, uint32_t data) override;
     Result<std::unique_ptr<hv::LevelLine>> create_level_line(uint32_t gsi, std::function<bool()> still_asserted) override;
     Result<std::unique_ptr<hv::Vcpu>> create_vcpu(uint32_t id) override;
+    hv::IntrospectionCaps introspection_caps() const override;
+    // Limits take effect on each vCPU at its next instruction boundary (a TLB flush request).
+    Status set_page_access(memory::Gpa gpa, uint64_t size, uint8_t allowed) override;
 
     // For the vCPUs.
     memory::Physmap* physmap() const { return m_physmap; }
+    uint8_t page_allow(uint64_t page_gpa) const { return m_limits.get(page_gpa >> 12); }
     irqchip::Ioapic& ioapic() { return *m_ioapic; }
     irqchip::Pic& pic() { return m_pic; }
     // An IPI from one of the LAPICs, to every LAPIC it names.
@@ -65,6 +70,8 @@ private:
         std::vector<std::pair<hv::Vm::IrqRoute::Chip, uint32_t>> pins;
     };
     std::array<Route, kGsiCount> m_routes;
+
+    PageLimits m_limits;
 
     std::shared_mutex m_vcpus_lock;
     std::vector<EmuVcpu*> m_vcpus;

@@ -16,6 +16,10 @@ enum class MsrResult : uint8_t {
     Fault,   // #GP(0)
 };
 
+// The accesses a monitor allows on a guest frame (introspection): a refused one leaves the CPU as
+// CpuExit::Kind::Introspect before the instruction executes.
+enum PageAllow : uint8_t { kPageRead = 1, kPageWrite = 2, kPageExec = 4, kPageAll = 7 };
+
 struct CpuidRegs {
     uint32_t eax = 0, ebx = 0, ecx = 0, edx = 0;
 };
@@ -28,6 +32,9 @@ public:
     // page is not RAM (MMIO, or nothing). With `write`, a read-only page also answers nullptr. The
     // pointer stays valid until the physmap changes; the bus then calls Cpu::flush_tlb().
     virtual uint8_t* ram_page(uint64_t page_gpa, bool write) = 0;
+    // The kPage* accesses allowed on the RAM page `page_gpa`. Asked only when a translation enters
+    // the TLB, so a change must be followed by Cpu::flush_tlb() (from the vCPU thread).
+    virtual uint8_t page_allow(uint64_t /*page_gpa*/) { return kPageAll; }
 
     // Devices the backend itself owns. True: handled (reads filled in). False: not the bus's; the
     // access leaves the CPU as an exit to the VMM.

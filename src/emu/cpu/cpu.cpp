@@ -220,9 +220,26 @@ const Insn& CpuImpl::fetch_slow(uint64_t lin, uint64_t mode)
     return e.insn;
 }
 
+// The length of the instruction at RIP, fetched past any page limits.
+uint8_t CpuImpl::insn_length_at_rip()
+{
+    bool saved = m_bypass;
+    uint64_t cr2 = st.cr2; // a #PF here is not the guest's
+    m_bypass = true;
+    uint8_t len = 0;
+    try {
+        len = fetch().length;
+    } catch (const GuestFault&) {
+    }
+    m_bypass = saved;
+    st.cr2 = cr2;
+    return len;
+}
+
 void CpuImpl::on_fault(const GuestFault& f)
 {
     reset_replay();
+    m_bypass = false;
     st.interrupt_shadow = false;
     deliver_fault(f);
 }
@@ -232,6 +249,9 @@ void CpuImpl::on_exit_signal()
     // Nothing committed: the next run() re-executes with the completed value.
     m_replay_used = 0;
     m_stop.exit_pending_pre = true;
+    m_delivering = kNotDelivering; // (an INT n whose frame a page's limits refused)
+    if (m_exit.kind == CpuExit::Kind::Introspect && m_exit.introspect.what == CpuExit::Introspect::What::MemAccess)
+        m_exit.introspect.insn_len = insn_length_at_rip(); // for Skip
 }
 
 // One instruction with every rule an instruction boundary can need: the TF trap, the replay of
@@ -249,6 +269,7 @@ void CpuImpl::step()
         m_retired += m_stop.rep_yield ? 0 : 1;
         if (m_replay_count | m_msr_completed)
             reset_replay();
+        m_bypass = false;
         st.interrupt_shadow = m_stop.set_shadow;
         if (tf && !m_event_delivered) {
             st.dr[6] |= 1u << 14; // BS
@@ -264,7 +285,8 @@ void CpuImpl::step()
 // Whether the next instruction needs step() rather than the fast path.
 bool CpuImpl::needs_step() const
 {
-    return (st.rflags & kRflagsTf) || m_replay_count || m_msr_completed || st.interrupt_shadow || after_pending();
+    return (st.rflags & kRflagsTf) || m_replay_count || m_msr_completed || m_bypass || st.interrupt_shadow ||
+           after_pending();
 }
 
 // Instructions back to back while none of them needs anything at its boundary: no TF, no replay,
@@ -311,6 +333,7 @@ CpuExit CpuImpl::stop_exit()
         return CpuExit{ CpuExit::Kind::TripleFault };
     if (m_stop.exit_pending_pre) {
         m_stop.exit_pending_pre = false;
+        m_intercepted = m_exit.kind == CpuExit::Kind::Introspect;
         return m_exit;
     }
     if (m_stop.have_post_exit) {
@@ -322,6 +345,7 @@ CpuExit CpuImpl::stop_exit()
 
 CpuExit CpuImpl::run(uint64_t budget)
 {
+    m_intercepted = false;
     if (m_queued_next < m_queued_count)
         return m_queued[m_queued_next++];
     m_queued_count = m_queued_next = 0;
@@ -337,7 +361,7 @@ CpuExit CpuImpl::run(uint64_t budget)
         if (st.run_state == RunState::WaitForSipi)
             return CpuExit{};
         // An instruction waiting for its completed read runs before any event is taken.
-        bool replay_pending = m_replay_count != 0 || m_msr_completed;
+        bool replay_pending = m_replay_count != 0 || m_msr_completed || m_bypass;
         if (!replay_pending && ((m_events.load(std::memory_order_relaxed) & kEventAttention) ||
                                 m_nmi_pending || st.run_state != RunState::Running)) {
             if (!take_events())
@@ -422,8 +446,9 @@ void Cpu::init_reset()
     c.st.run_state = RunState::WaitForSipi;
     c.m_nmi_pending = false;
     c.m_stop.triple = false;
-    c.m_delivering = 0xff;
+    c.m_delivering = kNotDelivering;
     c.reset_replay();
+    c.m_bypass = c.m_intercepted = false;
     c.m_queued_count = c.m_queued_next = 0;
     c.state_changed(); // also re-reads the CPUID features the CPU honours (SMEP, SMAP, UMIP)
 }
@@ -442,6 +467,8 @@ void Cpu::start_at_sipi(uint8_t vector)
 
 void Cpu::flush_tlb() { m_impl->flush_tlb(); }
 void Cpu::set_single_step(bool on) { m_impl->m_stop.single_step = on; }
+void Cpu::set_intercepts(CpuIntercepts intercepts) { m_impl->m_intercepts = std::move(intercepts); }
+bool Cpu::finish_intercept(InterceptFinish how) { return m_impl->finish_intercept(how); }
 uint64_t Cpu::instructions_retired() const { return m_impl->m_retired; }
 
 } // namespace xkvm::emu

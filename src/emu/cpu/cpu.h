@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "emu/cpu/bus.h"
 #include "emu/cpu/cpu_exit.h"
@@ -16,6 +17,22 @@
 namespace xkvm::emu {
 
 class CpuImpl;
+
+// Instructions that leave as CpuExit::Kind::Introspect before they execute.
+struct CpuIntercepts {
+    bool breakpoints = false;  // INT3 (0xcc)
+    uint8_t cr_writes = 0;     // bit n: writes to CRn (MOV; also LMSW and CLTS for CR0)
+    bool descriptors = false;  // LGDT SGDT LIDT SIDT LLDT SLDT LTR STR
+    std::vector<uint32_t> msr_writes; // WRMSR to these
+};
+
+// What happens to the instruction an Introspect exit stopped at, on the next run().
+enum class InterceptFinish : uint8_t {
+    Retry,   // runs again under the current limits and intercepts
+    Execute, // runs once ignoring them (all of it, or a REP instruction up to its next yield)
+    Skip,    // RIP moves past it as if it retired doing nothing (RF and the interrupt shadow
+             // clear; no single-step trap or Debug exit)
+};
 
 class Cpu {
 public:
@@ -56,6 +73,10 @@ public:
     void flush_tlb();
     // A single-step trap after each instruction, reported as CpuExit::Kind::Debug (KVM_GUESTDBG).
     void set_single_step(bool on);
+    // Introspection (on the vCPU thread). finish_intercept() is false unless the last run()
+    // returned Introspect; without it the next run() retries the instruction.
+    void set_intercepts(CpuIntercepts intercepts);
+    bool finish_intercept(InterceptFinish how);
 
     uint64_t instructions_retired() const;
 

@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "emu/cpu/bus.h"
+#include "emu/cpu/cpu.h"
 #include "emu/cpu/cpu_exit.h"
 #include "emu/cpu/cpu_state.h"
 #include "emu/cpu/cpu_types.h"
@@ -221,6 +222,16 @@ public:
         m_next = target;
     }
 
+    // ---- introspection (introspect.cpp)
+    // Exits before `acc` at `lin` (frame `gpa_page`) when the page's limits `allow` refuse it.
+    void check_page_allow(uint64_t lin, uint64_t gpa_page, uint8_t acc, uint8_t allow);
+    bool intercepting() const { return !m_bypass; }
+    bool intercepts_cr(unsigned n) const { return !m_bypass && ((m_intercepts.cr_writes >> n) & 1); }
+    bool intercepts_msr(uint32_t index) const;
+    [[noreturn]] void intercept(CpuExit::Introspect x, uint8_t insn_len, uint64_t gpa = 0);
+    uint8_t insn_length_at_rip(); // 0 where its fetch faults
+    bool finish_intercept(InterceptFinish how);
+
     // ---- segments (segment.cpp)
     Descriptor read_descriptor(uint16_t sel, uint8_t vector_on_fault);
     void load_segment(uint8_t seg, uint16_t sel);
@@ -289,7 +300,7 @@ public:
 
     bool m_nmi_pending = false;
     uint64_t m_retired = 0;
-    uint8_t m_delivering = 0xff; // the vector being delivered (for #DF / triple fault)
+    uint8_t m_delivering = kNotDelivering; // the vector being delivered (for #DF / triple fault)
 
     bool m_long64 = false;
     uint8_t m_code_size = 2, m_stack_size = 2;
@@ -299,7 +310,7 @@ public:
     uint8_t m_maxphys = 36;
     bool m_has_smep = false, m_has_smap = false, m_has_umip = false;
 
-    TlbEntry m_tlb[kTlbSize];
+    alignas(64) TlbEntry m_tlb[kTlbSize]; // (two entries per cache line, whatever comes before)
     // The page instructions were last fetched from (a copy of its TLB entry), for the fast path.
     uint64_t m_fetch_page = 0; // linear page | 1 while valid
     uint8_t* m_fetch_host = nullptr;
@@ -307,6 +318,12 @@ public:
     uint64_t m_fetch_key = 0; // the decode-cache key of the page's offset 0 in the current mode
     DecodeEntry* m_decode = nullptr;
     std::unique_ptr<DecodeEntry[]> m_decode_storage;
+
+    // Introspection: the instructions that exit first; m_bypass while an Execute'd instruction runs
+    // (events wait for it, as for a replay); m_intercepted after an Introspect exit until the next run.
+    CpuIntercepts m_intercepts;
+    bool m_bypass = false;
+    bool m_intercepted = false;
 };
 
 // Handlers' lookup (dispatch.cpp): the handler for a Zydis mnemonic, or the #UD handler.

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <vector>
 
@@ -36,12 +37,18 @@ public:
     std::mutex lock;
     uint64_t tsc_value = 1000;
     bool smep = false, smap = false, umip = false;
+    std::map<uint64_t, uint8_t> limits; // page gpa -> kPage* allowed (introspection)
 
     uint8_t* ram_page(uint64_t gpa, bool) override
     {
         if (gpa >= kRamSize || (gpa & ~0xfffull) == kMmioPage)
             return nullptr;
         return ram + (gpa & ~0xfffull);
+    }
+    uint8_t page_allow(uint64_t gpa) override
+    {
+        auto it = limits.find(gpa);
+        return it == limits.end() ? uint8_t(kPageAll) : it->second;
     }
     bool local_mmio(uint64_t, void*, unsigned, bool) override { return false; }
     bool local_pio(uint16_t, void*, unsigned, bool) override { return false; }

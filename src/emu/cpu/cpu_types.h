@@ -25,6 +25,10 @@ enum Vector : uint8_t {
     kTs = 10, kNp = 11, kSs = 12, kGp = 13, kPf = 14, kMf = 16, kAc = 17,
 };
 
+// CpuImpl::m_delivering when no event is being delivered, and while INT n/INT3/INTO deliver (benign
+// for #DF purposes, and inside their instruction: an exit there re-executes it).
+inline constexpr uint8_t kNotDelivering = 0xff, kSoftwareDelivery = 0xfe;
+
 struct GuestFault {
     uint8_t vector;
     bool has_error;

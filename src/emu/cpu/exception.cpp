@@ -15,9 +15,6 @@ bool double_fault(uint8_t first, uint8_t second)
     return first == kPf && (second == kPf || contributory(second));
 }
 
-constexpr uint8_t kSoftwareDelivery = 0xfe; // INT n: benign for #DF purposes
-constexpr uint8_t kNotDelivering = 0xff;
-
 } // namespace
 
 void CpuImpl::deliver_fault(const GuestFault& first)

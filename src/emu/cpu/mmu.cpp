@@ -263,6 +263,11 @@ uint8_t* CpuImpl::translate(uint64_t lin, uint8_t acc, uint64_t& gpa)
     uint8_t* host = bus.ram_page(w.gpa, false);
     if (!host)
         return nullptr; // MMIO: never cached
+    // A monitor's limits: checked here, and the entry keeps only what they allow, so limited
+    // accesses never take the fast paths (even while m_bypass lets one instruction through).
+    uint8_t allow = bus.page_allow(w.gpa);
+    if (allow != kPageAll)
+        check_page_allow(lin, w.gpa, acc, allow);
     // Read-only RAM (ROM) enters the TLB without kPermDirty, so every write takes the slow path
     // and leaves as an MMIO write.
     if (!bus.ram_page(w.gpa, true)) {
@@ -276,6 +281,11 @@ uint8_t* CpuImpl::translate(uint64_t lin, uint8_t acc, uint64_t& gpa)
     t.gpa_page = w.gpa;
     t.perm = w.perm;
     t.allow = allow_bits(*this, w.perm);
+    if (allow != kPageAll) {
+        uint8_t keep = uint8_t(((allow & kPageRead) ? kAllowRead : 0) | ((allow & kPageWrite) ? kAllowWrite : 0) |
+                               ((allow & kPageExec) ? kAllowFetch : 0));
+        t.allow &= uint8_t(keep | keep << kAllowUserShift);
+    }
     return host + (lin & (kPageSize - 1));
 }
 
@@ -338,6 +348,8 @@ uint8_t* CpuImpl::host_for_rmw(uint64_t lin, unsigned size)
     if ((lin & (kCacheLine - 1)) + size > kCacheLine)
         return nullptr;
     uint64_t gpa;
+    if (!tlb_hit(lin, kAccRead))
+        translate(lin, kAccRead, gpa); // a locked read-modify-write reads too (read limits)
     return translate(lin, kAccWrite, gpa);
 }
 

@@ -132,7 +132,15 @@ void op_int(CpuImpl& c, const Insn& i)
     software_interrupt(c, uint8_t(i.imm), true);
 }
 
-void op_int3(CpuImpl& c, const Insn&) { software_interrupt(c, kBp, true); }
+void op_int3(CpuImpl& c, const Insn& i)
+{
+    if (c.m_intercepts.breakpoints && c.intercepting()) {
+        CpuExit::Introspect x;
+        x.what = CpuExit::Introspect::What::Breakpoint;
+        c.intercept(x, i.length);
+    }
+    software_interrupt(c, kBp, true);
+}
 
 void op_into(CpuImpl& c, const Insn&)
 {

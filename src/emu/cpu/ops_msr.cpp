@@ -81,11 +81,31 @@ void op_rdmsr(CpuImpl& c, const Insn&)
     c.set_reg(x86::Rdx, 4, v >> 32);
 }
 
-void op_wrmsr(CpuImpl& c, const Insn&)
+// A monitored WRMSR exits before the value is checked, with the value the guest would read now
+// (0 for an MSR only the VMM knows).
+static void intercept_msr(CpuImpl& c, const Insn& i, uint32_t index, uint64_t v)
+{
+    if (!c.intercepts_msr(index))
+        return;
+    CpuExit::Introspect x;
+    x.what = CpuExit::Introspect::What::MsrWrite;
+    x.index = index;
+    x.new_value = v;
+    if (index == kMsrTsc)
+        x.old_value = c.bus.tsc();
+    else if (uint64_t* p = own_msr(c, index))
+        x.old_value = *p;
+    else if (c.bus.local_msr(index, x.old_value, false) != MsrResult::Ok)
+        x.old_value = 0;
+    c.intercept(x, i.length);
+}
+
+void op_wrmsr(CpuImpl& c, const Insn& i)
 {
     require_cpl0(c);
     uint32_t index = uint32_t(c.st.gpr[x86::Rcx]);
     uint64_t v = (c.st.gpr[x86::Rax] & 0xffffffffull) | (c.st.gpr[x86::Rdx] << 32);
+    intercept_msr(c, i, index, v);
     switch (index) {
     case kMsrTsc: return; // the bus owns the guest TSC
     case kMsrEfer: write_efer(c, v); return;

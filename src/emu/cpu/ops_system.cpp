@@ -32,6 +32,31 @@ void op_sti(CpuImpl& c, const Insn&)
     c.st.rflags |= kRflagsIf;
 }
 
+// A monitored control-register write exits before it is checked or applied.
+static void intercept_cr(CpuImpl& c, const Insn& i, unsigned n, uint64_t old_value, uint64_t new_value)
+{
+    if (!c.intercepts_cr(n))
+        return;
+    CpuExit::Introspect x;
+    x.what = CpuExit::Introspect::What::CrWrite;
+    x.index = n;
+    x.old_value = old_value;
+    x.new_value = new_value;
+    c.intercept(x, i.length);
+}
+
+// A monitored descriptor-table instruction exits once its privilege checks passed.
+static void intercept_table(CpuImpl& c, const Insn& i, CpuExit::Introspect::Table table, bool write)
+{
+    if (!c.m_intercepts.descriptors || !c.intercepting())
+        return;
+    CpuExit::Introspect x;
+    x.what = CpuExit::Introspect::What::Descriptor;
+    x.table = table;
+    x.table_write = write;
+    c.intercept(x, i.length);
+}
+
 static void write_cr0(CpuImpl& c, uint64_t v)
 {
     v |= x86::kCr0Et;
@@ -86,6 +111,8 @@ void op_mov_cr(CpuImpl& c, const Insn& i)
         return;
     }
     uint64_t v = c.reg(i.op[1].reg, size);
+    if (n == 0 || n == 3 || n == 4)
+        intercept_cr(c, i, n, n == 0 ? c.st.cr0 : n == 3 ? c.st.cr3 : c.st.cr4, v);
     switch (n) {
     case 0: write_cr0(c, v); break;
     case 2: c.st.cr2 = v; break;
@@ -128,9 +155,10 @@ void op_mov_dr(CpuImpl& c, const Insn& i)
     c.st.dr[n] = v;
 }
 
-void op_clts(CpuImpl& c, const Insn&)
+void op_clts(CpuImpl& c, const Insn& i)
 {
     require_cpl0(c);
+    intercept_cr(c, i, 0, c.st.cr0, c.st.cr0 & ~kCr0Ts);
     c.st.cr0 &= ~kCr0Ts;
 }
 
@@ -139,6 +167,7 @@ void op_lmsw(CpuImpl& c, const Insn& i)
     require_cpl0(c);
     uint64_t v = c.get(i, 0) & 0xf;
     uint64_t cr0 = (c.st.cr0 & ~0xeull) | (v & 0xe) | (c.st.cr0 & 1) | (v & 1); // PE cannot be cleared
+    intercept_cr(c, i, 0, c.st.cr0, cr0);
     write_cr0(c, cr0);
 }
 
@@ -156,9 +185,10 @@ void op_invlpg(CpuImpl& c, const Insn&)
 
 void op_wbinvd(CpuImpl& c, const Insn&) { require_cpl0(c); }
 
-static void load_table_register(CpuImpl& c, const Insn& i, x86::DescriptorTable& t)
+static void load_table_register(CpuImpl& c, const Insn& i, x86::DescriptorTable& t, CpuExit::Introspect::Table which)
 {
     require_cpl0(c);
+    intercept_table(c, i, which, true);
     uint64_t a = c.ea(i);
     uint16_t limit = uint16_t(c.read_mem(i.mem.seg, a, 2));
     uint64_t base = c.read_mem(i.mem.seg, (a + 2) & size_mask(i.asize), c.long64() ? 8 : 4);
@@ -170,9 +200,11 @@ static void load_table_register(CpuImpl& c, const Insn& i, x86::DescriptorTable&
     t.base = base;
 }
 
-static void store_table_register(CpuImpl& c, const Insn& i, const x86::DescriptorTable& t)
+static void store_table_register(CpuImpl& c, const Insn& i, const x86::DescriptorTable& t,
+                                 CpuExit::Introspect::Table which)
 {
     require_umip(c);
+    intercept_table(c, i, which, false);
     uint64_t a = c.ea(i);
     unsigned bsize = c.long64() ? 8 : 4;
     c.linear(i.mem.seg, a, 2 + bsize, true);
@@ -180,30 +212,33 @@ static void store_table_register(CpuImpl& c, const Insn& i, const x86::Descripto
     c.write_mem(i.mem.seg, (a + 2) & size_mask(i.asize), bsize, t.base);
 }
 
-void op_lgdt(CpuImpl& c, const Insn& i) { load_table_register(c, i, c.st.gdt); }
-void op_lidt(CpuImpl& c, const Insn& i) { load_table_register(c, i, c.st.idt); }
-void op_sgdt(CpuImpl& c, const Insn& i) { store_table_register(c, i, c.st.gdt); }
-void op_sidt(CpuImpl& c, const Insn& i) { store_table_register(c, i, c.st.idt); }
+using Table = CpuExit::Introspect::Table;
+void op_lgdt(CpuImpl& c, const Insn& i) { load_table_register(c, i, c.st.gdt, Table::Gdtr); }
+void op_lidt(CpuImpl& c, const Insn& i) { load_table_register(c, i, c.st.idt, Table::Idtr); }
+void op_sgdt(CpuImpl& c, const Insn& i) { store_table_register(c, i, c.st.gdt, Table::Gdtr); }
+void op_sidt(CpuImpl& c, const Insn& i) { store_table_register(c, i, c.st.idt, Table::Idtr); }
 
-static void store_selector(CpuImpl& c, const Insn& i, uint16_t sel)
+static void store_selector(CpuImpl& c, const Insn& i, uint16_t sel, Table which)
 {
     if (!c.protected_mode() || (c.st.rflags & kRflagsVm))
         c.fault(kUd);
     require_umip(c);
+    intercept_table(c, i, which, false);
     if (i.op[0].kind == OpKind::Mem)
         c.write_mem(i.mem.seg, c.ea(i), 2, sel);
     else
         c.set(i, 0, sel);
 }
 
-void op_sldt(CpuImpl& c, const Insn& i) { store_selector(c, i, c.st.ldt.selector); }
-void op_str(CpuImpl& c, const Insn& i) { store_selector(c, i, c.st.tr.selector); }
+void op_sldt(CpuImpl& c, const Insn& i) { store_selector(c, i, c.st.ldt.selector, Table::Ldtr); }
+void op_str(CpuImpl& c, const Insn& i) { store_selector(c, i, c.st.tr.selector, Table::Tr); }
 
 void op_lldt(CpuImpl& c, const Insn& i)
 {
     if (!c.protected_mode() || (c.st.rflags & kRflagsVm))
         c.fault(kUd);
     require_cpl0(c);
+    intercept_table(c, i, Table::Ldtr, true);
     uint16_t sel = uint16_t(c.get(i, 0));
     if ((sel & 0xfffc) == 0) {
         c.st.ldt = x86::Segment{};
@@ -226,6 +261,7 @@ void op_ltr(CpuImpl& c, const Insn& i)
     if (!c.protected_mode() || (c.st.rflags & kRflagsVm))
         c.fault(kUd);
     require_cpl0(c);
+    intercept_table(c, i, Table::Tr, true);
     uint16_t sel = uint16_t(c.get(i, 0));
     if ((sel & 0xfffc) == 0 || (sel & 4))
         c.fault(kGp, sel & 0xfffc);

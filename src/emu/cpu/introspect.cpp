@@ -1,0 +1,73 @@
+// Introspection: the page limits a monitor set, checked where translations enter the TLB, and the
+// instructions that exit before they execute (their handlers ask here); how an intercepted
+// instruction is finished.
+#include <algorithm>
+
+#include "emu/cpu/cpu_impl.h"
+
+namespace xkvm::emu {
+
+namespace {
+
+uint8_t page_bit(uint8_t acc)
+{
+    return (acc & kAccWrite) ? kPageWrite : (acc & kAccFetch) ? kPageExec : kPageRead;
+}
+
+} // namespace
+
+void CpuImpl::check_page_allow(uint64_t lin, uint64_t gpa_page, uint8_t acc, uint8_t allow)
+{
+    uint8_t bit = page_bit(acc);
+    if ((allow & bit) || m_bypass)
+        return;
+    // Exceptions, NMIs and external interrupts are delivered between instructions, where there
+    // is no instruction to stop; their IDT reads and frame writes are not checked. INT n, INT3
+    // and INTO deliver inside their instruction, which the exit re-executes.
+    if (m_delivering_event && m_delivering != kSoftwareDelivery)
+        return;
+    CpuExit::Introspect x;
+    x.what = CpuExit::Introspect::What::MemAccess;
+    x.access = bit;
+    x.lin = lin;
+    x.lin_valid = true; // every access checked here is to a linear address (walks are not checked)
+    // (insn_len: on_exit_signal() fetches the instruction once RIP is back on it.)
+    intercept(x, 0, gpa_page | (lin & (kPageSize - 1)));
+}
+
+bool CpuImpl::intercepts_msr(uint32_t index) const
+{
+    return !m_bypass && std::binary_search(m_intercepts.msr_writes.begin(), m_intercepts.msr_writes.end(), index);
+}
+
+void CpuImpl::intercept(CpuExit::Introspect x, uint8_t insn_len, uint64_t gpa)
+{
+    CpuExit e;
+    e.kind = CpuExit::Kind::Introspect;
+    e.gpa = gpa;
+    e.introspect = x;
+    e.introspect.insn_len = insn_len;
+    exit_before_commit(e);
+}
+
+bool CpuImpl::finish_intercept(InterceptFinish how)
+{
+    if (!m_intercepted)
+        return false;
+    m_intercepted = false;
+    switch (how) {
+    case InterceptFinish::Retry: break;
+    case InterceptFinish::Execute: m_bypass = true; break;
+    case InterceptFinish::Skip:
+        // As if it retired doing nothing. Without a length (its fetch faulted) it stays, and the
+        // next run() raises that fault.
+        st.rip = (st.rip + m_exit.introspect.insn_len) & m_rip_mask;
+        st.rflags &= ~kRflagsRf;
+        st.interrupt_shadow = false;
+        reset_replay();
+        break;
+    }
+    return true;
+}
+
+} // namespace xkvm::emu
