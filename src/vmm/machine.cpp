@@ -115,7 +115,7 @@ Result<std::unique_ptr<Machine>> Machine::create(const VmSpec& spec, hv::Accel a
     std::vector<hv::VcpuRunner*> runners;
     for (auto& r : m->m_runners)
         runners.push_back(r.get());
-    m->m_monitor = std::make_unique<MonitorService>(*m->m_vm, std::move(runners));
+    m->m_monitor = std::make_unique<MonitorService>(*m->m_vm, *m->m_physmap, std::move(runners));
     return m;
 }
 

@@ -36,8 +36,8 @@ const MonitorService::Op MonitorService::kOps[] = {
     { vmevent::kOpGetAccess, &MonitorService::op_get_access },
 };
 
-MonitorService::MonitorService(hv::Vm& vm, std::vector<hv::VcpuRunner*> runners)
-    : m_vm(vm), m_runners(std::move(runners)), m_vcpus(m_runners.size())
+MonitorService::MonitorService(hv::Vm& vm, memory::Physmap& physmap, std::vector<hv::VcpuRunner*> runners)
+    : m_vm(vm), m_physmap(physmap), m_runners(std::move(runners)), m_vcpus(m_runners.size())
 {
 }
 
@@ -258,14 +258,25 @@ Result<ipc::Json> MonitorService::op_set_access(const ipc::Json& args, std::vect
     if (nr == 0 || gfn + nr > kMaxGfn)
         return fail(EINVAL, "pages {:#x}+{} are not guest-physical", gfn, nr);
     uint8_t bits = TRY(page_access_of(static_cast<uint32_t>(access)));
-    TRY(m_vm.set_page_access(memory::Gpa { gfn << 12 }, nr << 12, bits));
     std::lock_guard guard(m_lock);
-    for (uint64_t p = gfn; p < gfn + nr; ++p)
-        if (bits == hv::kAccessAll)
-            m_limited.erase(p);
-        else
-            m_limited[p] = bits;
+    TRY(limit_ram(gfn, nr, bits));
     return ipc::Json::object();
+}
+
+Status MonitorService::limit_ram(uint64_t gfn, uint64_t nr, uint8_t bits)
+{
+    auto ram = m_physmap.mapped_in(gfn << 12, nr << 12);
+    if (ram.empty())
+        return fail(EINVAL, "pages {:#x}+{} hold no RAM", gfn, nr);
+    for (const auto& m : ram) {
+        TRY(m_vm.set_page_access(m.gpa, m.size, bits));
+        for (uint64_t p = m.gpa >> 12; p < m.end() >> 12; ++p)
+            if (bits == hv::kAccessAll)
+                m_limited.erase(p);
+            else
+                m_limited[p] = bits;
+    }
+    return {};
 }
 
 Result<ipc::Json> MonitorService::op_get_access(const ipc::Json& args, std::vector<UniqueFd>&)

@@ -28,6 +28,7 @@
 #include "hv/vm.h"
 #include "ipc/channel.h"
 #include "ipc/json_message.h"
+#include "memory/physmap.h"
 #include "vmevent/protocol.h"
 #include "vmm/monitor_channel.h"
 
@@ -39,7 +40,8 @@ struct MonitorOptions {
 
 class MonitorService {
 public:
-    MonitorService(hv::Vm& vm, std::vector<hv::VcpuRunner*> runners);
+    // Page limits apply to the RAM `physmap` maps (holes in a range are skipped, as Xen skips them).
+    MonitorService(hv::Vm& vm, memory::Physmap& physmap, std::vector<hv::VcpuRunner*> runners);
     ~MonitorService();
     MonitorService(const MonitorService&) = delete;
     MonitorService& operator=(const MonitorService&) = delete;
@@ -97,8 +99,11 @@ private:
     void flush_queue_locked();
     void release_all_locked();
     void apply_intercepts_locked();
+    // Sets the limits of the RAM in [gfn, gfn + nr); EINVAL when none of it is RAM.
+    Status limit_ram(uint64_t gfn, uint64_t nr, uint8_t bits);
 
     hv::Vm& m_vm;
+    memory::Physmap& m_physmap;
     std::vector<hv::VcpuRunner*> m_runners;
     MonitorOptions m_options;
 

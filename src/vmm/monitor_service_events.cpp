@@ -167,15 +167,16 @@ void MonitorService::release_all_locked()
         if (st.awaiting || st.queued)
             m_runners[id]->remove_pause(hv::kPauseMonitor);
     }
-    // Lift page limits a run of consecutive pages at a time.
-    for (auto it = m_limited.begin(); it != m_limited.end();) {
-        uint64_t first = it->first, next = first;
-        while (it != m_limited.end() && it->first == next)
-            ++it, ++next;
-        if (auto r = m_vm.set_page_access(first << 12, (next - first) << 12, hv::kAccessAll); !r)
+    // Lift page limits a run of consecutive pages at a time. A run that is no longer all RAM (the
+    // guest ballooned) keeps no limits where it is not RAM, so forgetting the run is right either way.
+    while (!m_limited.empty()) {
+        uint64_t first = m_limited.begin()->first, next = first;
+        for (auto it = m_limited.begin(); it != m_limited.end() && it->first == next; ++it)
+            ++next;
+        if (auto r = limit_ram(first, next - first, hv::kAccessAll); !r)
             logger()->error("lifting page limits {:#x}+{}: {}", first, next - first, r.error().message);
+        m_limited.erase(m_limited.begin(), m_limited.lower_bound(next));
     }
-    m_limited.clear();
     m_queue.clear();
     m_config = {};
     m_vcpus.assign(m_runners.size(), {});
