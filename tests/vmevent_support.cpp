@@ -2,8 +2,12 @@
 
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <thread>
+
+#include "xkvm/guest_paths.h"
 
 namespace xkvm::test {
 
@@ -16,6 +20,40 @@ std::string socket_path(const std::string& name)
 }
 
 } // namespace
+
+GuestOptions vmevent_guest(const std::string& mode, const std::string& name, unsigned vcpus, unsigned count)
+{
+    GuestOptions o;
+    o.kernel = XKVM_GUEST_ELF("vmevent64");
+    o.name = name;
+    o.vcpus = vcpus;
+    o.cmdline = "mode=" + mode + " vcpus=" + std::to_string(vcpus) + " count=" + std::to_string(count);
+    o.timeout = std::chrono::seconds(120);
+    return o;
+}
+
+std::optional<Mark> mark_of(const vmevent::Event& e)
+{
+    if (e.reason != vmevent::kReasonGuestRequest || (e.regs.x86.rdx & 0xff00000000000000ull) != kMarkMagic)
+        return std::nullopt;
+    return static_cast<Mark>(e.regs.x86.rdx & 0xff);
+}
+
+vmevent::Event with_registers(const vmevent::Event& request, uint64_t rip, uint64_t rax)
+{
+    vmevent::Event rsp = vmevent::Client::resume(request);
+    rsp.flags |= vmevent::kFlagSetRegisters;
+    rsp.regs.x86 = request.regs.x86;
+    rsp.regs.x86.rip = rip;
+    rsp.regs.x86.rax = rax;
+    return rsp;
+}
+
+void expect_clean_end(const GuestRun& run)
+{
+    EXPECT_EQ(run.result.value_or("(none)"), "PASS") << run.describe();
+    EXPECT_EQ(run.process.exit_code, 0) << run.describe();
+}
 
 MonitoredGuest::MonitoredGuest(GuestOptions opts, std::vector<std::string> vmm_flags) : m_socket(socket_path(opts.name))
 {

@@ -7,6 +7,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,31 @@
 #include "vmevent/client.h"
 
 namespace xkvm::test {
+
+// What the vmevent64 guest puts in its registers (guests/vmevent/vmevent.c): guest-request payloads
+// rdx = kRequestMagic | cpu << 32 | n, and marks rdx = kMarkMagic | mark telling where it is.
+inline constexpr uint64_t kRequestMagic = 0x5e00000000000000ull;
+inline constexpr uint64_t kMarkMagic = 0x5f00000000000000ull;
+enum Mark : unsigned {
+    kMarkWatch = 1,       // r10: the page to watch for writes
+    kMarkDeny = 2,        // deny the next write
+    kMarkLift = 3,        // let the next write through by lifting the limit
+    kMarkSetRegs = 4,     // answer with rax = kSetRegsRax
+    kMarkStepStart = 5,   // r10, r8: the stepped block; turn single-step on
+    kMarkStepStop = 6,    // turn it off
+    kMarkBreakpoints = 7, // r10, r8: the two INT3s
+    kMarkCr3 = 8,         // r10: the CR3 write
+    kMarkDesc = 9,        // SIDT then SGDT follow
+};
+inline constexpr uint64_t kSetRegsRax = 0x600d;
+
+// The vmevent64 guest in `mode` on `vcpus` vCPUs, `count` events each.
+GuestOptions vmevent_guest(const std::string& mode, const std::string& name, unsigned vcpus, unsigned count);
+std::optional<Mark> mark_of(const vmevent::Event& e);
+// A response that loads the request's registers with `rip` and `rax` changed (SET_REGISTERS).
+vmevent::Event with_registers(const vmevent::Event& request, uint64_t rip, uint64_t rax);
+// The guest said RESULT: PASS and powered off.
+void expect_clean_end(const GuestRun& run);
 
 class MonitoredGuest {
 public:

@@ -3,7 +3,7 @@
  *   mode=request  every vCPU makes count= HVMOP_guest_request_vm_event calls; the payload is in
  *                 the registers: rdx = VMEVENT_MAGIC | cpu << 32 | sequence number, r10 = ~rdx
  *   mode=write    writes to a watched page (tests/vmevent_test.cpp answers each phase differently)
- *   mode=singlestep, mode=breakpoint, mode=cr3   see their functions below
+ *   mode=singlestep, mode=breakpoint, mode=cr3, mode=msr, mode=desc   see their functions below
  *   vcpus=N       vCPUs taking part (default 1)
  *   count=N       events per vCPU (default 100)
  * The other modes tell the monitor where they are with marks: guest requests whose rdx is
@@ -36,6 +36,7 @@ enum mark {
     MARK_SS_STOP = 6,  /* answer by turning it off */
     MARK_BP = 7,       /* r10, r8: the two breakpoints */
     MARK_CR3 = 8,      /* r10: the CR3 write */
+    MARK_DESC = 9,     /* descriptor-table stores follow: SIDT, then SGDT */
 };
 #define SETREGS_RAX 0x600dul
 
@@ -221,12 +222,54 @@ static bool mode_cr3(void)
     return run_everywhere(cr3_storm);
 }
 
+/* mode=msr: count= writes to SYSENTER_CS, one denied (the monitor marks it), then the old value
+ * back; the guest reads each back. */
+#define MSR_SYSENTER_CS 0x174
+
+static bool mode_msr(void)
+{
+    bool ok = true;
+    uint64_t old = rdmsr(MSR_SYSENTER_CS);
+    for (unsigned long i = 0; i < count; i++) {
+        wrmsr(MSR_SYSENTER_CS, 0x1000 + i);
+        if (rdmsr(MSR_SYSENTER_CS) != 0x1000 + i) {
+            printf("MSR write %lu did not happen\n", i);
+            ok = false;
+        }
+    }
+    mark(MARK_DENY, 0, 0);
+    wrmsr(MSR_SYSENTER_CS, 0xbad);
+    if (rdmsr(MSR_SYSENTER_CS) != 0x1000 + count - 1) {
+        printf("a denied MSR write happened\n");
+        ok = false;
+    }
+    wrmsr(MSR_SYSENTER_CS, old);
+    return ok;
+}
+
+/* mode=desc: SIDT and SGDT, after a mark; what they store must be the real tables. */
+static bool mode_desc(void)
+{
+    struct {
+        uint16_t limit;
+        uint64_t base;
+    } __attribute__((packed)) idt = { 0, 0 }, gdt = { 0, 0 };
+    mark(MARK_DESC, 0, 0);
+    __asm__ volatile("sidt %0" : "=m"(idt));
+    __asm__ volatile("sgdt %0" : "=m"(gdt));
+    if (idt.limit == 0 || gdt.limit == 0) {
+        printf("SIDT/SGDT stored nothing\n");
+        return false;
+    }
+    return true;
+}
+
 static const struct {
     const char* name;
     bool (*run)(void);
 } modes[] = {
     { "request", mode_request }, { "write", mode_write }, { "singlestep", mode_singlestep },
-    { "breakpoint", mode_breakpoint }, { "cr3", mode_cr3 },
+    { "breakpoint", mode_breakpoint }, { "cr3", mode_cr3 }, { "msr", mode_msr }, { "desc", mode_desc },
 };
 
 int guest_main(void)
