@@ -6,7 +6,8 @@
 //   slots  one slot and one notification per vCPU (the ring stays for asynchronous events)
 //
 // Events per second are counted by the monitor (first to last event); the round trip per event is
-// what the guest measures around each call (TSC), averaged over all vCPUs. Usage:
+// what the guest measures around each call (TSC), averaged over all vCPUs; each row is the best of
+// three runs (the host is shared: the best run is the one least disturbed). Usage:
 // vmevent_bench [events per vCPU] (default 1000). Ends with RESULT lines named after the backend,
 // including slots_vs_ring_8vcpu (events per second with slots over the ring's, at 8 vCPUs).
 #include <unistd.h>
@@ -78,6 +79,24 @@ Measure run_one(bool slots, unsigned vcpus, unsigned count)
     return m;
 }
 
+constexpr int kRuns = 3;
+
+Measure best_of(bool slots, unsigned vcpus, unsigned count)
+{
+    Measure best;
+    for (int i = 0; i < kRuns; ++i) {
+        Measure m = run_one(slots, vcpus, count);
+        if (!m.ok)
+            return m;
+        if (!best.ok || m.events_per_s > best.events_per_s)
+            best.events_per_s = m.events_per_s, best.events = m.events;
+        if (!best.ok || m.round_trip_us < best.round_trip_us)
+            best.round_trip_us = m.round_trip_us;
+        best.ok = true;
+    }
+    return best;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -93,7 +112,7 @@ int main(int argc, char** argv)
     for (unsigned vcpus : vcpu_counts)
         for (bool slots : { false, true }) {
             const char* mode = slots ? "slots" : "ring";
-            Measure m = run_one(slots, vcpus, count);
+            Measure m = best_of(slots, vcpus, count);
             if (!m.ok) {
                 std::printf("%-6s %6u  failed (%zu events)\n", mode, vcpus, m.events);
                 return 1;

@@ -118,8 +118,8 @@ Status Client::wait(std::vector<Pending>& out, std::chrono::milliseconds timeout
     size_t before = out.size();
     auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-        for (size_t i = 1; i < fds.size(); ++i)
-            ipc::drain_notify(fds[i].fd);
+        // Shared memory first (no system calls); a notification that lands after this look wakes
+        // the poll below, so nothing waits unseen.
         TRY(take_ring(out));
         for (uint32_t v = 0; m_slots && v < m_vcpus; ++v) {
             Pending p { {}, static_cast<int>(v) };
@@ -135,6 +135,9 @@ Status Client::wait(std::vector<Pending>& out, std::chrono::milliseconds timeout
             return {};
         if (::poll(fds.data(), fds.size(), static_cast<int>(left.count())) < 0 && errno != EINTR)
             return make_unexpected(Error::from_errno("poll"));
+        for (size_t i = 1; i < fds.size(); ++i)
+            if (fds[i].revents)
+                ipc::drain_notify(fds[i].fd);
         if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             std::vector<ipc::Frame> frames;
             auto open = TRY(m_chan->receive(frames));

@@ -103,7 +103,12 @@ void MonitorService::run()
             serve_frames();
         if (std::any_of(fds.begin() + 3, fds.begin() + first_notify, [](auto& p) { return p.revents != 0; }))
             refuse_busy();
-        bool notified = std::any_of(fds.begin() + first_notify, fds.end(), [](auto& p) { return p.revents != 0; });
+        bool notified = false;
+        for (auto it = fds.begin() + first_notify; it != fds.end(); ++it)
+            if (it->revents) {
+                (void)ipc::drain_notify(it->fd);
+                notified = true;
+            }
         if (notified && m_channel) {
             std::unique_lock lock(m_lock);
             if (auto r = collect_responses_locked(); !r) {

@@ -94,6 +94,7 @@ private:
     // Events (monitor_service_events.cpp); m_lock held.
     hv::ExitOutcome post_locked(uint32_t vcpu, const vmevent::Event& event, bool sync,
                                 std::optional<hv::IntrospectExit::What> intercept = std::nullopt);
+    // Takes every response in shared memory (the notifications were drained by the caller).
     Status collect_responses_locked();
     void apply_response_locked(const vmevent::Event& response, std::optional<uint32_t> slot);
     void flush_queue_locked();

@@ -2,7 +2,6 @@
 // responses become what each vCPU does next, and a monitor's departure undoes everything.
 #include "base/log.h"
 #include "base/rate_limit.h"
-#include "ipc/notify_socket.h"
 #include "vmm/monitor_events.h"
 #include "vmm/monitor_service.h"
 
@@ -80,15 +79,12 @@ hv::ExitOutcome MonitorService::post_locked(uint32_t vcpu, const vmevent::Event&
 
 Status MonitorService::collect_responses_locked()
 {
-    (void)ipc::drain_notify(m_channel->ring_notify_fd());
     vmevent::Event rsp;
     while (TRY(m_channel->take_ring_response(rsp)))
         apply_response_locked(rsp, std::nullopt);
-    for (uint32_t v = 0; m_channel->has_slots() && v < m_channel->vcpus(); ++v) {
-        (void)ipc::drain_notify(m_channel->slot_notify_fd(v));
+    for (uint32_t v = 0; m_channel->has_slots() && v < m_channel->vcpus(); ++v)
         if (m_channel->take_slot_response(v, rsp))
             apply_response_locked(rsp, v);
-    }
     flush_queue_locked();
     return {};
 }
