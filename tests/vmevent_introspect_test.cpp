@@ -185,6 +185,23 @@ TEST_F(VmEvent, BreakpointsReportTheirAddresses)
     expect_clean_end(g.finish());
 }
 
+// The monitor goes while a vCPU waits at a breakpoint: the intercept is lifted, so that INT3 and the
+// next both reach the guest's own #BP handler (the guest reports two arrivals where it expected one).
+TEST_F(VmEvent, KillingTheMonitorLiftsIntercepts)
+{
+    MonitoredGuest g(vmevent_guest("breakpoint", "ve-kill-bp", 1, 1));
+    auto mon = g.attach({});
+    ASSERT_TRUE(mon) << mon.error().message;
+    ASSERT_TRUE((*mon)->set_events({ .guest_request = true, .breakpoint = true }));
+    Served s = serve(**mon, 60s, {}, 2); // the mark, then the first INT3, left unanswered
+    ASSERT_EQ(s.events.size(), 2u) << s.error;
+    EXPECT_EQ(s.events[1].request.reason, uint32_t { kReasonSoftwareBreakpoint });
+    mon->reset();
+    GuestRun run = g.finish();
+    EXPECT_EQ(run.process.exit_code, 0) << run.describe();
+    EXPECT_NE(run.process.out.find("#BP reached the guest 2 times"), std::string::npos) << run.describe();
+}
+
 // On emu every MOV to CR3 is reported; KVM has no such exit (src/hv/README.md), so there the
 // monitor is told so up front.
 TEST_F(VmEvent, Cr3WritesAreReportedOnEmu)
