@@ -210,6 +210,10 @@ TEST_F(VmEvent, Cr3WritesAreReportedOnEmu)
     MonitoredGuest g(vmevent_guest("cr3", "ve-cr3", kVcpus, kCount));
     auto mon = g.attach({});
     ASSERT_TRUE(mon) << mon.error().message;
+    auto caps = (*mon)->caps();
+    ASSERT_TRUE(caps) << caps.error().message;
+    EXPECT_EQ((*caps)["guest_request"], true);
+    EXPECT_EQ((*caps)["cr_writes"], kvm_backend_requested() ? 0 : 0x19) << "CR0, CR3 and CR4 on emu";
     auto cr3 = (*mon)->set_events({ .guest_request = true, .cr_writes = 1u << 3 });
     if (kvm_backend_requested()) {
         ASSERT_FALSE(cr3);

@@ -170,8 +170,9 @@ static bool mode_singlestep(void)
     return true;
 }
 
-/* mode=breakpoint: two INT3s; the monitor moves RIP past the first (SET_REGISTERS) and lets the
- * second reach the guest's own #BP handler (EMULATE). */
+/* mode=breakpoint: two INT3s, planted at run time over NOPs as a debugger plants them (the image
+ * itself holds none: guests/cmake/check_guest_elf.cmake); the monitor moves RIP past the first
+ * (SET_REGISTERS) and lets the second reach the guest's own #BP handler (EMULATE). */
 extern char bp1[], bp2[];
 static volatile unsigned bp_handled;
 static volatile unsigned long bp_frame_rip;
@@ -184,12 +185,14 @@ static void on_breakpoint(struct trap_frame* f)
 
 __attribute__((noinline)) static void breakpoints(void)
 {
-    __asm__ volatile(".global bp1\nbp1: int3\n.global bp2\nbp2: int3\nnop\n" ::: "memory");
+    __asm__ volatile(".global bp1\nbp1: nop\n.global bp2\nbp2: nop\nnop\n" ::: "memory");
 }
 
 static bool mode_breakpoint(void)
 {
     guest_set_irq_handler(3, on_breakpoint);
+    *(volatile uint8_t*)bp1 = 0xcc;
+    *(volatile uint8_t*)bp2 = 0xcc;
     mark(MARK_BP, (unsigned long)bp1, (unsigned long)bp2);
     breakpoints();
     if (bp_handled != 1 || bp_frame_rip != (unsigned long)bp2 + 1) {
