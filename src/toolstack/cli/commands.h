@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -48,6 +49,8 @@ int cmd_vcpu_pin(const Context& ctx, const std::string& dom, const std::string& 
 int cmd_xenstore(const Context& ctx, const std::string& op, const std::string& path, const std::string& value);
 int cmd_vcpu_set(const Context& ctx, const std::string& dom, const std::string& count);
 int cmd_debug_keys(const Context& ctx, const std::string& keys);
+// xl mem-set / mem-max: `op` is ipc::ops::kMemSet or kMemMax, `size` in xl's syntax (MiB by default).
+int cmd_memory(const Context& ctx, std::string_view op, const std::string& dom, const std::string& size);
 
 // Prints "<prog>: <message>" to stderr and returns 1.
 int report(const Context& ctx, const Error& e);
