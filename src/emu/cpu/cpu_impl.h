@@ -240,7 +240,8 @@ public:
         uint8_t prev = kNotDelivering; // Fault: the delivery it interrupted (for #DF, triple fault)
         bool nmi = false;              // Direct: an NMI, which blocks NMIs once delivered
     };
-    void hold_event(const HeldEvent& ev);
+    // `before`: m_exit before the delivery, which a refused access overwrote.
+    void hold_event(const HeldEvent& ev, const CpuExit& before);
     // Delivers `vector` as NMIs, external interrupts and the single-step trap are; false when a
     // page limit held it. Faults of the delivery propagate.
     bool deliver_between(uint8_t vector, bool nmi);

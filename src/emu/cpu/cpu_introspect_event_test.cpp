@@ -104,6 +104,24 @@ TEST_F(EventLimitTest, SingleStepTrapIsHeldAfterItsInstructionRetired)
     EXPECT_EQ(cpu->instructions_retired(), 2u); // the nop once, then the handler's hlt
 }
 
+TEST_F(EventLimitTest, APortWriteIsReportedBeforeItsHeldSingleStepTrap)
+{
+    long64();
+    gate64(1, kHandlers);
+    bus.load(kHandlers, { 0xf4 });
+    bus.load(kCode, { 0xe6, 0x80, 0xf4 }); // out 0x80,al ; hlt
+    st().rflags |= kRflagsTf;
+    limit(kStackPage, kPageRead | kPageExec);
+    CpuExit e = run();
+    EXPECT_EQ(e.kind, CpuExit::Kind::PortOut);
+    EXPECT_EQ(e.port, 0x80);
+    EXPECT_FALSE(cpu->finish_intercept(InterceptFinish::Execute)); // not an Introspect exit
+    expect_held_frame(kCode + 2);
+    ASSERT_TRUE(cpu->finish_intercept(InterceptFinish::Execute));
+    EXPECT_EQ(run().kind, CpuExit::Kind::Halt);
+    EXPECT_EQ(bus.get64(kFrame), kCode + 2);
+}
+
 TEST_F(EventLimitTest, AccessedBitOnAWriteLimitedGdtStopsIntNBeforeItsFrame)
 {
     long64();

@@ -20,6 +20,7 @@ bool double_fault(uint8_t first, uint8_t second)
 void CpuImpl::deliver_fault(const GuestFault& first)
 {
     GuestFault f = first;
+    const CpuExit before = m_exit;
     for (int attempt = 0; attempt < 4; ++attempt) {
         uint8_t prev = m_delivering;
         m_delivering = kNotDelivering;
@@ -36,7 +37,7 @@ void CpuImpl::deliver_fault(const GuestFault& first)
         } catch (const GuestFault& g) {
             f = g;
         } catch (const ExitSignal&) {
-            hold_event(HeldEvent{ HeldEvent::Kind::Fault, f, prev, false });
+            hold_event(HeldEvent{ HeldEvent::Kind::Fault, f, prev, false }, before);
             return;
         }
     }

@@ -48,7 +48,7 @@ void CpuImpl::intercept(CpuExit::Introspect x, uint8_t insn_len, uint64_t gpa)
     exit_before_commit(e);
 }
 
-void CpuImpl::hold_event(const HeldEvent& ev)
+void CpuImpl::hold_event(const HeldEvent& ev, const CpuExit& before)
 {
     m_delivering = kNotDelivering;
     if (m_exit.kind != CpuExit::Kind::Introspect) {
@@ -56,16 +56,23 @@ void CpuImpl::hold_event(const HeldEvent& ev)
         return;
     }
     m_held = ev;
+    if (m_stop.have_post_exit) {
+        // The retired instruction's exit (a port or MMIO write before its single-step trap) is
+        // reported first; the next run delivers the event again and exits then.
+        m_exit = before;
+        return;
+    }
     m_stop.exit_pending_pre = true; // insn_len stays 0: there is no instruction to skip
 }
 
 bool CpuImpl::deliver_between(uint8_t vector, bool nmi)
 {
+    const CpuExit before = m_exit;
     try {
         deliver(vector, false, 0, false, true);
         return true;
     } catch (const ExitSignal&) {
-        hold_event(HeldEvent{ HeldEvent::Kind::Direct, GuestFault{ vector, false, 0 }, kNotDelivering, nmi });
+        hold_event(HeldEvent{ HeldEvent::Kind::Direct, GuestFault{ vector, false, 0 }, kNotDelivering, nmi }, before);
         return false;
     }
 }
