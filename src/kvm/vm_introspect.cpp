@@ -82,7 +82,13 @@ Status Vm::set_page_access(memory::Gpa gpa, uint64_t size, uint8_t allowed)
 bool Vm::write_limited(uint64_t gpa)
 {
     std::lock_guard guard(m_slot_lock);
-    return m_write_limited.contains(gpa / kPage);
+    if (!m_write_limited.contains(gpa / kPage))
+        return false;
+    // A write to ROM exits as MMIO whatever the limits say: there is no RAM to complete it into.
+    for (const Slot& s : m_slots)
+        if (s.used && s.piece.gpa <= gpa && gpa - s.piece.gpa < s.piece.size)
+            return s.mapping.prot != memory::Protection::ReadOnly;
+    return false;
 }
 
 Status Vm::write_ram(uint64_t gpa, std::span<const uint8_t> data)
