@@ -2,8 +2,13 @@
 // CPL3, in real mode, 16/32-bit protected mode (paging off, 32-bit, PAE) or 64-bit mode, with
 // page tables and descriptor tables the input may corrupt. Every run must end in a guest-visible
 // outcome (an exit the VMM handles, a triple fault, or the budget) without crashing the host.
+// With flags bit 5, a monitor limits some of the pages the code, its tables and stacks live on,
+// intercepts instructions, and answers each Introspect exit one way or another; a Retry under
+// unchanged limits (and no new interrupts) must then stop at the same place with the same state
+// and memory — an Introspect exit that had committed anything would not.
 //
-// Input: [mode][flags][n mutations][n x (offset16, value8)][code...]
+// Input: [mode][flags][n mutations][n x (offset16, value8)][monitor: 4 bytes if flags bit 5][code...]
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -54,6 +59,13 @@ public:
         }
     }
     uint64_t tsc() override { return ++m_tsc; }
+    uint8_t page_allow(uint64_t gpa) override
+    {
+        for (unsigned k = 0; k < kLimitable; ++k)
+            if (m_limited >> k & 1 && gpa == kLimitablePages[k])
+                return m_allow[k % 2];
+        return kPageAll;
+    }
     std::optional<uint8_t> acknowledge_interrupt() override
     {
         if (m_irqs == 0)
@@ -63,6 +75,12 @@ public:
     }
     unsigned m_irqs = 2;
     uint64_t m_tsc = 0;
+    // The monitor's limits: bit k of m_limited limits kLimitablePages[k] to m_allow[k % 2].
+    static constexpr unsigned kLimitable = 8;
+    static constexpr uint64_t kLimitablePages[kLimitable] = { 0x0000, 0x1000, 0x4000, 0x6000,
+                                                              0x7000, 0x8000, kCode, kHandler };
+    uint8_t m_limited = 0;
+    uint8_t m_allow[2] = { kPageAll, kPageAll };
 };
 
 void put64(FuzzBus& b, uint64_t a, uint64_t v) { std::memcpy(&b.ram[a], &v, 8); }
@@ -150,6 +168,79 @@ void setup_mode(Cpu& cpu, uint8_t mode, bool user)
     st.msr.sysenter_eip = kHandler;
 }
 
+// The monitor of one input: which pages it limits (the GDT/TSS/IVT page, the page tables, the
+// IDT, the stacks, the code and the handlers), what it intercepts, how it answers.
+struct Monitor {
+    bool on = false;
+    uint8_t answers = 0; // 2 bits per Introspect exit: Retry, Execute, Skip, no answer
+    unsigned exits = 0;
+
+    void setup(FuzzBus& bus, Cpu& cpu, const uint8_t* m)
+    {
+        bus.m_limited = m[0];
+        bus.m_allow[0] = m[1] & 7;
+        bus.m_allow[1] = (m[1] >> 3) & 7;
+        CpuIntercepts in;
+        in.breakpoints = m[2] & 1;
+        in.cr_writes = uint8_t((m[2] & 2 ? 1 : 0) | (m[2] & 4 ? 8 : 0) | (m[2] & 8 ? 16 : 0));
+        in.descriptors = m[2] & 16;
+        if (m[2] & 32)
+            in.msr_writes = { 0x1b, 0x174, 0x176, 0xc0000080, 0xc0000082 };
+        cpu.set_intercepts(std::move(in));
+        answers = m[3];
+        on = true;
+    }
+};
+
+bool same_state(const EmuState& a, const EmuState& b)
+{
+    return std::memcmp(a.gpr, b.gpr, sizeof(a.gpr)) == 0 && a.rip == b.rip && a.rflags == b.rflags &&
+           a.cr0 == b.cr0 && a.cr3 == b.cr3 && a.cr4 == b.cr4 && a.efer == b.efer &&
+           a.seg[SegCs].selector == b.seg[SegCs].selector && a.seg[SegSs].selector == b.seg[SegSs].selector &&
+           a.gdt.base == b.gdt.base && a.idt.base == b.idt.base && a.tr.selector == b.tr.selector &&
+           a.nmi_blocked == b.nmi_blocked && a.interrupt_shadow == b.interrupt_shadow && a.run_state == b.run_state;
+}
+
+// After an Introspect exit: Retry with no interrupt able to arrive must stop at the same access
+// with nothing changed.
+void check_retry_changes_nothing(FuzzBus& bus, Cpu& cpu, const CpuExit& e)
+{
+    EmuState before = cpu.state();
+    std::vector<uint8_t> ram = bus.ram;
+    unsigned irqs = bus.m_irqs;
+    bus.m_irqs = 0;
+    if (!cpu.finish_intercept(InterceptFinish::Retry))
+        __builtin_trap();
+    CpuExit again = cpu.run(250);
+    bus.m_irqs = irqs;
+    if (again.kind != CpuExit::Kind::Introspect || again.introspect.what != e.introspect.what ||
+        again.gpa != e.gpa || again.introspect.access != e.introspect.access)
+        __builtin_trap();
+    if (!same_state(before, cpu.state()) || ram != bus.ram)
+        __builtin_trap();
+}
+
+void answer(FuzzBus& bus, Cpu& cpu, Monitor& mon, const CpuExit& e)
+{
+    if (e.kind != CpuExit::Kind::Introspect) {
+        if (cpu.finish_intercept(InterceptFinish::Retry))
+            __builtin_trap(); // only an Introspect exit can be finished
+        return;
+    }
+    if (!mon.on)
+        __builtin_trap(); // no limits, no intercepts: no Introspect exit
+    unsigned how = (mon.answers >> (2 * (mon.exits++ % 4))) & 3;
+    if (how == 0) {
+        check_retry_changes_nothing(bus, cpu, e);
+        return; // (the second exit is left unanswered: the next run retries it)
+    }
+    if (how == 3)
+        return;
+    if (!cpu.finish_intercept(how == 1 ? InterceptFinish::Execute : InterceptFinish::Skip) ||
+        cpu.finish_intercept(InterceptFinish::Retry))
+        __builtin_trap(); // once per exit
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
@@ -182,6 +273,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         uint16_t off = uint16_t(data[pos] | data[pos + 1] << 8) % 0x7000;
         bus.ram[off] = data[pos + 2];
     }
+    Monitor mon;
+    bus.m_limited = 0;
+    cpu.set_intercepts({});
+    if ((flags & 32) && pos + 4 <= size) {
+        mon.setup(bus, cpu, data + pos);
+        pos += 4;
+    }
+    cpu.flush_tlb(); // the previous input's translations carry its limits
     size_t code = size - pos;
     std::memcpy(&bus.ram[kCode], data + pos, std::min<size_t>(code, 0x8000));
     std::memcpy(&bus.ram[kHandler], data + pos, std::min<size_t>(code, 0x1000));
@@ -212,6 +311,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
             break;
         default: break;
         }
+        answer(bus, cpu, mon, e);
     }
     return 0;
 }

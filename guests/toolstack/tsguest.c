@@ -6,7 +6,11 @@
  *   "ticker"               print "tick N" about every 50 ms, forever (pause/unpause shows in the output)
  *   "pvctl"                advertise PV control (control/feature-poweroff, -reboot), watch
  *                          control/shutdown and obey it, as a PV-aware kernel does for `xl shutdown`
- *   "virqdebug"            bind VIRQ_DEBUG, say so, wait for it (`xl debug-keys q`), power off */
+ *   "virqdebug"            bind VIRQ_DEBUG, say so, wait for it (`xl debug-keys q`), power off
+ *   "balloon"              a balloon driver: watch memory/target and give pages back from the top
+ *                          of RAM, or populate pages above it, until the memory it holds is the
+ *                          target; print "balloon at <KiB> KiB for target <KiB> KiB (reservation
+ *                          <pages>)" each time */
 #include "guest/guest.h"
 
 static void ticker(void)
@@ -60,6 +64,62 @@ static void virq_debug(void)
     printf("tsguest: VIRQ_DEBUG received\n");
 }
 
+/* Where the balloon stands: pages given back (negative) or added (positive) since boot. Pages leave
+ * from the top of the boot RAM downwards and arrive above it upwards, so each is one gfn formula. */
+static long balloon_delta;
+static uint64_t balloon_top_gfn;
+
+static long balloon_move(long pages)
+{
+    static xen_pfn_t batch[256];
+    unsigned n = pages > 0 ? (unsigned)(pages < 256 ? pages : 256) : (unsigned)(-pages < 256 ? -pages : 256);
+    for (unsigned i = 0; i < n; i++)
+        batch[i] = pages > 0 ? balloon_top_gfn + (uint64_t)balloon_delta + i
+                             : balloon_top_gfn + (uint64_t)balloon_delta - 1 - i;
+    struct xen_memory_reservation r = {
+        .extent_start = batch, .nr_extents = n, .extent_order = 0, .mem_flags = 0, .domid = DOMID_SELF};
+    long done = hypercall_memory_op(pages > 0 ? XENMEM_populate_physmap : XENMEM_decrease_reservation, &r);
+    if (done > 0)
+        balloon_delta += pages > 0 ? done : -done;
+    return done;
+}
+
+static uint64_t boot_ram_top_gfn(void)
+{
+    struct guest_mem_region map[32];
+    int n = guest_memory_map(map, 32);
+    uint64_t top = 0;
+    for (int i = 0; i < n; i++)
+        if (map[i].type == XEN_HVM_MEMMAP_TYPE_RAM && map[i].addr + map[i].size > top && map[i].addr < 0xf0000000ULL)
+            top = map[i].addr + map[i].size;
+    return top >> PAGE_SHIFT;
+}
+
+static void balloon_driver(void)
+{
+    char value[32], path[128], token[16];
+    xs_set_timeout_ms(60000);
+    balloon_top_gfn = boot_ram_top_gfn();
+    if (!balloon_top_gfn || xs_read("memory/target", value, sizeof(value)) <= 0 || xs_watch("memory/target", "bal") < 0) {
+        printf("tsguest: balloon cannot start\n");
+        guest_crash();
+    }
+    long boot_kib = (long)strtoul(value, NULL, 10);
+    printf("tsguest: balloon ready at %ld KiB\n", boot_kib);
+    for (;;) {
+        if (xs_read_watch(path, sizeof(path), token, sizeof(token)) < 0 || xs_read("memory/target", value, sizeof(value)) <= 0)
+            continue;
+        long target_kib = (long)strtoul(value, NULL, 10);
+        long want = (target_kib - boot_kib) / 4;
+        while (balloon_delta != want)
+            if (balloon_move(want - balloon_delta) <= 0)
+                break; /* the hypervisor refused: report where the balloon stopped */
+        domid_t self = DOMID_SELF;
+        printf("tsguest: balloon at %ld KiB for target %ld KiB (reservation %ld)\n", boot_kib + balloon_delta * 4,
+               target_kib, hypercall_memory_op(XENMEM_current_reservation, &self));
+    }
+}
+
 int guest_main(void)
 {
     const char* mode = guest_cmdline();
@@ -74,6 +134,8 @@ int guest_main(void)
         pv_control();
     if (strcmp(mode, "virqdebug") == 0)
         virq_debug();
+    if (strcmp(mode, "balloon") == 0)
+        balloon_driver();
     printf("tsguest: powering off\n");
     return 0;
 }

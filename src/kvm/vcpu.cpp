@@ -1,5 +1,6 @@
 #include "kvm/vcpu.h"
 
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <sys/ioctl.h>
@@ -44,6 +45,20 @@ kvm_segment to_kvm(const x86::Segment& s)
     return k;
 }
 
+// The signal the run gate kicks vCPUs out of KVM_RUN with: an empty handler, no SA_RESTART.
+int gate_signal()
+{
+    static const int sig = [] {
+        int s = SIGRTMIN + 4;
+        struct sigaction sa {};
+        sa.sa_handler = [](int) { };
+        sigemptyset(&sa.sa_mask);
+        sigaction(s, &sa, nullptr);
+        return s;
+    }();
+    return sig;
+}
+
 } // namespace
 
 Result<std::unique_ptr<Vcpu>> Vcpu::create(Vm& vm, uint32_t id, UniqueFd fd)
@@ -58,11 +73,19 @@ Result<std::unique_ptr<Vcpu>> Vcpu::create(Vm& vm, uint32_t id, UniqueFd fd)
         vcpu->m_sync_kinds = static_cast<uint32_t>(kinds) & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
         vcpu->m_run->kvm_valid_regs = vcpu->m_sync_kinds;
     }
+    int sig = gate_signal();
+    Vcpu* self = vcpu.get();
+    vcpu->m_kick = [self, sig] {
+        self->m_gate_kicked = true;
+        self->request_immediate_exit(); // in case it has not reached KVM_RUN yet
+        pthread_kill(self->m_thread, sig);
+    };
     return vcpu;
 }
 
 Vcpu::~Vcpu()
 {
+    m_vm.vcpu_gone(this);
     ::munmap(m_run, m_run_size);
 }
 
@@ -113,8 +136,15 @@ Result<uint32_t> Vcpu::run_once()
 {
     TRY(flush());
     invalidate();
+    m_thread = pthread_self();
+    m_vm.run_gate().enter(&m_kick);
     int r = ::ioctl(m_fd.get(), KVM_RUN, 0);
     int saved_errno = errno;
+    m_vm.run_gate().leave(&m_kick);
+    // The gate's immediate exit is not the caller's to clear; whatever this run returns, a
+    // runner looks at its own state again before the next one, so no kick of its is lost.
+    if (m_gate_kicked.exchange(false))
+        clear_immediate_exit();
     if (m_sync_kinds) {
         m_synced = true;
         TRY(recover_unsynced());
@@ -303,9 +333,14 @@ Status Vcpu::set_cpuid(const hv::CpuidTable& table)
 
 Status Vcpu::set_single_step(bool on)
 {
+    m_single_step = on;
+    return apply_guest_debug();
+}
+
+Status Vcpu::apply_guest_debug()
+{
     kvm_guest_debug dbg {};
-    if (on)
-        dbg.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
+    dbg.control = guest_debug_control(m_single_step, m_intercepts.breakpoints);
     return check(::ioctl(m_fd.get(), KVM_SET_GUEST_DEBUG, &dbg), "KVM_SET_GUEST_DEBUG", m_id);
 }
 

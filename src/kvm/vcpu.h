@@ -3,8 +3,12 @@
 // thread touches the rest.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <linux/kvm.h>
+#include <optional>
+#include <pthread.h>
 #include <span>
 #include <utility>
 
@@ -45,6 +49,10 @@ public:
     Status set_msrs(std::span<const std::pair<uint32_t, uint64_t>> msrs) override;
     Status set_cpuid(const hv::CpuidTable& table) override;
     Status set_single_step(bool on) override;
+    // Introspection (vcpu_introspect.cpp): INT3 through guest debugging, WRMSR through the VM's
+    // MSR filter, write limits as the MMIO writes of read-only memslots.
+    Status set_intercepts(const hv::Intercepts& intercepts) override;
+    Status finish_intercept(hv::InterceptFinish how) override;
     Result<uint32_t> tsc_khz() override;
     // The guest TSC is host TSC + offset (KVM_VCPU_TSC_OFFSET); false when KVM lacks the attribute.
     Result<bool> set_tsc_offset(uint64_t offset) override;
@@ -60,6 +68,16 @@ private:
     Result<uint32_t> run_once();
     void complete_exit();
     void decode_exit(uint32_t reason);
+    hv::Exit& failed(std::string detail);
+    // vcpu_introspect.cpp: an exit the monitor asked for becomes Introspect (true); a filtered
+    // WRMSR this vCPU does not intercept is applied and the guest re-entered (false, *rerun).
+    Result<bool> intercept_exit(uint32_t reason, bool* rerun);
+    // Before the next KVM_RUN: carries out the monitor's answer. True when m_exit is already this
+    // run's result (asked again, handed on as an ordinary exit, or Interrupted).
+    Result<bool> finish_intercepted();
+    Status complete_without_running();
+    Status apply_guest_debug();
+    Status inject_breakpoint();
     Vcpu(Vm& vm, uint32_t id, UniqueFd fd, kvm_run* run, size_t run_size)
         : m_vm(vm), m_id(id), m_fd(std::move(fd)), m_run(run), m_run_size(run_size) { }
     Status flush();
@@ -82,6 +100,16 @@ private:
     bool m_regs_valid = false, m_regs_dirty = false;
     bool m_sregs_valid = false, m_sregs_dirty = false;
     hv::Exit m_exit;
+
+    hv::Intercepts m_intercepts;
+    bool m_single_step = false;
+    std::optional<hv::InterceptFinish> m_finish; // the answer to the pending Introspect exit
+    uint64_t m_intercept_rip = 0;                // RIP at an intercepted WRMSR
+
+    // The VM's run gate takes the vCPU out of KVM_RUN with this (immediate exit and a signal).
+    std::function<void()> m_kick;
+    pthread_t m_thread {};
+    std::atomic<bool> m_gate_kicked { false };
 };
 
 } // namespace xkvm::kvm

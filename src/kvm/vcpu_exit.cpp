@@ -99,16 +99,33 @@ void Vcpu::decode_exit(uint32_t reason)
     }
 }
 
+hv::Exit& Vcpu::failed(std::string detail)
+{
+    m_exit.kind = hv::Exit::Kind::Failed;
+    m_exit.detail = std::move(detail);
+    return m_exit;
+}
+
 hv::Exit& Vcpu::run()
 {
-    complete_exit();
-    auto reason = run_once();
-    if (!reason) {
-        m_exit.kind = hv::Exit::Kind::Failed;
-        m_exit.detail = reason.error().message;
-        return m_exit;
+    if (m_exit.kind == hv::Exit::Kind::Introspect) {
+        auto answered = finish_intercepted();
+        if (!answered)
+            return failed(answered.error().message);
+        if (*answered)
+            return m_exit;
     }
-    decode_exit(*reason);
+    complete_exit();
+    bool rerun = true;
+    while (rerun) {
+        auto reason = run_once();
+        if (!reason)
+            return failed(reason.error().message);
+        decode_exit(*reason);
+        rerun = false;
+        if (auto intercepted = intercept_exit(*reason, &rerun); !intercepted)
+            return failed(intercepted.error().message);
+    }
     return m_exit;
 }
 

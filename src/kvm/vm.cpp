@@ -72,37 +72,53 @@ Status Vm::set_memslot(uint32_t slot, uint64_t gpa, uint64_t size, uint8_t* host
     return {};
 }
 
+void Vm::drop_slots_locked(const memory::Mapping& m)
+{
+    for (uint32_t i = 0; i < m_slots.size(); ++i) {
+        if (!m_slots[i].used || !(m_slots[i].mapping == m))
+            continue;
+        if (auto r = set_memslot(i, m_slots[i].piece.gpa, 0, nullptr, false); !r)
+            logger()->error("{}", r.error().message);
+        m_slots[i].used = false;
+    }
+}
+
+uint32_t Vm::free_slots_locked() const
+{
+    uint32_t used = 0;
+    for (const Slot& s : m_slots)
+        used += s.used ? 1 : 0;
+    return m_max_slots - used;
+}
+
+Status Vm::add_slots_locked(const memory::Mapping& m, uint8_t* host, const FrameRanges& limits)
+{
+    auto pieces = split_by_write_limits(m.gpa, m.size, m.prot == memory::Protection::ReadOnly, limits);
+    if (pieces.size() > free_slots_locked())
+        return fail(ENOSPC, "out of KVM memslots mapping [{:#x}+{:#x}] as {} slots", m.gpa, m.size, pieces.size());
+    uint32_t slot = 0;
+    for (const SlotPiece& p : pieces) {
+        while (slot < m_slots.size() && m_slots[slot].used)
+            ++slot;
+        if (slot == m_slots.size())
+            m_slots.emplace_back();
+        TRY(set_memslot(slot, p.gpa, p.size, host + p.offset, p.readonly));
+        m_slots[slot] = { m, host, p, true };
+    }
+    return {};
+}
+
 void Vm::physmap_unmapped(const memory::Mapping& m)
 {
     std::lock_guard guard(m_slot_lock);
-    for (uint32_t i = 0; i < m_slots.size(); ++i) {
-        if (m_slots[i].used && m_slots[i].mapping == m) {
-            if (auto r = set_memslot(i, m.gpa, 0, nullptr, false); !r)
-                logger()->error("{}", r.error().message);
-            m_slots[i].used = false;
-            return;
-        }
-    }
-    logger()->error("physmap removed [{:#x}+{:#x}] which has no memslot", m.gpa, m.size);
+    drop_slots_locked(m);
 }
 
 void Vm::physmap_mapped(const memory::Mapping& m, uint8_t* host)
 {
     std::lock_guard guard(m_slot_lock);
-    uint32_t slot = 0;
-    while (slot < m_slots.size() && m_slots[slot].used)
-        ++slot;
-    if (slot >= m_max_slots) {
-        logger()->error("out of KVM memslots mapping [{:#x}+{:#x}]", m.gpa, m.size);
-        return;
-    }
-    if (slot == m_slots.size())
-        m_slots.emplace_back();
-    if (auto r = set_memslot(slot, m.gpa, m.size, host, m.prot == memory::Protection::ReadOnly); !r) {
+    if (auto r = add_slots_locked(m, host, m_write_limited); !r)
         logger()->error("{}", r.error().message);
-        return;
-    }
-    m_slots[slot] = { m, true };
 }
 
 Status Vm::set_irq_line(uint32_t gsi, bool level)
@@ -199,6 +215,12 @@ Result<std::unique_ptr<hv::Vcpu>> Vm::create_vcpu(uint32_t id)
         return make_unexpected(Error::from_errno(fmt::format("KVM_CREATE_VCPU {}", id)));
     std::unique_ptr<hv::Vcpu> vcpu = TRY(Vcpu::create(*this, id, UniqueFd(raw)));
     return vcpu;
+}
+
+void Vm::vcpu_gone(Vcpu* vcpu)
+{
+    std::lock_guard guard(m_vcpus_lock);
+    m_msr_intercepts.erase(vcpu);
 }
 
 Result<std::unique_ptr<hv::LevelLine>> Vm::create_level_line(uint32_t gsi, std::function<bool()> still_asserted)

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <linux/kvm.h>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -12,7 +13,9 @@
 #include "base/result.h"
 #include "base/unique_fd.h"
 #include "hv/vm.h"
+#include "kvm/introspect_plan.h"
 #include "kvm/kvm_system.h"
+#include "kvm/run_gate.h"
 #include "memory/physmap.h"
 
 namespace xkvm::kvm {
@@ -48,6 +51,19 @@ public:
     Status remove_irqfd(int fd, uint32_t gsi);
 
     Result<std::unique_ptr<hv::Vcpu>> create_vcpu(uint32_t id) override;
+    void vcpu_gone(Vcpu* vcpu);
+
+    // Introspection (vm_introspect.cpp): write limits as read-only memslots, WRMSR intercepts
+    // through the MSR filter. Read and execute limits are refused (ENOSYS): KVM keeps those
+    // faults in the kernel.
+    hv::IntrospectionCaps introspection_caps() const override;
+    Status set_page_access(memory::Gpa gpa, uint64_t size, uint8_t allowed) override;
+    bool write_limited(uint64_t gpa);
+    Status write_ram(uint64_t gpa, std::span<const uint8_t> data);
+    // `vcpu` intercepts WRMSR to `msrs`: the VM's filter denies writes to every MSR some vCPU
+    // intercepts. A list KVM cannot filter changes nothing.
+    Status set_msr_intercepts(const Vcpu* vcpu, std::span<const uint32_t> msrs);
+    RunGate& run_gate() { return m_gate; }
 
     // memory::PhysmapListener
     void physmap_unmapped(const memory::Mapping&) override;
@@ -56,18 +72,31 @@ public:
 private:
     Vm(KvmSystem& sys, UniqueFd fd) : m_sys(sys), m_fd(std::move(fd)) { }
     Status set_memslot(uint32_t slot, uint64_t gpa, uint64_t size, uint8_t* host, bool readonly);
+    // With m_slot_lock held: the memslots of one mapping, deleted or created under `limits`.
+    void drop_slots_locked(const memory::Mapping& m);
+    Status add_slots_locked(const memory::Mapping& m, uint8_t* host, const FrameRanges& limits);
+    uint32_t free_slots_locked() const;
+    Status check_ram_range(memory::Gpa gpa, uint64_t size) const;
 
     KvmSystem& m_sys;
     UniqueFd m_fd;
     memory::Physmap* m_physmap = nullptr;
 
+    // A mapping is one memslot, or several when some of its frames are write-limited.
     struct Slot {
         memory::Mapping mapping;
+        uint8_t* host = nullptr; // the mapping's, not the piece's
+        SlotPiece piece;
         bool used = false;
     };
     std::mutex m_slot_lock;
     std::vector<Slot> m_slots;
     uint32_t m_max_slots = 0;
+    FrameRanges m_write_limited; // under m_slot_lock
+    RunGate m_gate;
+
+    std::mutex m_vcpus_lock;
+    std::map<const Vcpu*, std::vector<uint32_t>> m_msr_intercepts; // under m_vcpus_lock
 };
 
 } // namespace xkvm::kvm

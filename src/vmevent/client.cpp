@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "ipc/notify_socket.h"
+#include "ipc/ops.h"
 #include "ipc/socket.h"
 
 namespace xkvm::vmevent {
@@ -29,9 +30,9 @@ Result<std::unique_ptr<Client>> Client::connect(const std::string& socket_path, 
     return c;
 }
 
-Result<ipc::Json> Client::call(const char* op, ipc::Json args, std::vector<UniqueFd>* fds)
+Result<ipc::Json> Client::call(std::string_view op, ipc::Json args, std::vector<UniqueFd>* fds)
 {
-    args["op"] = op;
+    args["op"] = std::string(op);
     args["id"] = m_next_id++;
     auto frame = TRY(m_chan->call(ipc::json_frame(args), kCallTimeout));
     auto reply = TRY(ipc::reply_result(TRY(ipc::parse_json(frame))));
@@ -45,7 +46,7 @@ Result<ipc::Json> Client::call(const char* op, ipc::Json args, std::vector<Uniqu
 Status Client::open(OpenOptions options)
 {
     std::vector<UniqueFd> fds;
-    auto reply = TRY(call(kOpOpen, { { "ring_pages", options.ring_pages }, { "slots", options.slots } }, &fds));
+    auto reply = TRY(call(ipc::ops::kMonitorOpen, { { "ring_pages", options.ring_pages }, { "slots", options.slots } }, &fds));
     m_vcpus = static_cast<uint32_t>(TRY(ipc::get_uint(reply, "vcpus", 4096)));
     auto pages = TRY(ipc::get_uint(reply, "ring_pages", kMaxRingPages));
     bool slots = TRY(ipc::get_bool(reply, "slots"));
@@ -64,7 +65,7 @@ Status Client::open(OpenOptions options)
     for (uint32_t first = 0; first < m_vcpus; first += kMaxFdsPerReply) {
         uint32_t count = std::min(kMaxFdsPerReply, m_vcpus - first);
         std::vector<UniqueFd> notify;
-        TRY(call(kOpSlotNotify, { { "first", first }, { "count", count } }, &notify));
+        TRY(call(ipc::ops::kMonitorSlotNotify, { { "first", first }, { "count", count } }, &notify));
         if (notify.size() != count)
             return fail(EPROTO, "slot-notify answered with {} descriptors for {}", notify.size(), count);
         for (auto& fd : notify)
@@ -77,12 +78,12 @@ Status Client::open(OpenOptions options)
 
 Result<ipc::Json> Client::caps()
 {
-    return call(kOpCaps, ipc::Json::object());
+    return call(ipc::ops::kMonitorCaps, ipc::Json::object());
 }
 
 Status Client::set_events(const EventConfig& c)
 {
-    TRY(call(kOpEvents, { { "guest_request", c.guest_request }, { "guest_request_sync", c.guest_request_sync },
+    TRY(call(ipc::ops::kMonitorEvents, { { "guest_request", c.guest_request }, { "guest_request_sync", c.guest_request_sync },
                           { "breakpoint", c.breakpoint }, { "singlestep", c.singlestep },
                           { "cr_writes", c.cr_writes }, { "descriptor", c.descriptor }, { "msrs", c.msrs } }));
     return {};
@@ -90,13 +91,13 @@ Status Client::set_events(const EventConfig& c)
 
 Status Client::set_access(uint64_t gfn, uint64_t nr, XenmemAccess access)
 {
-    TRY(call(kOpSetAccess, { { "gfn", gfn }, { "nr", nr }, { "access", static_cast<uint32_t>(access) } }));
+    TRY(call(ipc::ops::kMonitorSetAccess, { { "gfn", gfn }, { "nr", nr }, { "access", static_cast<uint32_t>(access) } }));
     return {};
 }
 
 Result<XenmemAccess> Client::get_access(uint64_t gfn)
 {
-    auto reply = TRY(call(kOpGetAccess, { { "gfn", gfn } }));
+    auto reply = TRY(call(ipc::ops::kMonitorGetAccess, { { "gfn", gfn } }));
     return static_cast<XenmemAccess>(TRY(ipc::get_uint(reply, "access", kXenmemDefault)));
 }
 

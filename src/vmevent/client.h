@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -57,7 +58,7 @@ public:
 
 private:
     Client() = default;
-    Result<ipc::Json> call(const char* op, ipc::Json args, std::vector<UniqueFd>* fds = nullptr);
+    Result<ipc::Json> call(std::string_view op, ipc::Json args, std::vector<UniqueFd>* fds = nullptr);
     Status open(OpenOptions options);
     Status take_ring(std::vector<Pending>& out);
 

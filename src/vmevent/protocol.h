@@ -1,4 +1,5 @@
-// The monitor socket: JSON requests and replies (src/ipc/json_message.h) between a monitor and the
+// The monitor socket: JSON requests and replies (src/ipc/json_message.h; the names in ipc/ops.h,
+// kMonitor*) between a monitor and the
 // VMM of the domain it watches, at <rundir>/<domid>/monitor.sock (ipc::monitor_socket_path) or
 // where `xkvm-vmm --monitor-socket` puts it. One monitor at a time; the socket closing ends
 // monitoring (everything it set is undone, the guest runs on).
@@ -19,13 +20,6 @@
 #include <vector>
 
 namespace xkvm::vmevent {
-
-inline constexpr const char* kOpOpen = "open";
-inline constexpr const char* kOpSlotNotify = "slot-notify";
-inline constexpr const char* kOpCaps = "caps";
-inline constexpr const char* kOpEvents = "events";
-inline constexpr const char* kOpSetAccess = "set-access";
-inline constexpr const char* kOpGetAccess = "get-access";
 
 inline constexpr uint32_t kMaxRingPages = 64;
 inline constexpr uint32_t kMaxFdsPerReply = 8; // ipc's per-frame descriptor limit

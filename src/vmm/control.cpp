@@ -1,3 +1,4 @@
+#include "ipc/ops.h"
 #include "vmm/control.h"
 
 #include <poll.h>
@@ -92,9 +93,16 @@ private:
     Status build(const Json& req, uint64_t id);
     Status handle_frame(ipc::Frame& f);
     Status handle_request(const Json& req, std::vector<UniqueFd>& fds);
-    Result<Json> dispatch(const std::string& op, const Json& req, std::vector<UniqueFd>& fds,
-                          std::vector<UniqueFd>& reply_fds);
-    Json status() ;
+    struct Call {
+        std::string_view op;
+        const Json& req;
+        std::vector<UniqueFd>& fds;
+        std::vector<UniqueFd>& reply_fds;
+    };
+    // One table of every control operation; the names are ipc/ops.h's.
+    Result<Json> dispatch(const Call& call);
+    Result<Json> relay(const Call& call);
+    Json status();
     void report_shutdown();
     void accept_clients();
     void client_readable(Client& c);
@@ -233,41 +241,59 @@ Json ControlLoop::status()
                   { "cpu_time_ns", total }, { "vcpus", vcpus } };
 }
 
-Result<Json> ControlLoop::dispatch(const std::string& op, const Json& req, std::vector<UniqueFd>& fds,
-                                   std::vector<UniqueFd>& reply_fds)
+Result<Json> ControlLoop::dispatch(const Call& call)
 {
-    Machine& m = *m_machine;
-    if (op.starts_with("evtchn-"))
-        return m_relay->handle(op, req, fds, reply_fds);
-    if (op == "pause") {
-        m.pause();
-    } else if (op == "unpause") {
-        m.unpause();
-    } else if (op == "status") {
-        return status();
-    } else if (op == "set-affinity") {
-        uint32_t vcpu = static_cast<uint32_t>(TRY(ipc::get_uint(req, "vcpu", UINT32_MAX)));
-        auto cpus = TRY(ipc::get_uint_list(req, "cpus", 65535, 65536));
-        if (vcpu >= m.vcpu_count())
-            return fail(EINVAL, "vCPU {} does not exist (the domain has {})", vcpu, m.vcpu_count());
-        TRY(m.set_vcpu_affinity(vcpu, cpus));
-    } else if (op == "console-input") {
-        auto data = TRY(ipc::get_string(req, "data", 64 * 1024));
-        m.console_input(data);
-    } else if (op == "shutdown-request") {
-        auto reason = TRY(ipc::get_uint(req, "reason", SHUTDOWN_MAX));
-        m.guest_shutdown(static_cast<unsigned>(reason), "requested by the toolstack");
-    } else if (op == "debug-virq") {
-        for (uint32_t v = 0; v < m.vcpu_count(); ++v)
-            m.xen().evtchn().raise_virq(VIRQ_DEBUG, v);
-    } else if (op == "end-console") {
-        close_consoles();
-    } else if (op == "destroy") {
-        m_exit = true;
-    } else {
-        return fail(EOPNOTSUPP, "unknown control operation '{}'", op);
-    }
-    return Json::object();
+    namespace ops = ipc::ops;
+    using Done = Result<Json>;
+    struct Entry {
+        std::string_view op;
+        Result<Json> (*run)(ControlLoop&, Machine&, const Call&);
+    };
+    static constexpr Entry kOps[] = {
+        { ops::kPause, [](ControlLoop&, Machine& m, const Call&) -> Done { return m.pause(), Json::object(); } },
+        { ops::kUnpause, [](ControlLoop&, Machine& m, const Call&) -> Done { return m.unpause(), Json::object(); } },
+        { ops::kStatus, [](ControlLoop& l, Machine&, const Call&) -> Done { return l.status(); } },
+        { ops::kSetAffinity, [](ControlLoop&, Machine& m, const Call& c) -> Done {
+             uint32_t vcpu = static_cast<uint32_t>(TRY(ipc::get_uint(c.req, "vcpu", UINT32_MAX)));
+             auto cpus = TRY(ipc::get_uint_list(c.req, "cpus", 65535, 65536));
+             if (vcpu >= m.vcpu_count())
+                 return fail(EINVAL, "vCPU {} does not exist (the domain has {})", vcpu, m.vcpu_count());
+             TRY(m.set_vcpu_affinity(vcpu, cpus));
+             return Json::object();
+         } },
+        { ops::kSetMaxMemory, [](ControlLoop&, Machine& m, const Call& c) -> Done {
+             TRY(m.set_max_memory_kib(TRY(ipc::get_uint(c.req, "kib"))));
+             return Json::object();
+         } },
+        { ops::kConsoleInput, [](ControlLoop&, Machine& m, const Call& c) -> Done {
+             m.console_input(TRY(ipc::get_string(c.req, "data", 64 * 1024)));
+             return Json::object();
+         } },
+        { ops::kShutdownRequest, [](ControlLoop&, Machine& m, const Call& c) -> Done {
+             auto reason = TRY(ipc::get_uint(c.req, "reason", SHUTDOWN_MAX));
+             m.guest_shutdown(static_cast<unsigned>(reason), "requested by the toolstack");
+             return Json::object();
+         } },
+        { ops::kDebugVirq, [](ControlLoop&, Machine& m, const Call&) -> Done {
+             for (uint32_t v = 0; v < m.vcpu_count(); ++v)
+                 m.xen().evtchn().raise_virq(VIRQ_DEBUG, v);
+             return Json::object();
+         } },
+        { ops::kEndConsole, [](ControlLoop& l, Machine&, const Call&) -> Done { return l.close_consoles(), Json::object(); } },
+        { ops::kDestroy, [](ControlLoop& l, Machine&, const Call&) -> Done { return l.m_exit = true, Json::object(); } },
+        { ops::kEvtchnConnect, [](ControlLoop& l, Machine&, const Call& c) { return l.relay(c); } },
+        { ops::kEvtchnPeerClosed, [](ControlLoop& l, Machine&, const Call& c) { return l.relay(c); } },
+        { ops::kEvtchnDomainGone, [](ControlLoop& l, Machine&, const Call& c) { return l.relay(c); } },
+    };
+    for (const Entry& e : kOps)
+        if (e.op == call.op)
+            return e.run(*this, *m_machine, call);
+    return fail(EOPNOTSUPP, "unknown control operation '{}'", call.op);
+}
+
+Result<Json> ControlLoop::relay(const Call& c)
+{
+    return m_relay->handle(c.op, c.req, c.fds, c.reply_fds);
 }
 
 Status ControlLoop::handle_request(const Json& req, std::vector<UniqueFd>& fds)
@@ -275,7 +301,7 @@ Status ControlLoop::handle_request(const Json& req, std::vector<UniqueFd>& fds)
     auto op = TRY(ipc::get_string(req, "op", 64));
     uint64_t id = TRY(ipc::get_uint(req, "id"));
     if (!m_machine) {
-        if (op != "build")
+        if (op != ipc::ops::kBuild)
             return fail(EPROTO, "'{}' before build", op);
         if (auto r = build(req, id); !r) {
             send(ipc::error_reply(id, r.error()));
@@ -285,7 +311,7 @@ Status ControlLoop::handle_request(const Json& req, std::vector<UniqueFd>& fds)
         return {};
     }
     std::vector<UniqueFd> reply_fds;
-    auto r = dispatch(op, req, fds, reply_fds);
+    auto r = dispatch(Call { op, req, fds, reply_fds });
     if (r)
         send(ipc::ok_reply(id, r.release_value()), std::move(reply_fds));
     else

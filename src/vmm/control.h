@@ -1,5 +1,6 @@
 // The VMM under xkvmd's control: `xkvm-vmm --control-fd N`. N is this process's end of a socketpair
-// whose other end the daemon holds. Protocol (ipc/json_message.h conventions):
+// whose other end the daemon holds. Protocol (ipc/json_message.h conventions; the op names are
+// ipc/ops.h's constants, dispatched from one table in control.cpp):
 //
 //   daemon -> VMM requests        reply fields
 //     build {spec, rundir}          pid, vcpus: [{id, tid}]      (first message; failure = the error)
@@ -7,6 +8,8 @@
 //     status                        paused, shutdown, cpu_time_ns, vcpus: [{id, tid, cpu, time_ns,
 //                                   online, running, blocked, paused, affinity: [cpu...]}]
 //     set-affinity {vcpu, cpus}     -        (pins the vCPU thread)
+//     set-max-memory {kib}          -        (xl mem-max: the reservation's maximum, at most the
+//                                            maxmem the domain was built with)
 //     console-input {data}          -
 //     shutdown-request {reason}     -        (ends the domain now as if the guest shut down: -F)
 //     end-console                   -        (the domain is preserved after shutdown: close consoles)

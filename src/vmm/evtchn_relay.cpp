@@ -1,3 +1,4 @@
+#include "ipc/ops.h"
 #include "vmm/evtchn_relay.h"
 
 #include <fcntl.h>
@@ -165,7 +166,7 @@ Result<std::shared_ptr<EvtchnRelay::Waiter>> EvtchnRelay::ask(ipc::Json req, std
 
 bool EvtchnRelay::domain_exists(domid_t dom)
 {
-    auto waiter = ask(ipc::Json { { "op", "domain-exists" }, { "domid", dom } }, {});
+    auto waiter = ask(ipc::Json { { "op", ipc::ops::kDomainExists }, { "domid", dom } }, {});
     if (!waiter || !(*waiter)->reply)
         return false;
     auto exists = ipc::get_bool(*(*waiter)->reply, "exists");
@@ -180,7 +181,7 @@ Result<std::shared_ptr<xen::Endpoint>> EvtchnRelay::bind(domid_t remote_dom, evt
         return xen::xen_fail(XEN_ENOMEM, "no socket for an interdomain channel: {}", pair.error().message);
     std::vector<UniqueFd> fds;
     fds.push_back(std::move(pair->send_end));
-    auto asked = ask(ipc::Json { { "op", "evtchn-bind" }, { "remote_dom", remote_dom },
+    auto asked = ask(ipc::Json { { "op", ipc::ops::kEvtchnBind }, { "remote_dom", remote_dom },
                                  { "remote_port", remote_port }, { "local_port", local_port } },
                      std::move(fds));
     if (!asked) {
@@ -246,12 +247,12 @@ Result<ipc::Json> EvtchnRelay::connect(const ipc::Json& req, std::vector<UniqueF
     return ipc::Json::object();
 }
 
-Result<ipc::Json> EvtchnRelay::handle(const std::string& op, const ipc::Json& req, std::vector<UniqueFd>& fds,
+Result<ipc::Json> EvtchnRelay::handle(std::string_view op, const ipc::Json& req, std::vector<UniqueFd>& fds,
                                       std::vector<UniqueFd>& reply_fds)
 {
-    if (op == "evtchn-connect")
+    if (op == ipc::ops::kEvtchnConnect)
         return connect(req, fds, reply_fds);
-    if (op == "evtchn-peer-closed") {
+    if (op == ipc::ops::kEvtchnPeerClosed) {
         auto port = static_cast<evtchn_port_t>(TRY(ipc::get_uint(req, "port", UINT32_MAX)));
         auto dom = static_cast<domid_t>(TRY(ipc::get_uint(req, "remote_dom", DOMID_FIRST_RESERVED - 1)));
         auto remote_port = static_cast<evtchn_port_t>(TRY(ipc::get_uint(req, "remote_port", UINT32_MAX)));
@@ -265,7 +266,7 @@ Result<ipc::Json> EvtchnRelay::handle(const std::string& op, const ipc::Json& re
         m_ec.remote_closed(port, dom, remote_port);
         return ipc::Json::object();
     }
-    if (op == "evtchn-domain-gone") {
+    if (op == ipc::ops::kEvtchnDomainGone) {
         auto dom = static_cast<domid_t>(TRY(ipc::get_uint(req, "domid", DOMID_FIRST_RESERVED - 1)));
         std::vector<evtchn_port_t> ports;
         {

@@ -52,7 +52,7 @@ public:
     // From the control loop. A reply (no "op") to one of our requests; false if it is not ours.
     bool complete(const ipc::Json& reply, std::vector<UniqueFd>& fds);
     // The daemon's evtchn-* requests; the reply's fields (and descriptors) or an error.
-    Result<ipc::Json> handle(const std::string& op, const ipc::Json& req, std::vector<UniqueFd>& fds,
+    Result<ipc::Json> handle(std::string_view op, const ipc::Json& req, std::vector<UniqueFd>& fds,
                              std::vector<UniqueFd>& reply_fds);
 
     // Fails whatever waits for the daemon and stops delivering (the domain is going away). Must

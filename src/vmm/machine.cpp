@@ -314,6 +314,16 @@ Status Machine::apply_vcpu_affinity(uint32_t vcpu)
     return numa::pin_thread(m_runners[vcpu]->tid(), numa::CpuSet::from_ids(m_spec.vcpu_affinity[vcpu]));
 }
 
+Status Machine::set_max_memory_kib(uint64_t kib)
+{
+    uint64_t built_kib = std::max(m_spec.maxmem_mib, m_spec.memory_mib) * 1024;
+    if (kib == 0 || kib > built_kib)
+        return fail(EINVAL, "the maximum of domain '{}' can be 1 to {} KiB (the maxmem it was built with), not {}",
+                    m_spec.name, built_kib, kib);
+    m_xen->reservation().set_max_pages(kib * 1024 / memory::kPageSize);
+    return {};
+}
+
 Status Machine::set_vcpu_affinity(uint32_t vcpu, const std::vector<uint32_t>& cpus)
 {
     if (vcpu >= m_runners.size())

@@ -105,6 +105,10 @@ public:
     TimerService& timers() { return m_timers; }
     // Pin a vCPU's thread to host CPUs (empty: no restriction from now on, the current pinning stays).
     Status set_vcpu_affinity(uint32_t vcpu, const std::vector<uint32_t>& cpus);
+    // xl mem-max: the reservation's new maximum. Below the current reservation is allowed (the
+    // balloon must shrink before growing again); above the maxmem the domain was built with is not,
+    // since no backing exists beyond it.
+    Status set_max_memory_kib(uint64_t kib);
     // The guest's xenstore connection; give it a backend before unpausing (or use_local_xenstore()).
     XenstoreLink& xenstore() { return *m_xenstore; }
     // Serve xenstore from a private in-process store (a VMM running without the daemon).

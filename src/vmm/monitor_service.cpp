@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "ipc/notify_socket.h"
+#include "ipc/ops.h"
 #include "ipc/socket.h"
 #include "vmm/monitor_events.h"
 
@@ -28,12 +29,12 @@ constexpr uint8_t kCrMask = (1u << 0) | (1u << 3) | (1u << 4);
 } // namespace
 
 const MonitorService::Op MonitorService::kOps[] = {
-    { vmevent::kOpOpen, &MonitorService::op_open },
-    { vmevent::kOpSlotNotify, &MonitorService::op_slot_notify },
-    { vmevent::kOpCaps, &MonitorService::op_caps },
-    { vmevent::kOpEvents, &MonitorService::op_events },
-    { vmevent::kOpSetAccess, &MonitorService::op_set_access },
-    { vmevent::kOpGetAccess, &MonitorService::op_get_access },
+    { ipc::ops::kMonitorOpen, &MonitorService::op_open },
+    { ipc::ops::kMonitorSlotNotify, &MonitorService::op_slot_notify },
+    { ipc::ops::kMonitorCaps, &MonitorService::op_caps },
+    { ipc::ops::kMonitorEvents, &MonitorService::op_events },
+    { ipc::ops::kMonitorSetAccess, &MonitorService::op_set_access },
+    { ipc::ops::kMonitorGetAccess, &MonitorService::op_get_access },
 };
 
 MonitorService::MonitorService(hv::Vm& vm, memory::Physmap& physmap, std::vector<hv::VcpuRunner*> runners)
@@ -182,7 +183,7 @@ Result<ipc::Json> MonitorService::dispatch(const ipc::Json& request, std::vector
     for (const Op& o : kOps)
         if (op == o.name) {
             if (!m_channel && o.handler != &MonitorService::op_open)
-                return fail(EPROTO, "'{}' before '{}'", op, vmevent::kOpOpen);
+                return fail(EPROTO, "'{}' before '{}'", op, ipc::ops::kMonitorOpen);
             return (this->*o.handler)(request, fds);
         }
     return fail(EINVAL, "unknown monitor operation '{}'", op);

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -72,7 +73,7 @@ private:
         bool sync;
     };
     struct Op {
-        const char* name;
+        std::string_view name;
         Result<ipc::Json> (MonitorService::*handler)(const ipc::Json& args, std::vector<UniqueFd>& fds);
     };
     static const Op kOps[];

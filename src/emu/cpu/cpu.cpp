@@ -78,8 +78,8 @@ bool CpuImpl::take_events()
         m_nmi_pending = false;
         st.run_state = RunState::Running;
         try {
-            deliver(kNmi, false, 0, false, true);
-            st.nmi_blocked = true;
+            if (deliver_between(kNmi, true))
+                st.nmi_blocked = true;
         } catch (const GuestFault& f) {
             deliver_fault(f);
         }
@@ -93,7 +93,7 @@ bool CpuImpl::take_events()
             m_events.fetch_or(kEventAttention, std::memory_order_relaxed); // there may be more
             st.run_state = RunState::Running;
             try {
-                deliver(*v, false, 0, false, true);
+                deliver_between(*v, false);
             } catch (const GuestFault& f) {
                 deliver_fault(f);
             }
@@ -273,7 +273,7 @@ void CpuImpl::step()
         st.interrupt_shadow = m_stop.set_shadow;
         if (tf && !m_event_delivered) {
             st.dr[6] |= 1u << 14; // BS
-            deliver(kDb, false, 0, false, true);
+            deliver_between(kDb, false);
         }
     } catch (const GuestFault& f) {
         on_fault(f);
@@ -360,14 +360,19 @@ CpuExit CpuImpl::run(uint64_t budget)
             return CpuExit{ CpuExit::Kind::TripleFault };
         if (st.run_state == RunState::WaitForSipi)
             return CpuExit{};
+        if (m_held.kind != HeldEvent::Kind::None) {
+            redeliver_held();
+            if (stop_pending())
+                return stop_exit();
+        }
         // An instruction waiting for its completed read runs before any event is taken.
         bool replay_pending = m_replay_count != 0 || m_msr_completed || m_bypass;
         if (!replay_pending && ((m_events.load(std::memory_order_relaxed) & kEventAttention) ||
                                 m_nmi_pending || st.run_state != RunState::Running)) {
             if (!take_events())
                 return CpuExit{ CpuExit::Kind::Halt };
-            if (m_stop.triple)
-                return CpuExit{ CpuExit::Kind::TripleFault };
+            if (stop_pending()) // a triple fault, or an event a page limit held
+                return stop_exit();
         }
         // Instructions up to the next boundary that needs the checks above.
         do {
@@ -449,6 +454,7 @@ void Cpu::init_reset()
     c.m_delivering = kNotDelivering;
     c.reset_replay();
     c.m_bypass = c.m_intercepted = false;
+    c.m_held = {};
     c.m_queued_count = c.m_queued_next = 0;
     c.state_changed(); // also re-reads the CPUID features the CPU honours (SMEP, SMAP, UMIP)
 }

@@ -231,6 +231,21 @@ public:
     [[noreturn]] void intercept(CpuExit::Introspect x, uint8_t insn_len, uint64_t gpa = 0);
     uint8_t insn_length_at_rip(); // 0 where its fetch faults
     bool finish_intercept(InterceptFinish how);
+    // An event between instructions (a fault's delivery, an NMI, an external interrupt, the
+    // single-step trap) whose IDT, GDT, TSS or stack access a page limit refused. Nothing of it
+    // committed; the run ends with the Introspect exit and the next run() delivers it again.
+    struct HeldEvent {
+        enum class Kind : uint8_t { None, Fault, Direct } kind = Kind::None;
+        GuestFault fault{};            // the exception, or the vector delivered directly
+        uint8_t prev = kNotDelivering; // Fault: the delivery it interrupted (for #DF, triple fault)
+        bool nmi = false;              // Direct: an NMI, which blocks NMIs once delivered
+    };
+    // `before`: m_exit before the delivery, which a refused access overwrote.
+    void hold_event(const HeldEvent& ev, const CpuExit& before);
+    // Delivers `vector` as NMIs, external interrupts and the single-step trap are; false when a
+    // page limit held it. Faults of the delivery propagate.
+    bool deliver_between(uint8_t vector, bool nmi);
+    void redeliver_held();
 
     // ---- segments (segment.cpp)
     Descriptor read_descriptor(uint16_t sel, uint8_t vector_on_fault);
@@ -324,6 +339,7 @@ public:
     CpuIntercepts m_intercepts;
     bool m_bypass = false;
     bool m_intercepted = false;
+    HeldEvent m_held;
 };
 
 // Handlers' lookup (dispatch.cpp): the handler for a Zydis mnemonic, or the #UD handler.

@@ -8,34 +8,8 @@ using namespace xkvm::emu::test;
 
 namespace {
 
-using What = CpuExit::Introspect::What;
 using Table = CpuExit::Introspect::Table;
 constexpr uint64_t kCr0Mp = 1u << 1, kCr0Ts = 1u << 3, kCr4Tsd = 1u << 2;
-
-class IntrospectTest : public CpuTest {
-public:
-    void limit(uint64_t page, uint8_t allowed)
-    {
-        bus.limits[page] = allowed;
-        cpu->flush_tlb();
-    }
-    void lift(uint64_t page)
-    {
-        bus.limits.erase(page);
-        cpu->flush_tlb();
-    }
-    // Runs to the next exit, which must be Introspect of kind `what`.
-    CpuExit::Introspect expect_intercept(What what, uint8_t insn_len)
-    {
-        CpuExit e = run();
-        EXPECT_EQ(e.kind, CpuExit::Kind::Introspect);
-        EXPECT_EQ(e.introspect.what, what);
-        EXPECT_EQ(e.introspect.insn_len, insn_len);
-        last_gpa = e.gpa;
-        return e.introspect;
-    }
-    uint64_t last_gpa = 0;
-};
 
 TEST_F(IntrospectTest, WriteLimitStopsTheStoreUntilExecuted)
 {

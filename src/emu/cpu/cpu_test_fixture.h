@@ -195,4 +195,31 @@ public:
     CpuExit run(uint64_t budget = 100000) { return cpu->run(budget); }
 };
 
+// Introspection tests: page limits on the FakeBus, and running to an expected Introspect exit.
+class IntrospectTest : public CpuTest {
+public:
+    void limit(uint64_t page, uint8_t allowed)
+    {
+        bus.limits[page] = allowed;
+        cpu->flush_tlb();
+    }
+    void lift(uint64_t page)
+    {
+        bus.limits.erase(page);
+        cpu->flush_tlb();
+    }
+    using What = CpuExit::Introspect::What;
+    // Runs to the next exit, which must be Introspect of kind `what`.
+    CpuExit::Introspect expect_intercept(What what, uint8_t insn_len)
+    {
+        CpuExit e = run();
+        EXPECT_EQ(e.kind, CpuExit::Kind::Introspect);
+        EXPECT_EQ(e.introspect.what, what);
+        EXPECT_EQ(e.introspect.insn_len, insn_len);
+        last_gpa = e.gpa;
+        return e.introspect;
+    }
+    uint64_t last_gpa = 0;
+};
+
 } // namespace xkvm::emu::test

@@ -20,6 +20,7 @@ bool double_fault(uint8_t first, uint8_t second)
 void CpuImpl::deliver_fault(const GuestFault& first)
 {
     GuestFault f = first;
+    const CpuExit before = m_exit;
     for (int attempt = 0; attempt < 4; ++attempt) {
         uint8_t prev = m_delivering;
         m_delivering = kNotDelivering;
@@ -36,8 +37,7 @@ void CpuImpl::deliver_fault(const GuestFault& first)
         } catch (const GuestFault& g) {
             f = g;
         } catch (const ExitSignal&) {
-            // An IDT or stack in MMIO: not something a CPU can deliver through.
-            m_stop.triple = true;
+            hold_event(HeldEvent{ HeldEvent::Kind::Fault, f, prev, false }, before);
             return;
         }
     }
@@ -77,11 +77,23 @@ struct Stack {
     bool switched;
 };
 
+// Translates both ends of a write that event delivery is about to make, so that faults and page
+// limits stop it before anything of the event is written.
+void probe_write(CpuImpl& c, uint64_t lin, unsigned size, uint8_t acc, bool wrap32)
+{
+    uint64_t gpa;
+    uint64_t last = lin + size - 1;
+    c.translate(wrap32 ? lin & 0xffffffffull : lin, acc | kAccWrite, gpa);
+    c.translate(wrap32 ? last & 0xffffffffull : last, acc | kAccWrite, gpa);
+}
+
 void deliver_real_mode(CpuImpl& c, const Event& ev)
 {
     if (uint32_t(ev.vector) * 4 + 3 > c.st.idt.limit)
         c.fault(kGp, ev.idt_error);
     uint32_t entry = uint32_t(c.read_lin(c.st.idt.base + ev.vector * 4u, 4, kAccSystem));
+    for (unsigned k = 1; k <= 3; ++k)
+        probe_write(c, c.st.seg[SegSs].base + ((c.st.gpr[x86::Rsp] - 2 * k) & 0xffff), 2, kAccWrite, true);
     c.push(c.st.rflags & 0xffff, 2);
     c.push(c.st.seg[SegCs].selector, 2);
     c.push(c.st.rip & 0xffff, 2);
@@ -194,13 +206,20 @@ uint64_t push_frame(CpuImpl& c, const Event& ev, const Target& t, const Stack& s
     uint64_t mask = c.long_mode() ? ~0ull : s.ss.db ? 0xffffffffull : 0xffff;
     uint8_t acc = t.new_cpl < 3 ? uint8_t(kAccWrite | kAccSystem) : uint8_t(kAccWrite);
     uint64_t sp = s.sp;
+    uint64_t lins[6];
     for (unsigned k = 0; k < n; ++k) {
         sp = (sp - psize) & mask;
         if (!c.long_mode() && !s.ss.unusable && sp + psize - 1 > s.ss.limit)
             c.fault(kSs, ev.ext);
-        uint64_t lin = c.long_mode() ? sp : (s.ss.base + sp) & 0xffffffffull;
-        c.write_lin(lin, psize, frame[k], acc);
+        lins[k] = c.long_mode() ? sp : (s.ss.base + sp) & 0xffffffffull;
+        probe_write(c, lins[k], psize, acc, !c.long_mode());
     }
+    // The accessed bit load_cs() sets is the last write of the delivery: probed with the frame.
+    if (!(t.cs.type() & 1))
+        probe_write(c, ((t.sel & 4) ? c.st.ldt.base : c.st.gdt.base) + (t.sel & 0xfff8) + 5, 1,
+                    kAccWrite | kAccSystem, !c.long_mode());
+    for (unsigned k = 0; k < n; ++k)
+        c.write_lin(lins[k], psize, frame[k], acc);
     return sp;
 }
 

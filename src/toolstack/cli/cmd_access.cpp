@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <map>
 
+#include "ipc/ops.h"
 #include "ipc/rundir.h"
 #include "toolstack/cli/commands.h"
 #include "toolstack/cli/daemon_client.h"
@@ -128,7 +129,7 @@ int cmd_access(const Context& ctx, const std::string& dom, const std::string& mo
     auto client = DaemonClient::connect(ctx.rundir, false);
     if (!client)
         return report(ctx, client.error());
-    auto rec = (*client)->call("domain", ipc::Json { { "dom", dom } });
+    auto rec = (*client)->call(ipc::ops::kDomain, ipc::Json { { "dom", dom } });
     if (!rec)
         return report(ctx, rec.error());
     uint32_t domid = (*rec)["domid"].get<uint32_t>();

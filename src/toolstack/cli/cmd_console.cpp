@@ -7,6 +7,7 @@
 
 #include <chrono>
 
+#include "ipc/ops.h"
 #include "ipc/rundir.h"
 #include "ipc/socket.h"
 #include "toolstack/cli/commands.h"
@@ -121,7 +122,7 @@ int cmd_console(const Context& ctx, const std::string& dom)
     auto client = DaemonClient::connect(ctx.rundir);
     if (!client)
         return report(ctx, client.error());
-    auto rec = (*client)->call("domain", ipc::Json { { "dom", dom } });
+    auto rec = (*client)->call(ipc::ops::kDomain, ipc::Json { { "dom", dom } });
     if (!rec)
         return report(ctx, rec.error());
     return attach_console(ctx, (*rec)["domid"].get<uint32_t>());

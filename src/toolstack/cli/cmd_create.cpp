@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "ipc/ops.h"
 #include "config/domain_config.h"
 #include "config/json.h"
 #include "config/parser.h"
@@ -38,7 +39,7 @@ std::vector<uint32_t> ids(const numa::CpuSet& s) { return s.ids(); }
 // vCPUs of the running domains per node, so automatic placement avoids busy nodes.
 numa::VcpuLoad running_load(const numa::Topology& topo, DaemonClient& client)
 {
-    auto list = client.call("list");
+    auto list = client.call(ipc::ops::kList);
     if (!list || !(*list)["domains"].is_array())
         return {};
     std::vector<numa::DomainAffinity> doms;
@@ -160,7 +161,7 @@ int cmd_create(const Context& ctx, const CreateOptions& o)
         { "soft", soft },
         { "nodes", plan->placement.nodes.ids() },
     };
-    auto created = client->call("create", req, std::chrono::seconds(90));
+    auto created = client->call(ipc::ops::kCreate, req, std::chrono::seconds(90));
     if (!created)
         return report(ctx, fmt::format("cannot create domain '{}': {}", cfg.name, created.error().message));
     uint32_t domid = (*created)["domid"].get<uint32_t>();
@@ -169,13 +170,13 @@ int cmd_create(const Context& ctx, const CreateOptions& o)
         if (!sock)
             return report(ctx, sock.error());
         if (!o.paused)
-            if (auto r = client->call("unpause", Json { { "dom", std::to_string(domid) } }); !r)
+            if (auto r = client->call(ipc::ops::kUnpause, Json { { "dom", std::to_string(domid) } }); !r)
                 return report(ctx, fmt::format("cannot unpause domain {}: {}", domid, r.error().message));
         return stream_console(ctx, sock.release_value());
     }
 
     if (o.foreground) {
-        auto r = client->call("wait", Json { { "dom", cfg.name }, { "by_name", true } }, std::chrono::hours(24 * 365));
+        auto r = client->call(ipc::ops::kWait, Json { { "dom", cfg.name }, { "by_name", true } }, std::chrono::hours(24 * 365));
         if (!r)
             return report(ctx, r.error());
     }

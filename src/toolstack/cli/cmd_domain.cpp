@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "ipc/ops.h"
+#include "toolstack/cli/mem_size.h"
 #include "ipc/rundir.h"
 #include "toolstack/cli/commands.h"
 #include "toolstack/cli/daemon_client.h"
@@ -24,7 +26,7 @@ Result<Json> domains(DaemonClient& c, const std::vector<std::string>& doms)
     Json args = Json::object();
     if (!doms.empty())
         args["doms"] = doms;
-    auto r = TRY(c.call("list", args));
+    auto r = TRY(c.call(ipc::ops::kList, args));
     if (!r.contains("domains") || !r["domains"].is_array())
         return fail(EPROTO, "xkvmd sent a malformed list");
     return r["domains"];
@@ -91,7 +93,7 @@ int cmd_list(const Context& ctx, const ListOptions& o)
 namespace {
 
 // One request whose reply carries nothing to print: 0, or the error reported.
-int call_daemon(const Context& ctx, const std::string& op, const Json& args)
+int call_daemon(const Context& ctx, std::string_view op, const Json& args)
 {
     auto client = connect(ctx);
     if (!client)
@@ -113,12 +115,21 @@ int cmd_vcpu_set(const Context& ctx, const std::string& dom, const std::string& 
     unsigned long n = std::strtoul(count.c_str(), &end, 10);
     if (count.empty() || *end || n > UINT32_MAX)
         return report(ctx, fmt::format("vcpu-set: '{}' is not a number of vCPUs", count));
-    return call_daemon(ctx, "vcpu-set", Json { { "dom", dom }, { "count", n } });
+    return call_daemon(ctx, ipc::ops::kVcpuSet, Json { { "dom", dom }, { "count", n } });
+}
+
+int cmd_memory(const Context& ctx, std::string_view op, const std::string& dom, const std::string& size)
+{
+    auto kib = parse_mem_size_kib(size);
+    if (!kib)
+        return report(ctx, fmt::format("{}: '{}' is not a memory size (a number of MiB, or with a suffix t, g, m, k or b)",
+                                       op, size));
+    return call_daemon(ctx, op, Json { { "dom", dom }, { "kib", *kib } });
 }
 
 int cmd_debug_keys(const Context& ctx, const std::string& keys)
 {
-    return call_daemon(ctx, "debug-keys", Json { { "keys", keys } });
+    return call_daemon(ctx, ipc::ops::kDebugKeys, Json { { "keys", keys } });
 }
 
 int cmd_shutdown(const Context& ctx, const std::string& kind, const std::string& dom, bool wait, bool force)
@@ -126,7 +137,7 @@ int cmd_shutdown(const Context& ctx, const std::string& kind, const std::string&
     auto client = connect(ctx);
     if (!client)
         return report(ctx, client.error());
-    auto r = (*client)->call("shutdown", Json { { "dom", dom }, { "kind", kind }, { "force", force } });
+    auto r = (*client)->call(ipc::ops::kShutdown, Json { { "dom", dom }, { "kind", kind }, { "force", force } });
     if (!r)
         return report(ctx, r.error());
     uint32_t domid = (*r)["domid"].get<uint32_t>();
@@ -134,7 +145,7 @@ int cmd_shutdown(const Context& ctx, const std::string& kind, const std::string&
     if (!wait)
         return 0;
     std::fprintf(stderr, "Waiting for 1 domains\n");
-    auto w = (*client)->call("wait", Json { { "dom", std::to_string(domid) } }, std::chrono::hours(24 * 365));
+    auto w = (*client)->call(ipc::ops::kWait, Json { { "dom", std::to_string(domid) } }, std::chrono::hours(24 * 365));
     if (!w)
         return report(ctx, w.error());
     std::fprintf(stderr, "Domain %u has been shut down\n", domid);
@@ -146,7 +157,7 @@ int cmd_domid(const Context& ctx, const std::string& name)
     auto client = connect(ctx);
     if (!client)
         return report(ctx, client.error());
-    auto r = (*client)->call("domain", Json { { "dom", name } });
+    auto r = (*client)->call(ipc::ops::kDomain, Json { { "dom", name } });
     if (!r || (*r)["name"] != name)
         return report(ctx, fmt::format("cannot get the domid of '{}': no domain of that name", name));
     std::printf("%u\n", (*r)["domid"].get<uint32_t>());
@@ -164,7 +175,7 @@ int cmd_domname(const Context& ctx, const std::string& id)
     auto client = connect(ctx);
     if (!client)
         return report(ctx, client.error());
-    auto r = (*client)->call("domain", Json { { "dom", id } });
+    auto r = (*client)->call(ipc::ops::kDomain, Json { { "dom", id } });
     if (!r)
         return report(ctx, r.error());
     std::printf("%s\n", (*r)["name"].get<std::string>().c_str());
@@ -246,7 +257,7 @@ int cmd_vcpu_pin(const Context& ctx, const std::string& dom, const std::string& 
                                  { "hard", pin->affinity[v].hard.ids() },
                                  { "soft", pin->affinity[v].soft.ids() } });
     // The node affinity Xen would re-derive; the daemon keeps an explicit nodes= instead.
-    auto r = (*client)->call("vcpu-pin",
+    auto r = (*client)->call(ipc::ops::kVcpuPin,
                              Json { { "dom", rec["name"] }, { "vcpus", changes }, { "nodes", pin->derived_nodes.ids() } });
     return r ? 0 : report(ctx, r.error());
 }
@@ -261,11 +272,11 @@ namespace {
 
 Status xs_tree(DaemonClient& c, const std::string& path, int depth)
 {
-    auto kids = TRY(c.call("xenstore-ls", Json { { "path", path } }));
+    auto kids = TRY(c.call(ipc::ops::kXenstoreLs, Json { { "path", path } }));
     for (const auto& k : kids["children"]) {
         std::string name = k.get<std::string>();
         std::string child = path == "/" ? "/" + name : path + "/" + name;
-        auto value = c.call("xenstore-read", Json { { "path", child } });
+        auto value = c.call(ipc::ops::kXenstoreRead, Json { { "path", child } });
         std::printf("%*s%s = \"%s\"\n", depth, "", name.c_str(), value ? (*value)["value"].get<std::string>().c_str() : "");
         TRY(xs_tree(c, child, depth + 1));
     }
@@ -279,14 +290,14 @@ int cmd_xenstore(const Context& ctx, const std::string& op, const std::string& p
     auto client = connect(ctx);
     if (!client)
         return report(ctx, client.error());
-    if (op == "xenstore-ls") {
+    if (op == ipc::ops::kXenstoreLs) {
         auto r = xs_tree(**client, path.empty() ? "/" : path, 0);
         return r ? 0 : report(ctx, r.error());
     }
     auto r = (*client)->call(op, Json { { "path", path }, { "value", value } });
     if (!r)
         return report(ctx, fmt::format("{}: {}", path, r.error().message));
-    if (op == "xenstore-read")
+    if (op == ipc::ops::kXenstoreRead)
         std::printf("%s\n", (*r)["value"].get<std::string>().c_str());
     return 0;
 }

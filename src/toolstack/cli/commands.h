@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -50,6 +51,8 @@ int cmd_vcpu_set(const Context& ctx, const std::string& dom, const std::string& 
 int cmd_debug_keys(const Context& ctx, const std::string& keys);
 // Prints a domain's vm_event events of one kind until SIGINT/SIGTERM (xen-access's modes).
 int cmd_access(const Context& ctx, const std::string& dom, const std::string& mode);
+// xl mem-set / mem-max: `op` is ipc::ops::kMemSet or kMemMax, `size` in xl's syntax (MiB by default).
+int cmd_memory(const Context& ctx, std::string_view op, const std::string& dom, const std::string& size);
 
 // Prints "<prog>: <message>" to stderr and returns 1.
 int report(const Context& ctx, const Error& e);

@@ -118,9 +118,9 @@ Result<std::unique_ptr<DaemonClient>> DaemonClient::connect(const std::string& r
     }
 }
 
-Result<ipc::Json> DaemonClient::call(const std::string& op, ipc::Json args, std::chrono::milliseconds timeout)
+Result<ipc::Json> DaemonClient::call(std::string_view op, ipc::Json args, std::chrono::milliseconds timeout)
 {
-    args["op"] = op;
+    args["op"] = std::string(op);
     for (int attempt = 0;; ++attempt) {
         uint64_t id = m_next_id++;
         args["id"] = id;

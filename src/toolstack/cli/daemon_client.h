@@ -21,7 +21,7 @@ public:
 
     // One request, one reply: the reply's fields, or its error. A connection closed before the
     // reply (the daemon was just exiting for idleness) is retried once on a fresh daemon.
-    Result<ipc::Json> call(const std::string& op, ipc::Json args = ipc::Json::object(),
+    Result<ipc::Json> call(std::string_view op, ipc::Json args = ipc::Json::object(),
                            std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
     const std::string& rundir() const { return m_rundir; }

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "base/log.h"
+#include "ipc/ops.h"
 #include "ipc/rundir.h"
 #include "toolstack/cli/commands.h"
 
@@ -117,6 +118,16 @@ int main(int argc, char** argv)
     vs->add_option("domain", dom)->required();
     vs->add_option("count", count)->required();
     vs->callback([&] { rc = cli::cmd_vcpu_set(ctx, dom, count); });
+
+    std::string size;
+    for (auto op : { ipc::ops::kMemSet, ipc::ops::kMemMax }) {
+        bool is_set = op == ipc::ops::kMemSet;
+        auto* mem = app.add_subcommand(std::string(op), is_set ? "Set a domain's memory target (its balloon follows)"
+                                                               : "Set the most memory a domain may have");
+        mem->add_option("domain", dom)->required();
+        mem->add_option("size", size, "MiB, or with a suffix t, g, m, k or b")->required();
+        mem->callback([&, op] { rc = cli::cmd_memory(ctx, op, dom, size); });
+    }
 
     std::string keys;
     auto* dk = app.add_subcommand("debug-keys", "Send debug keys ('q' raises VIRQ_DEBUG in every domain)");

@@ -89,16 +89,25 @@ private:
 
     // daemon_ops.cpp: CLI requests
     void handle_request(uint64_t client, const ipc::Json& req);
-    Result<ipc::Json> dispatch(uint64_t client, uint64_t id, const std::string& op, const ipc::Json& req);
+    struct Call {
+        uint64_t client;
+        uint64_t id;
+        std::string_view op;
+        const ipc::Json& req;
+    };
+    // One table of every operation (daemon_ops.cpp); the names are ipc/ops.h's.
+    Result<ipc::Json> dispatch(const Call& call);
     Result<ipc::Json> op_create(uint64_t client, uint64_t id, const ipc::Json& req);
     Result<ipc::Json> op_list(uint64_t client, uint64_t id, const ipc::Json& req);
-    Result<ipc::Json> op_forward(uint64_t client, uint64_t id, const std::string& op, const ipc::Json& req);
+    Result<ipc::Json> op_forward(const Call& call);
     Result<ipc::Json> op_destroy(uint64_t client, uint64_t id, const ipc::Json& req);
     Result<ipc::Json> op_shutdown(uint64_t client, uint64_t id, const ipc::Json& req);
     Result<ipc::Json> op_wait(uint64_t client, uint64_t id, const ipc::Json& req);
     Result<ipc::Json> op_vcpu_pin(uint64_t client, uint64_t id, const ipc::Json& req);
-    Result<ipc::Json> op_xenstore(const std::string& op, const ipc::Json& req);
+    Result<ipc::Json> op_xenstore(std::string_view op, const ipc::Json& req);
     Result<ipc::Json> op_vcpu_set(const ipc::Json& req);
+    Result<ipc::Json> op_mem_set(const ipc::Json& req);
+    Result<ipc::Json> op_mem_max(uint64_t client, uint64_t id, const ipc::Json& req);
     Result<ipc::Json> op_debug_keys(const ipc::Json& req);
     ipc::Json record_json(const DomainRecord& rec);
 
@@ -124,6 +133,8 @@ private:
     Result<std::string> xs_call(xenstore::MsgType type, std::string payload);
     Status introduce(const DomainRecord& rec);
     // cpu/<n>/availability: the first `online` vCPUs online, the rest up to maxvcpus offline.
+    Result<uint64_t> read_memory_kib(const DomainRecord& rec, std::string_view key);
+    Status write_memory_kib(const DomainRecord& rec, std::string_view key, uint64_t kib);
     Status set_vcpu_availability(const DomainRecord& rec, uint32_t online);
     void forget(uint32_t domid);
 

@@ -1,6 +1,7 @@
 // The event-channel broker: VMMs bind interdomain channels through the daemon, which checks who is
 // asking (the channel it came on, never the message) and passes the eventfds between them. Events
 // themselves never pass through here (src/vmm/evtchn_relay.h has the protocol).
+#include "ipc/ops.h"
 #include "base/log.h"
 #include "toolstack/daemon/daemon.h"
 #include "xen/abi/xen.h"
@@ -30,9 +31,9 @@ void Daemon::vmm_request(VmmLink& link, const ipc::Json& req, std::vector<Unique
             logger()->warn("VMM of domain {}: malformed request{}", link.domid(), suppressed_note(*dropped));
         return;
     }
-    if (*op == "evtchn-bind") {
+    if (*op == ipc::ops::kEvtchnBind) {
         evtchn_bind(link, *id, req, std::move(fds));
-    } else if (*op == "domain-exists") {
+    } else if (*op == ipc::ops::kDomainExists) {
         auto dom = ipc::get_uint(req, "domid", UINT16_MAX);
         if (!dom)
             link.reply(*id, make_unexpected(dom.release_error()));
@@ -70,7 +71,7 @@ void Daemon::evtchn_bind(VmmLink& from, uint64_t id, const ipc::Json& req, std::
     ipc::Json args { { "port", *remote_port }, { "remote_dom", self }, { "remote_port", *local_port } };
     pid_t from_pid = from.pid();
     ++from.forwarded;
-    target->request("evtchn-connect", std::move(args), std::move(fds),
+    target->request(ipc::ops::kEvtchnConnect, std::move(args), std::move(fds),
                     [this, from_pid, id](Result<ipc::Json> r, std::vector<UniqueFd> reply_fds) {
                         auto it = m_vmms.find(from_pid);
                         if (it == m_vmms.end())
@@ -101,7 +102,7 @@ void Daemon::evtchn_closed(VmmLink& from, const ipc::Json& ev)
     ipc::Json args { { "port", *remote_port }, { "remote_dom", from.domid() }, { "remote_port", *port } };
     pid_t from_pid = from.pid();
     ++from.forwarded;
-    target->request("evtchn-peer-closed", std::move(args), [this, from_pid](Result<ipc::Json>) {
+    target->request(ipc::ops::kEvtchnPeerClosed, std::move(args), [this, from_pid](Result<ipc::Json>) {
         if (auto it = m_vmms.find(from_pid); it != m_vmms.end())
             --it->second->forwarded;
     });
@@ -111,7 +112,7 @@ void Daemon::evtchn_domain_gone(uint32_t domid)
 {
     for (auto& [pid, link] : m_vmms)
         if (link->domid() != domid && link->channel_open())
-            link->request("evtchn-domain-gone", ipc::Json { { "domid", domid } }, [](Result<ipc::Json>) { });
+            link->request(ipc::ops::kEvtchnDomainGone, ipc::Json { { "domid", domid } }, [](Result<ipc::Json>) { });
 }
 
 } // namespace xkvm::toolstack

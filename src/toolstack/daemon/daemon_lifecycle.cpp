@@ -1,5 +1,6 @@
 // Domains coming and going: create (spawn + build), the guest's shutdown and on_poweroff/on_reboot/
 // on_crash, destroy, restart, and a VMM that dies under its domain.
+#include "ipc/ops.h"
 #include "toolstack/daemon/daemon.h"
 
 #include <signal.h>
@@ -83,7 +84,7 @@ void Daemon::start_domain(StartRequest req, Done done)
     m_vmms.emplace(pid, link.release_value());
     logger()->info("domain {} ({}): VMM pid {}", domid, rec.name, pid);
     bool paused = req.paused;
-    l.request("build", Json { { "spec", req.spec }, { "rundir", m_opts.rundir } },
+    l.request(ipc::ops::kBuild, Json { { "spec", req.spec }, { "rundir", m_opts.rundir } },
               [this, domid, pid, paused, done](Result<Json> r) mutable {
                   build_finished(domid, pid, paused, std::move(r), std::move(done));
               },
@@ -108,7 +109,7 @@ void Daemon::build_finished(uint32_t domid, pid_t pid, bool paused, Result<Json>
         done(result);
         return;
     }
-    link_of(*rec)->request("unpause", Json::object(), [this, domid, result, done](Result<Json> u) mutable {
+    link_of(*rec)->request(ipc::ops::kUnpause, Json::object(), [this, domid, result, done](Result<Json> u) mutable {
         if (!u)
             abort_domain(domid, u.release_error(), std::move(done));
         else
@@ -187,7 +188,7 @@ void Daemon::guest_shutdown(DomainRecord& rec, unsigned reason, std::string deta
     case ShutdownAction::Preserve:
         rec.state = DomainState::Shutdown;
         if (auto* link = link_of(rec))
-            link->request("end-console", Json::object(), [](Result<Json>) { });
+            link->request(ipc::ops::kEndConsole, Json::object(), [](Result<Json>) { });
         break;
     }
 }
@@ -199,7 +200,7 @@ void Daemon::destroy_domain(DomainRecord& rec)
     forget(domid);
     m_table.remove(domid);
     if (link) {
-        link->request("destroy", Json::object(), [](Result<Json>) { }, std::chrono::seconds(2));
+        link->request(ipc::ops::kDestroy, Json::object(), [](Result<Json>) { }, std::chrono::seconds(2));
         link->kill_deadline = Clock::now() + std::chrono::seconds(2);
     } else {
         ipc::remove_tree(ipc::domain_dir(m_opts.rundir, domid));
@@ -223,7 +224,7 @@ void Daemon::restart_domain(DomainRecord& rec, bool rename_old)
         rec.state = DomainState::Shutdown;
         if (auto* link = link_of(rec)) {
             link->name = rec.name;
-            link->request("end-console", Json::object(), [](Result<Json>) { });
+            link->request(ipc::ops::kEndConsole, Json::object(), [](Result<Json>) { });
         }
     } else {
         destroy_domain(rec);

@@ -1,4 +1,5 @@
 // The CLI's requests (see README.md for each operation's fields).
+#include "ipc/ops.h"
 #include "toolstack/daemon/daemon.h"
 
 #include "base/log.h"
@@ -47,41 +48,47 @@ void Daemon::handle_request(uint64_t client, const Json& req)
         reply(client, id.value_or(0), fail(EPROTO, "malformed request"));
         return;
     }
-    auto r = dispatch(client, *id, *op, req);
+    auto r = dispatch(Call { client, *id, *op, req });
     // A null result means the reply comes later, from a callback.
     if (!r || !r->is_null())
         reply(client, *id, std::move(r));
 }
 
-Result<Json> Daemon::dispatch(uint64_t client, uint64_t id, const std::string& op, const Json& req)
+Result<Json> Daemon::dispatch(const Call& call)
 {
-    if (op == "ping")
-        return Json { { "pid", ::getpid() }, { "rundir", m_opts.rundir } };
-    if (op == "create")
-        return op_create(client, id, req);
-    if (op == "list")
-        return op_list(client, id, req);
-    if (op == "domain") {
-        auto* rec = TRY(m_table.lookup(TRY(ipc::get_string(req, "dom", 256))));
-        return record_json(*rec);
-    }
-    if (op == "pause" || op == "unpause")
-        return op_forward(client, id, op, req);
-    if (op == "destroy")
-        return op_destroy(client, id, req);
-    if (op == "shutdown")
-        return op_shutdown(client, id, req);
-    if (op == "wait")
-        return op_wait(client, id, req);
-    if (op == "vcpu-pin")
-        return op_vcpu_pin(client, id, req);
-    if (op == "vcpu-set")
-        return op_vcpu_set(req);
-    if (op == "debug-keys")
-        return op_debug_keys(req);
-    if (op.starts_with("xenstore-"))
-        return op_xenstore(op, req);
-    return fail(EOPNOTSUPP, "unknown operation '{}'", op);
+    namespace ops = ipc::ops;
+    struct Entry {
+        std::string_view op;
+        Result<Json> (*run)(Daemon&, const Call&);
+    };
+    static constexpr Entry kOps[] = {
+        { ops::kPing, [](Daemon& d, const Call&) -> Result<Json> {
+             return Json { { "pid", ::getpid() }, { "rundir", d.m_opts.rundir } };
+         } },
+        { ops::kCreate, [](Daemon& d, const Call& c) { return d.op_create(c.client, c.id, c.req); } },
+        { ops::kList, [](Daemon& d, const Call& c) { return d.op_list(c.client, c.id, c.req); } },
+        { ops::kDomain, [](Daemon& d, const Call& c) -> Result<Json> {
+             return d.record_json(*TRY(d.m_table.lookup(TRY(ipc::get_string(c.req, "dom", 256)))));
+         } },
+        { ops::kPause, [](Daemon& d, const Call& c) { return d.op_forward(c); } },
+        { ops::kUnpause, [](Daemon& d, const Call& c) { return d.op_forward(c); } },
+        { ops::kDestroy, [](Daemon& d, const Call& c) { return d.op_destroy(c.client, c.id, c.req); } },
+        { ops::kShutdown, [](Daemon& d, const Call& c) { return d.op_shutdown(c.client, c.id, c.req); } },
+        { ops::kWait, [](Daemon& d, const Call& c) { return d.op_wait(c.client, c.id, c.req); } },
+        { ops::kVcpuPin, [](Daemon& d, const Call& c) { return d.op_vcpu_pin(c.client, c.id, c.req); } },
+        { ops::kVcpuSet, [](Daemon& d, const Call& c) { return d.op_vcpu_set(c.req); } },
+        { ops::kMemSet, [](Daemon& d, const Call& c) { return d.op_mem_set(c.req); } },
+        { ops::kMemMax, [](Daemon& d, const Call& c) { return d.op_mem_max(c.client, c.id, c.req); } },
+        { ops::kDebugKeys, [](Daemon& d, const Call& c) { return d.op_debug_keys(c.req); } },
+        { ops::kXenstoreRead, [](Daemon& d, const Call& c) { return d.op_xenstore(c.op, c.req); } },
+        { ops::kXenstoreWrite, [](Daemon& d, const Call& c) { return d.op_xenstore(c.op, c.req); } },
+        { ops::kXenstoreLs, [](Daemon& d, const Call& c) { return d.op_xenstore(c.op, c.req); } },
+        { ops::kXenstoreRm, [](Daemon& d, const Call& c) { return d.op_xenstore(c.op, c.req); } },
+    };
+    for (const Entry& e : kOps)
+        if (e.op == call.op)
+            return e.run(*this, call);
+    return fail(EOPNOTSUPP, "unknown operation '{}'", call.op);
 }
 
 Json Daemon::record_json(const DomainRecord& rec)
@@ -162,7 +169,7 @@ Result<Json> Daemon::op_list(uint64_t client, uint64_t id, const Json& req)
         if (!link || recs[i]->state == DomainState::Creating)
             continue;
         ++g->waiting;
-        link->request("status", Json::object(), [g, i, finish](Result<Json> r) {
+        link->request(ipc::ops::kStatus, Json::object(), [g, i, finish](Result<Json> r) {
             // Only what `xkvm list` shows goes on to the client, not whatever else the VMM sent.
             if (r)
                 g->domains[i]["status"] = ipc::pick_fields(*r, { "paused", "shutdown", "cpu_time_ns", "vcpus" });
@@ -173,15 +180,16 @@ Result<Json> Daemon::op_list(uint64_t client, uint64_t id, const Json& req)
     return Json();
 }
 
-Result<Json> Daemon::op_forward(uint64_t client, uint64_t id, const std::string& op, const Json& req)
+Result<Json> Daemon::op_forward(const Call& c)
 {
+    const Json& req = c.req;
     auto* rec = TRY(m_table.lookup(TRY(ipc::get_string(req, "dom", 256))));
     if (rec->state != DomainState::Running)
         return fail(EINVAL, "domain '{}' is {}", rec->name, state_name(rec->state));
     VmmLink* link = link_of(*rec);
     if (!link)
         return fail(ESRCH, "domain '{}' has no VMM", rec->name);
-    link->request(op, Json::object(), [this, client, id](Result<Json> r) {
+    link->request(c.op, Json::object(), [this, client = c.client, id = c.id](Result<Json> r) {
         reply(client, id, r ? Result<Json>(Json::object()) : make_unexpected(r.release_error()));
     });
     return Json();
@@ -225,7 +233,7 @@ Result<Json> Daemon::op_shutdown(uint64_t client, uint64_t id, const Json& req)
     if (!link)
         return fail(ESRCH, "domain '{}' has no VMM", rec->name);
     uint32_t domid = rec->domid;
-    link->request("shutdown-request", Json { { "reason", reason } }, [this, client, id, domid](Result<Json> r) {
+    link->request(ipc::ops::kShutdownRequest, Json { { "reason", reason } }, [this, client, id, domid](Result<Json> r) {
         reply(client, id, r ? Result<Json>(Json { { "domid", domid }, { "method", "forced" } })
                             : make_unexpected(r.release_error()));
     });
@@ -291,7 +299,7 @@ Result<Json> Daemon::op_vcpu_pin(uint64_t client, uint64_t id, const Json& req)
     for (auto& c : changes) {
         rec->hard[c.vcpu] = c.hard;
         rec->soft[c.vcpu] = c.soft;
-        link->request("set-affinity", Json { { "vcpu", c.vcpu }, { "cpus", c.cpus } },
+        link->request(ipc::ops::kSetAffinity, Json { { "vcpu", c.vcpu }, { "cpus", c.cpus } },
                       [error, finish](Result<Json> r) {
                           if (!r && !*error)
                               *error = r.release_error();
@@ -314,6 +322,47 @@ Result<Json> Daemon::op_vcpu_set(const Json& req)
     return Json::object();
 }
 
+// xl mem-set and mem-max, as libxl does them: the target and the maximum live in xenstore
+// (memory/target, memory/static-max, KiB), the target never above the maximum; the guest's balloon
+// driver follows the target, and the VMM enforces the maximum on its reservation.
+Result<Json> Daemon::op_mem_set(const Json& req)
+{
+    auto* rec = TRY(m_table.lookup(TRY(ipc::get_string(req, "dom", 256))));
+    uint64_t target = TRY(ipc::get_uint(req, "kib"));
+    uint64_t static_max = TRY(read_memory_kib(*rec, "static-max"));
+    if (target == 0 || target > static_max)
+        return fail(EINVAL, "mem-set: domain '{}' can have 1 to {} KiB (its maximum; mem-max raises it), not {}",
+                    rec->name, static_max, target);
+    TRY(write_memory_kib(*rec, "target", target));
+    rec->config.memory_mib = target / 1024;
+    return Json::object();
+}
+
+Result<Json> Daemon::op_mem_max(uint64_t client, uint64_t id, const Json& req)
+{
+    auto* rec = TRY(m_table.lookup(TRY(ipc::get_string(req, "dom", 256))));
+    uint64_t max = TRY(ipc::get_uint(req, "kib"));
+    uint64_t target = TRY(read_memory_kib(*rec, "target"));
+    if (max < target)
+        return fail(EINVAL, "mem-max: {} KiB is below domain '{}''s target of {} KiB (lower it with mem-set first)",
+                    max, rec->name, target);
+    VmmLink* link = rec->state == DomainState::Running ? link_of(*rec) : nullptr;
+    if (!link)
+        return fail(EINVAL, "mem-max: domain '{}' is {}", rec->name, state_name(rec->state));
+    link->request(ipc::ops::kSetMaxMemory, Json { { "kib", max } },
+                  [this, client, id, domid = rec->domid, max](Result<Json> r) {
+                      auto* now = m_table.find(domid);
+                      if (r && now) {
+                          if (auto w = write_memory_kib(*now, "static-max", max); !w)
+                              r = make_unexpected(w.release_error());
+                          else
+                              now->config.maxmem_mib = max / 1024;
+                      }
+                      reply(client, id, r ? Result<Json>(Json::object()) : make_unexpected(r.release_error()));
+                  });
+    return Json();
+}
+
 Result<Json> Daemon::op_debug_keys(const Json& req)
 {
     // xl debug-keys: Xen's 'q' (dump domain info) also sends VIRQ_DEBUG to every vCPU of every
@@ -323,21 +372,21 @@ Result<Json> Daemon::op_debug_keys(const Json& req)
         return Json::object();
     for (auto& [pid, link] : m_vmms)
         if (link->channel_open())
-            link->request("debug-virq", Json::object(), [](Result<Json>) { });
+            link->request(ipc::ops::kDebugVirq, Json::object(), [](Result<Json>) { });
     return Json::object();
 }
 
-Result<Json> Daemon::op_xenstore(const std::string& op, const Json& req)
+Result<Json> Daemon::op_xenstore(std::string_view op, const Json& req)
 {
     auto path = TRY(ipc::get_string(req, "path", 4096));
-    if (op == "xenstore-read")
+    if (op == ipc::ops::kXenstoreRead)
         return Json { { "value", TRY(xs_call(xenstore::MsgType::Read, path + '\0')) } };
-    if (op == "xenstore-write") {
+    if (op == ipc::ops::kXenstoreWrite) {
         auto value = TRY(ipc::get_string(req, "value", 4096));
         TRY(xs_call(xenstore::MsgType::Write, path + '\0' + value));
         return Json::object();
     }
-    if (op == "xenstore-ls") {
+    if (op == ipc::ops::kXenstoreLs) {
         auto raw = TRY(xs_call(xenstore::MsgType::Directory, path + '\0'));
         Json names = Json::array();
         for (auto& n : xenstore::split_strings(raw).value_or(std::vector<std::string_view> {}))
@@ -345,7 +394,7 @@ Result<Json> Daemon::op_xenstore(const std::string& op, const Json& req)
                 names.push_back(std::string(n));
         return Json { { "children", names } };
     }
-    if (op == "xenstore-rm") {
+    if (op == ipc::ops::kXenstoreRm) {
         TRY(xs_call(xenstore::MsgType::Rm, path + '\0'));
         return Json::object();
     }

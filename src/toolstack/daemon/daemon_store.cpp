@@ -2,6 +2,8 @@
 // connection is fed by its VMM (FrameKind::Xenstore frames both ways).
 #include "toolstack/daemon/daemon.h"
 
+#include <charconv>
+
 #include "base/log.h"
 
 namespace xkvm::toolstack {
@@ -70,9 +72,8 @@ Status Daemon::introduce(const DomainRecord& rec)
                 fmt::format("/local/domain/{}/vm", rec.domid) + '\0' + vm));
     // What libxl tells a guest about its resources: memory in KiB (the balloon driver reads the
     // target), and which vCPUs it may bring online (cpu hotplug watches these).
-    std::string home = fmt::format("/local/domain/{}", rec.domid);
-    TRY(xs_call(xenstore::MsgType::Write, home + "/memory/static-max" + '\0' + std::to_string(rec.config.maxmem_mib * 1024)));
-    TRY(xs_call(xenstore::MsgType::Write, home + "/memory/target" + '\0' + std::to_string(rec.config.memory_mib * 1024)));
+    TRY(write_memory_kib(rec, "static-max", rec.config.maxmem_mib * 1024));
+    TRY(write_memory_kib(rec, "target", rec.config.memory_mib * 1024));
     TRY(set_vcpu_availability(rec, rec.config.vcpus));
     TRY(m_store.introduce_domain(static_cast<xenstore::DomId>(rec.domid)));
     TRY(m_store.open_connection(rec.domid, static_cast<xenstore::DomId>(rec.domid)));
@@ -84,6 +85,22 @@ Status Daemon::set_vcpu_availability(const DomainRecord& rec, uint32_t online)
     for (uint32_t v = 0; v < rec.config.maxvcpus; ++v)
         TRY(xs_call(xenstore::MsgType::Write, fmt::format("/local/domain/{}/cpu/{}/availability", rec.domid, v) + '\0'
                         + (v < online ? "online" : "offline")));
+    return {};
+}
+
+Result<uint64_t> Daemon::read_memory_kib(const DomainRecord& rec, std::string_view key)
+{
+    auto text = TRY(xs_call(xenstore::MsgType::Read, fmt::format("/local/domain/{}/memory/{}", rec.domid, key) + '\0'));
+    uint64_t kib = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), kib);
+    if (ec != std::errc() || end != text.data() + text.size())
+        return fail(EIO, "xenstore: memory/{} of domain {} is '{}', not a number of KiB", key, rec.domid, text);
+    return kib;
+}
+
+Status Daemon::write_memory_kib(const DomainRecord& rec, std::string_view key, uint64_t kib)
+{
+    TRY(xs_call(xenstore::MsgType::Write, fmt::format("/local/domain/{}/memory/{}", rec.domid, key) + '\0' + std::to_string(kib)));
     return {};
 }
 

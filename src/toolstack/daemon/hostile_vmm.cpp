@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "ipc/ops.h"
 #include "ipc/channel.h"
 #include "ipc/json_message.h"
 
@@ -36,7 +37,7 @@ void flood(ipc::Channel& chan)
 {
     ipc::Json ev { { "event", "xs-reset-not-really" }, { "padding", std::string(1000, 'x') } };
     for (uint64_t n = 0;; ++n) {
-        auto frame = ipc::json_frame(n % 2 ? ev : ipc::Json { { "op", "domain-exists" }, { "id", n }, { "domid", 0 } });
+        auto frame = ipc::json_frame(n % 2 ? ev : ipc::Json { { "op", ipc::ops::kDomainExists }, { "id", n }, { "domid", 0 } });
         auto r = chan.send(std::move(frame));
         if (!r && r.error().code != ENOBUFS)
             return;
@@ -66,15 +67,15 @@ int main(int argc, char** argv)
         uint64_t id = ipc::get_uint(*req, "id").value_or(0);
         std::string op = ipc::get_string(*req, "op").value_or("");
         ipc::Frame out;
-        if (op == "build" && mode == "deep-reply")
+        if (op == ipc::ops::kBuild && mode == "deep-reply")
             out = ipc::Frame::make(ipc::FrameKind::Json, deep_reply(id, 100'000));
         else
-            out = ipc::json_frame(op == "build" ? build_reply(id) : ipc::ok_reply(id));
+            out = ipc::json_frame(op == ipc::ops::kBuild ? build_reply(id) : ipc::ok_reply(id));
         if (!(*chan)->send(std::move(out)) || !(*chan)->flush_blocking(std::chrono::seconds(10)))
             return 1;
-        if (op == "build" && mode == "flood")
+        if (op == ipc::ops::kBuild && mode == "flood")
             flood(**chan);
-        if (op == "destroy")
+        if (op == ipc::ops::kDestroy)
             return 0;
     }
 }

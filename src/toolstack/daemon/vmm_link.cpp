@@ -65,14 +65,14 @@ Result<std::unique_ptr<VmmLink>> VmmLink::adopt(pid_t pid, uint32_t domid, Uniqu
     return std::unique_ptr<VmmLink>(new VmmLink(pid, domid, std::move(chan)));
 }
 
-void VmmLink::request(const std::string& op, ipc::Json args, Callback done, std::chrono::milliseconds timeout)
+void VmmLink::request(std::string_view op, ipc::Json args, Callback done, std::chrono::milliseconds timeout)
 {
     request(op, std::move(args), {}, [done = std::move(done)](Result<ipc::Json> r, std::vector<UniqueFd>) {
         done(std::move(r));
     }, timeout);
 }
 
-void VmmLink::request(const std::string& op, ipc::Json args, std::vector<UniqueFd> fds, FdCallback done,
+void VmmLink::request(std::string_view op, ipc::Json args, std::vector<UniqueFd> fds, FdCallback done,
                       std::chrono::milliseconds timeout)
 {
     if (!m_open) {
@@ -86,7 +86,7 @@ void VmmLink::request(const std::string& op, ipc::Json args, std::vector<UniqueF
     uint64_t id = m_next_id++;
     if (!args.is_object())
         args = ipc::Json::object();
-    args["op"] = op;
+    args["op"] = std::string(op);
     args["id"] = id;
     ipc::Frame frame = ipc::json_frame(args);
     frame.fds = std::move(fds);

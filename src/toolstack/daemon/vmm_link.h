@@ -43,9 +43,9 @@ public:
 
     // Sends {"op": op, "id": N, ...args}; `done` gets the reply's fields or its error exactly once
     // (EBUSY at once when kMaxPending are in flight already).
-    void request(const std::string& op, ipc::Json args, Callback done,
+    void request(std::string_view op, ipc::Json args, Callback done,
                  std::chrono::milliseconds timeout = std::chrono::seconds(5));
-    void request(const std::string& op, ipc::Json args, std::vector<UniqueFd> fds, FdCallback done,
+    void request(std::string_view op, ipc::Json args, std::vector<UniqueFd> fds, FdCallback done,
                  std::chrono::milliseconds timeout = std::chrono::seconds(5));
     // Sends a reply to one of the VMM's own requests.
     void reply(uint64_t id, Result<ipc::Json> r, std::vector<UniqueFd> fds = {});
