@@ -362,7 +362,7 @@ CpuExit CpuImpl::run(uint64_t budget)
             return CpuExit{};
         if (m_held.kind != HeldEvent::Kind::None) {
             redeliver_held();
-            if (stop_pending())
+            if (exit_pending())
                 return stop_exit();
         }
         // An instruction waiting for its completed read runs before any event is taken.
@@ -371,7 +371,7 @@ CpuExit CpuImpl::run(uint64_t budget)
                                 m_nmi_pending || st.run_state != RunState::Running)) {
             if (!take_events())
                 return CpuExit{ CpuExit::Kind::Halt };
-            if (stop_pending()) // a triple fault, or an event a page limit held
+            if (exit_pending()) // a triple fault, or an event a page limit held
                 return stop_exit();
         }
         // Instructions up to the next boundary that needs the checks above.

@@ -294,6 +294,9 @@ public:
         std::memcpy(&w, &m_stop, sizeof(w));
         return w != 0;
     }
+    // An exit to report before the next instruction. Single-stepping is not one: its trap follows an
+    // instruction, so a boundary that only delivered events must still run one.
+    bool exit_pending() const { return m_stop.triple || m_stop.exit_pending_pre || m_stop.have_post_exit; }
     void clear_insn_flags() { m_stop.set_shadow = m_stop.rep_yield = m_stop.io_done = false; }
 
     // Per-instruction context.
