@@ -179,6 +179,7 @@ std::vector<std::string> vmm_arguments(const GuestOptions& o)
         a.push_back("--cpuid");
         a.push_back(c);
     }
+    a.insert(a.end(), o.vmm_args.begin(), o.vmm_args.end());
     return a;
 }
 
