@@ -179,7 +179,7 @@ std::vector<std::string> vmm_arguments(const GuestOptions& o)
         a.push_back("--cpuid");
         a.push_back(c);
     }
-    a.insert(a.end(), o.extra_args.begin(), o.extra_args.end());
+    a.insert(a.end(), o.vmm_args.begin(), o.vmm_args.end());
     return a;
 }
 

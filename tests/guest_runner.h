@@ -35,7 +35,7 @@ struct GuestOptions {
     std::vector<std::string> cpuid; // xl's form, e.g. "0x40000002:edx=0x7"
     std::string name = "guest";  // domain name (unique names make logs easier to read)
     std::string cmdline;         // PVH only
-    std::vector<std::string> extra_args; // more xkvm-vmm options (e.g. --monitor-socket PATH)
+    std::vector<std::string> vmm_args; // more xkvm-vmm options
     std::chrono::milliseconds timeout { 60000 };
 };
 

@@ -57,8 +57,8 @@ void expect_clean_end(const GuestRun& run)
 
 MonitoredGuest::MonitoredGuest(GuestOptions opts, std::vector<std::string> vmm_flags) : m_socket(socket_path(opts.name))
 {
-    opts.extra_args = { "--monitor-socket", m_socket, "--monitor-wait", "60" };
-    opts.extra_args.insert(opts.extra_args.end(), vmm_flags.begin(), vmm_flags.end());
+    opts.vmm_args = { "--monitor-socket", m_socket, "--monitor-wait", "60" };
+    opts.vmm_args.insert(opts.vmm_args.end(), vmm_flags.begin(), vmm_flags.end());
     m_run = std::async(std::launch::async, [opts] { return run_guest(vmm_path(), opts); });
 }
 

@@ -142,22 +142,8 @@ hv::IntrospectionCaps EmuVm::introspection_caps() const
 
 Status EmuVm::set_page_access(memory::Gpa gpa, uint64_t size, uint8_t allowed)
 {
-    constexpr uint64_t kPage = 4096, kGpaLimit = 1ull << 52;
-    if (allowed & ~hv::kAccessAll)
-        return fail(EINVAL, "page access {:#x} has bits beyond read, write and execute", allowed);
-    if ((gpa | size) & (kPage - 1) || size == 0 || gpa >= kGpaLimit || size > kGpaLimit - gpa)
-        return fail(EINVAL, "page access range {:#x}+{:#x} is not a page-aligned guest-physical range", gpa, size);
-    if (!m_physmap)
-        return fail(EINVAL, "page access limits need guest memory");
-    // Only RAM can be limited: the range must be mapped throughout.
-    uint64_t covered = gpa;
-    for (const memory::Mapping& m : m_physmap->mapped_in(gpa, size)) {
-        if (m.gpa != covered)
-            break;
-        covered = m.end();
-    }
-    if (covered != gpa + size)
-        return fail(EINVAL, "page access range {:#x}+{:#x}: {:#x} is not guest RAM", gpa, size, covered);
+    constexpr uint64_t kPage = 4096;
+    TRY(hv::check_page_access_request(m_physmap, gpa, size, allowed));
     m_limits.set(gpa / kPage, size / kPage, allowed);
     flush_all_tlbs();
     return {};

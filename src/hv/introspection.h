@@ -4,8 +4,12 @@
 // Xen's layouts.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
+
+#include "base/result.h"
+#include "memory/physmap.h"
 
 namespace xkvm::hv {
 
@@ -74,5 +78,9 @@ enum class InterceptFinish : uint8_t {
     Execute, // run it once ignoring the limits and intercepts (Xen's "emulate")
     Skip,    // do not run it: RIP moves past it (Xen's "deny" for register writes)
 };
+
+// What every backend's Vm::set_page_access checks first: known bits, and a page-aligned range below
+// 2^52 that is guest RAM throughout (EINVAL otherwise).
+Status check_page_access_request(const memory::Physmap* physmap, memory::Gpa gpa, uint64_t size, uint8_t allowed);
 
 } // namespace xkvm::hv

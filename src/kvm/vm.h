@@ -76,7 +76,6 @@ private:
     void drop_slots_locked(const memory::Mapping& m);
     Status add_slots_locked(const memory::Mapping& m, uint8_t* host, const FrameRanges& limits);
     uint32_t free_slots_locked() const;
-    Status check_ram_range(memory::Gpa gpa, uint64_t size) const;
 
     KvmSystem& m_sys;
     UniqueFd m_fd;

@@ -20,29 +20,9 @@ hv::IntrospectionCaps Vm::introspection_caps() const
     return caps; // no CR or descriptor-table exits reach user space on KVM
 }
 
-Status Vm::check_ram_range(memory::Gpa gpa, uint64_t size) const
-{
-    constexpr uint64_t kGpaLimit = 1ull << 52;
-    if ((gpa | size) & (kPage - 1) || size == 0 || gpa >= kGpaLimit || size > kGpaLimit - gpa)
-        return fail(EINVAL, "page access range {:#x}+{:#x} is not a page-aligned guest-physical range", gpa, size);
-    if (!m_physmap)
-        return fail(EINVAL, "page access limits need guest memory");
-    uint64_t covered = gpa;
-    for (const memory::Mapping& m : m_physmap->mapped_in(gpa, size)) {
-        if (m.gpa > covered)
-            break;
-        covered = std::max(covered, m.end());
-    }
-    if (covered < gpa + size)
-        return fail(EINVAL, "page access range {:#x}+{:#x}: {:#x} is not guest RAM", gpa, size, covered);
-    return {};
-}
-
 Status Vm::set_page_access(memory::Gpa gpa, uint64_t size, uint8_t allowed)
 {
-    if (allowed & ~hv::kAccessAll)
-        return fail(EINVAL, "page access {:#x} has bits beyond read, write and execute", allowed);
-    TRY(check_ram_range(gpa, size));
+    TRY(hv::check_page_access_request(m_physmap, gpa, size, allowed));
     if ((allowed & (hv::kAccessRead | hv::kAccessExec)) != (hv::kAccessRead | hv::kAccessExec))
         return fail(ENOSYS, "KVM can only take write access away (read and execute faults on RAM stay in the kernel)");
     if (!m_sys.has(KVM_CAP_READONLY_MEM))

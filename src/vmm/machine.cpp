@@ -101,6 +101,7 @@ Result<std::unique_ptr<Machine>> Machine::create(const VmSpec& spec, hv::Accel a
     setup.max_pages = std::max(spec.maxmem_mib, spec.memory_mib) * memory::MiB / memory::kPageSize;
     setup.ram_backing = { { 0, m->m_special_offset }, { m->m_growth_offset, m->m_growth_bytes } };
     setup.max_evtchn_port = spec.max_evtchn_port;
+    setup.max_extent_order = spec.memop_max_order;
     setup.handle = spec.uuid;
     setup.shared_info_page = m->m_physmap->host_base() + m->m_shared_info_offset;
     setup.shared_info_offset = m->m_shared_info_offset;

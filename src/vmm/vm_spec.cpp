@@ -60,6 +60,7 @@ json vm_spec_to_json(const VmSpec& s)
         { "kernel", s.kernel }, { "ramdisk", s.ramdisk }, { "cmdline", s.cmdline },
         { "memory_mib", s.memory_mib }, { "maxmem_mib", s.maxmem_mib },
         { "vcpus", s.vcpus }, { "max_vcpus", s.max_vcpus }, { "max_evtchn_port", s.max_evtchn_port },
+        { "memop_max_order", s.memop_max_order },
         { "memory_map", map }, { "cpuid", cpuid }, { "vcpu_affinity", s.vcpu_affinity },
         { "memory_nodes", s.memory_nodes }, { "console_log", s.console_log },
         { "accel", s.accel },
@@ -85,6 +86,9 @@ Result<VmSpec> vm_spec_from_json(const json& j)
         s.vcpus = j.at("vcpus").get<uint32_t>();
         s.max_vcpus = j.value("max_vcpus", s.vcpus);
         s.max_evtchn_port = j.value("max_evtchn_port", 1023u);
+        s.memop_max_order = j.value("memop_max_order", 9u);
+        if (s.memop_max_order > kMaxMemopOrder)
+            return fail(EINVAL, "VM spec: memop_max_order {} is above {}", s.memop_max_order, kMaxMemopOrder);
         for (const auto& e : j.at("memory_map"))
             s.memory_map.push_back({ e.at("base").get<uint64_t>(), e.at("size").get<uint64_t>(),
                                      type_from(e.at("type").get<std::string>()), e.value("why", "") });

@@ -27,6 +27,8 @@ struct CpuidOverride {
     uint32_t clear = 0;
 };
 
+inline constexpr unsigned kMaxMemopOrder = 18;
+
 struct VmSpec {
     uint16_t domid = 1;
     std::string name;
@@ -40,6 +42,9 @@ struct VmSpec {
     uint32_t vcpus = 1;     // online at boot
     uint32_t max_vcpus = 1;
     uint32_t max_evtchn_port = 1023;
+    // Largest extent order of the balloon hypercalls: Xen's memop-max-order for a domU (9 unless
+    // raised, at most 18: one 1 GiB superpage).
+    unsigned memop_max_order = 9;
     memory::MemoryMap memory_map; // RAM and reserved regions, as the guest will see them
     std::vector<CpuidOverride> cpuid;
     std::vector<std::vector<uint32_t>> vcpu_affinity; // host CPUs per vCPU; empty = any

@@ -62,6 +62,9 @@ int main(int argc, char** argv)
     app.add_option("--maxvcpus", max_vcpus, "vCPUs the domain may bring up (default: --vcpus)");
     app.add_option("--cpuid", cpuid, "CPUID override in xl's form, e.g. 0x40000002:edx=0x7 (repeatable)");
     app.add_option("--cmdline", cmdline, "kernel command line");
+    unsigned memop_max_order = 9;
+    app.add_option("--memop-max-order", memop_max_order, "largest balloon extent order (Xen's memop-max-order)")
+        ->check(CLI::Range(0u, vmm::kMaxMemopOrder));
     app.add_flag("--console", console, "copy the guest console to stdout");
     bool stats = false;
     app.add_flag("--stats", stats, "at exit, print each vCPU's retired instructions to stderr (emu only)");
@@ -104,6 +107,7 @@ int main(int argc, char** argv)
         spec.vcpus = vcpus;
         spec.max_vcpus = std::max(vcpus, max_vcpus);
         spec.memory_map = vmm::default_memory_map(memory);
+        spec.memop_max_order = memop_max_order;
         auto overrides = cpuid_overrides(cpuid);
         if (!overrides) {
             std::fprintf(stderr, "xkvm-vmm: %s\n", overrides.error().message.c_str());

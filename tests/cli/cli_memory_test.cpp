@@ -43,7 +43,8 @@ protected:
                 if ((at = text.find(key, at == std::string::npos ? 0 : at + 1)) == std::string::npos)
                     return false;
             size_t start = text.rfind("balloon at ", at);
-            if (start == std::string::npos)
+            // The console file grows as output arrives: only a whole line counts.
+            if (start == std::string::npos || text.find(")\n", at) == std::string::npos)
                 return false;
             seen = { std::stol(text.substr(start + 11)), std::stol(text.substr(at + key.size())) };
             return true;

@@ -6,13 +6,23 @@
  * XENMEM_remove_from_physmap. Also CPUID leaf 4's IOMMU-mappings bit.
  * The test runs the VMM with XKVM_CHECK_DMA=1, so after every memory_op the VMM compares the
  * domain's DMA space with its physmap and crashes the domain if they differ.
- * Command line: memory_mib=<the domain's RAM> (maxmem is the same). 64-bit. */
+ * With max_order=18 on the command line (the VMM run with --memop-max-order 18, Xen's
+ * memop-max-order), a 1 GiB extent goes out and back in too; that needs RAM over [1 GiB, 2 GiB).
+ * Command line: memory_mib=<the domain's RAM> (maxmem is the same) [max_order=<N>]. 64-bit. */
 #include "conformance.h"
 
 /* Frames the guest image, its stacks and the start info never use with 64 MiB of RAM. */
 #define SCRATCH_GFN 0x2000UL     /* 32 MiB */
 #define EXTENT9_GFN 0x2400UL     /* 36 MiB: 2 MiB aligned */
-#define FRESH_GFN 0x10000UL      /* 256 MiB: never RAM in this domain */
+#define GIB_GFN 0x40000UL        /* 1 GiB: an order-18 extent when the domain has 2 GiB or more */
+#define FRESH_GFN fresh_gfn()     /* 16 MiB above the domain's RAM: never RAM in this domain */
+
+static xen_pfn_t fresh_gfn(void) { return (strtoul(conf_arg("memory_mib"), NULL, 10) + 16) << (20 - PAGE_SHIFT); }
+static unsigned max_order(void)
+{
+    const char* arg = conf_arg("max_order");
+    return *arg ? (unsigned)strtoul(arg, NULL, 10) : 9;
+}
 
 static xen_pfn_t list[4];
 
@@ -91,11 +101,35 @@ TEST_CASE(maximum_reservation_is_enforced)
     CHECK_EQ(current_pages(), max);
 }
 
+/* Order 18 where the limit allows it; where it does not, the extent is refused (zero done). */
+TEST_CASE(order18_out_and_back_in)
+{
+    if (max_order() < 18) {
+        CHECK_EQ(out1(GIB_GFN, 18), 0);
+        return;
+    }
+    long before = current_pages();
+    for (unsigned i = 0; i < 262144; i += 4097)
+        frame(GIB_GFN + i)[2] = i + 1;
+    REQUIRE_EQ(out1(GIB_GFN, 18), 1);
+    CHECK_EQ(current_pages(), before - 262144);
+    CHECK_EQ(out1(GIB_GFN + 512, 9), 0); /* gone as a whole */
+    REQUIRE_EQ(in1(GIB_GFN, 18), 1);
+    CHECK_EQ(current_pages(), before);
+    unsigned nonzero = 0;
+    for (unsigned i = 0; i < 262144; i += 4097)
+        nonzero += frame(GIB_GFN + i)[2] != 0;
+    CHECK_EQ(nonzero, 0);
+    frame(GIB_GFN + 262143)[0] = 11;
+    CHECK_EQ(frame(GIB_GFN + 262143)[0], 11);
+}
+
 TEST_CASE(orders_above_the_limit_do_nothing)
 {
-    CHECK_EQ(out1(0x2000, 10), 0);
-    CHECK_EQ(out1(0, 18), 0);
-    CHECK_EQ(in1(FRESH_GFN, 10), 0);
+    unsigned over = max_order() + 1;
+    CHECK_EQ(out1(0x2000, over), 0);
+    CHECK_EQ(out1(0, 18 + (max_order() >= 18)), 0);
+    CHECK_EQ(in1(FRESH_GFN, over), 0);
     *frame(SCRATCH_GFN) = 5;
     CHECK_EQ(*frame(SCRATCH_GFN), 5); /* still there */
 }
