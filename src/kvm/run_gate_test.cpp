@@ -20,8 +20,13 @@ struct FakeVcpu {
     bool kicked = false;
     std::atomic<int> entries { 0 };
     std::atomic<bool> inside { false };
+    // The gate calls it under its own lock while this vCPU is inside. `kicked` is set under `lock`:
+    // set between the waiter's check and its sleep, the wake-up would be lost and the test hang.
     std::function<void()> kick = [this] {
-        kicked = true; // (the gate calls it under its lock, while this vCPU is inside)
+        {
+            std::lock_guard g(lock);
+            kicked = true;
+        }
         cv.notify_all();
     };
 
