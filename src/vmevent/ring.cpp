@@ -1,21 +1,12 @@
 #include "vmevent/ring.h"
 
-#include <atomic>
 #include <cstring>
+
+#include "base/shared_index.h"
 
 namespace xkvm::vmevent {
 
 namespace {
-
-uint32_t load_acquire(uint32_t& shared)
-{
-    return std::atomic_ref<uint32_t>(shared).load(std::memory_order_acquire);
-}
-
-void store_release(uint32_t& shared, uint32_t value)
-{
-    std::atomic_ref<uint32_t>(shared).store(value, std::memory_order_release);
-}
 
 Event* entry_at(std::span<std::byte> memory, uint32_t entries, uint32_t index)
 {

@@ -1,26 +1,16 @@
 #include "xenstore/ring.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 
 #include "base/log.h"
 #include "base/rate_limit.h"
+#include "base/shared_index.h"
 
 namespace xkvm::xenstore {
 
 namespace {
-
-uint32_t load_acquire(uint32_t& field)
-{
-    return std::atomic_ref<uint32_t>(field).load(std::memory_order_acquire);
-}
-
-void store_release(uint32_t& field, uint32_t value)
-{
-    std::atomic_ref<uint32_t>(field).store(value, std::memory_order_release);
-}
 
 uint32_t mask(uint32_t index)
 {
