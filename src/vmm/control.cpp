@@ -1,4 +1,5 @@
-#include "ipc/ops.h"
+// The VMM's control loop: the daemon's channel, the console sockets, shutdown reporting. The
+// operations themselves are in control_ops.cpp.
 #include "vmm/control.h"
 
 #include <poll.h>
@@ -7,20 +8,16 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "base/log.h"
 #include "hv/select.h"
 #include "ipc/channel.h"
 #include "ipc/json_message.h"
+#include "ipc/ops.h"
 #include "ipc/rundir.h"
 #include "ipc/socket.h"
-#include "numa/binding.h"
-#include "vmm/daemon_xenstore.h"
-#include "vmm/evtchn_relay.h"
-#include "vmm/machine.h"
+#include "vmm/control_loop.h"
 #include "xen/abi/sched.h"
 
 namespace xkvm::vmm {
@@ -36,36 +33,6 @@ constexpr size_t kHistoryLimit = 1 << 20;
 constexpr size_t kClientBacklogLimit = 4 << 20; // a console client that stops reading is dropped
 constexpr size_t kMaxConsoleClients = 16;
 
-struct ThreadStat {
-    uint64_t time_ns = 0;
-    int cpu = -1;
-};
-
-// utime + stime and the last CPU of one of our threads, from /proc/self/task/<tid>/stat.
-ThreadStat read_thread_stat(pid_t tid)
-{
-    ThreadStat st;
-    std::ifstream in(fmt::format("/proc/self/task/{}/stat", tid));
-    std::string line;
-    if (!std::getline(in, line))
-        return st;
-    auto close = line.rfind(')'); // the command name may contain anything, even ')'
-    if (close == std::string::npos)
-        return st;
-    std::istringstream fields(line.substr(close + 1));
-    std::vector<std::string> f;
-    for (std::string s; fields >> s;)
-        f.push_back(s);
-    // f[0] is field 3 (state): utime is field 14, stime 15, processor 39.
-    if (f.size() < 37)
-        return st;
-    static const long ticks = ::sysconf(_SC_CLK_TCK);
-    uint64_t t = std::stoull(f[11]) + std::stoull(f[12]);
-    st.time_ns = t * (1000000000ull / static_cast<uint64_t>(ticks > 0 ? ticks : 100));
-    st.cpu = std::stoi(f[36]);
-    return st;
-}
-
 void signal_fd(int fd)
 {
     uint64_t one = 1;
@@ -78,60 +45,7 @@ void drain_fd(int fd)
     (void)!::read(fd, &n, sizeof(n));
 }
 
-class ControlLoop {
-public:
-    explicit ControlLoop(std::unique_ptr<ipc::Channel> chan) : m_chan(std::move(chan)) { }
-    ~ControlLoop();
-    int run();
-
-private:
-    struct Client {
-        UniqueFd fd;
-        std::string out;
-    };
-
-    Status build(const Json& req, uint64_t id);
-    Status handle_frame(ipc::Frame& f);
-    Status handle_request(const Json& req, std::vector<UniqueFd>& fds);
-    struct Call {
-        std::string_view op;
-        const Json& req;
-        std::vector<UniqueFd>& fds;
-        std::vector<UniqueFd>& reply_fds;
-    };
-    // One table of every control operation; the names are ipc/ops.h's.
-    Result<Json> dispatch(const Call& call);
-    Result<Json> relay(const Call& call);
-    Json status();
-    void report_shutdown();
-    void accept_clients();
-    void client_readable(Client& c);
-    void distribute_console();
-    void flush_client(Client& c);
-    void close_consoles();
-    void send(const Json& j, std::vector<UniqueFd> fds = {});
-    void send_outgoing(std::vector<ipc::Frame> frames);
-
-    std::unique_ptr<ipc::Channel> m_chan;
-    // Declared before the machine: it delivers into the machine's event channels, so it is stopped
-    // first and destroyed last.
-    std::unique_ptr<EvtchnRelay> m_relay;
-    std::unique_ptr<Machine> m_machine;
-    std::unique_ptr<DaemonXenstore> m_xs;
-    UniqueFd m_listener;
-    std::string m_console_path;
-    std::vector<std::unique_ptr<Client>> m_clients;
-    UniqueFd m_console_wake, m_shutdown_wake;
-    std::mutex m_console_lock;
-    std::string m_console_pending; // written by vCPU threads, taken by the loop
-    std::string m_history;         // what the loop has passed on, for clients that attach later
-    std::thread m_shutdown_thread;
-    std::atomic<bool> m_stop { false };
-    bool m_shutdown_reported = false;
-    bool m_consoles_closed = false;
-    bool m_exit = false;
-    int m_exit_code = 0;
-};
+} // namespace
 
 ControlLoop::~ControlLoop()
 {
@@ -208,92 +122,6 @@ Status ControlLoop::build(const Json& req, uint64_t id)
         vcpus.push_back(Json { { "id", i }, { "tid", m_machine->runner(i).tid() } });
     send(ipc::ok_reply(id, Json { { "pid", ::getpid() }, { "vcpus", vcpus } }));
     return {};
-}
-
-Json ControlLoop::status()
-{
-    Machine& m = *m_machine;
-    Json vcpus = Json::array();
-    uint64_t total = 0;
-    for (uint32_t i = 0; i < m.vcpu_count(); ++i) {
-        auto& r = m.runner(i);
-        pid_t tid = r.tid();
-        auto st = read_thread_stat(tid);
-        total += st.time_ns;
-        uint32_t reasons = r.pause_reasons();
-        Json affinity = Json::array();
-        if (auto set = numa::query_thread_affinity(tid))
-            for (uint32_t cpu : set->ids())
-                affinity.push_back(cpu);
-        vcpus.push_back(Json {
-            { "id", i },
-            { "tid", tid },
-            { "cpu", st.cpu },
-            { "time_ns", st.time_ns },
-            { "online", m.vcpu_known_up(i) },
-            { "blocked", (reasons & hv::kPauseBlocked) != 0 },
-            { "paused", (reasons & (hv::kPauseController | hv::kPauseShutdown)) != 0 },
-            { "running", reasons == 0 },
-            { "affinity", affinity },
-        });
-    }
-    return Json { { "paused", m.paused() }, { "shutdown", m.shutdown_info().has_value() },
-                  { "cpu_time_ns", total }, { "vcpus", vcpus } };
-}
-
-Result<Json> ControlLoop::dispatch(const Call& call)
-{
-    namespace ops = ipc::ops;
-    using Done = Result<Json>;
-    struct Entry {
-        std::string_view op;
-        Result<Json> (*run)(ControlLoop&, Machine&, const Call&);
-    };
-    static constexpr Entry kOps[] = {
-        { ops::kPause, [](ControlLoop&, Machine& m, const Call&) -> Done { return m.pause(), Json::object(); } },
-        { ops::kUnpause, [](ControlLoop&, Machine& m, const Call&) -> Done { return m.unpause(), Json::object(); } },
-        { ops::kStatus, [](ControlLoop& l, Machine&, const Call&) -> Done { return l.status(); } },
-        { ops::kSetAffinity, [](ControlLoop&, Machine& m, const Call& c) -> Done {
-             uint32_t vcpu = static_cast<uint32_t>(TRY(ipc::get_uint(c.req, "vcpu", UINT32_MAX)));
-             auto cpus = TRY(ipc::get_uint_list(c.req, "cpus", 65535, 65536));
-             if (vcpu >= m.vcpu_count())
-                 return fail(EINVAL, "vCPU {} does not exist (the domain has {})", vcpu, m.vcpu_count());
-             TRY(m.set_vcpu_affinity(vcpu, cpus));
-             return Json::object();
-         } },
-        { ops::kSetMaxMemory, [](ControlLoop&, Machine& m, const Call& c) -> Done {
-             TRY(m.set_max_memory_kib(TRY(ipc::get_uint(c.req, "kib"))));
-             return Json::object();
-         } },
-        { ops::kConsoleInput, [](ControlLoop&, Machine& m, const Call& c) -> Done {
-             m.console_input(TRY(ipc::get_string(c.req, "data", 64 * 1024)));
-             return Json::object();
-         } },
-        { ops::kShutdownRequest, [](ControlLoop&, Machine& m, const Call& c) -> Done {
-             auto reason = TRY(ipc::get_uint(c.req, "reason", SHUTDOWN_MAX));
-             m.guest_shutdown(static_cast<unsigned>(reason), "requested by the toolstack");
-             return Json::object();
-         } },
-        { ops::kDebugVirq, [](ControlLoop&, Machine& m, const Call&) -> Done {
-             for (uint32_t v = 0; v < m.vcpu_count(); ++v)
-                 m.xen().evtchn().raise_virq(VIRQ_DEBUG, v);
-             return Json::object();
-         } },
-        { ops::kEndConsole, [](ControlLoop& l, Machine&, const Call&) -> Done { return l.close_consoles(), Json::object(); } },
-        { ops::kDestroy, [](ControlLoop& l, Machine&, const Call&) -> Done { return l.m_exit = true, Json::object(); } },
-        { ops::kEvtchnConnect, [](ControlLoop& l, Machine&, const Call& c) { return l.relay(c); } },
-        { ops::kEvtchnPeerClosed, [](ControlLoop& l, Machine&, const Call& c) { return l.relay(c); } },
-        { ops::kEvtchnDomainGone, [](ControlLoop& l, Machine&, const Call& c) { return l.relay(c); } },
-    };
-    for (const Entry& e : kOps)
-        if (e.op == call.op)
-            return e.run(*this, *m_machine, call);
-    return fail(EOPNOTSUPP, "unknown control operation '{}'", call.op);
-}
-
-Result<Json> ControlLoop::relay(const Call& c)
-{
-    return m_relay->handle(c.op, c.req, c.fds, c.reply_fds);
 }
 
 Status ControlLoop::handle_request(const Json& req, std::vector<UniqueFd>& fds)
@@ -500,8 +328,6 @@ int ControlLoop::run()
         close_consoles();
     return m_exit_code;
 }
-
-} // namespace
 
 int run_control_channel(int control_fd)
 {
