@@ -46,14 +46,14 @@ void run_balloon(unsigned memory_mib, const std::string& cmdline_extra, std::vec
 
 TEST_F(iommu_balloon, bits64)
 {
-    run_balloon(64, "", {}, 9);
+    run_balloon(64, "", {}, 10);
 }
 
 // Xen's memop-max-order raised to 18: a 1 GiB extent out and back in (2 GiB of RAM, untouched but
 // for a few words, so the host backs little of it).
 TEST_F(iommu_balloon, bits64_order18)
 {
-    run_balloon(2112, " max_order=18", { "--memop-max-order", "18" }, 9);
+    run_balloon(2112, " max_order=18", { "--memop-max-order", "18" }, 10);
 }
 
 } // namespace

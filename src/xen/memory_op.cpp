@@ -18,6 +18,23 @@ Status check_self(const HypercallContext& ctx, domid_t domid)
     return xen_fail(XEN_EPERM, "memory op on domain {} needs privilege", domid);
 }
 
+// One frame of XENMAPSPACE_gmfn or shared_info (add_to_physmap and its batch form).
+Status map_one(HypercallContext& ctx, unsigned space, uint64_t idx, uint64_t gpfn)
+{
+    switch (space) {
+    case XENMAPSPACE_gmfn:
+        return ctx.domain.reservation().move_frame(idx, gpfn);
+    case XENMAPSPACE_shared_info:
+        if (idx != 0)
+            return xen_fail(XEN_EINVAL, "shared_info has one frame, not index {}", idx);
+        TRY(ctx.domain.map_shared_info(gpfn));
+        ctx.domain.shared_info().latch_layout(ctx.mode64);
+        return {};
+    default:
+        return xen_fail(XEN_EINVAL, "map space {} is not supported", space);
+    }
+}
+
 HypercallResult add_to_physmap(HypercallContext& ctx)
 {
     domid_t domid;
@@ -31,24 +48,45 @@ HypercallResult add_to_physmap(HypercallContext& ctx)
         domid = a.domid, space = a.space, idx = a.idx, gpfn = a.gpfn, size = a.size;
     }
     TRY(check_self(ctx, domid));
-    switch (space) {
-    case XENMAPSPACE_gmfn:
-        size = 1;
-        [[fallthrough]];
-    case XENMAPSPACE_gmfn_range:
-        // Page by page, as Xen does; an error stops it there (the pages before stay moved).
-        for (unsigned i = 0; i < size; ++i)
-            TRY(ctx.domain.reservation().move_frame(idx + i, gpfn + i));
+    if (space != XENMAPSPACE_gmfn_range) {
+        TRY(map_one(ctx, space, idx, gpfn));
         return 0;
-    case XENMAPSPACE_shared_info:
-        if (idx != 0)
-            return xen_fail(XEN_EINVAL, "shared_info has one frame, not index {}", idx);
-        TRY(ctx.domain.map_shared_info(gpfn));
-        ctx.domain.shared_info().latch_layout(ctx.mode64);
-        return 0;
-    default:
-        return xen_fail(XEN_EINVAL, "map space {} is not supported", space);
     }
+    // Page by page, as Xen does; an error stops it there (the pages before stay moved).
+    for (unsigned i = 0; i < size; ++i)
+        TRY(ctx.domain.reservation().move_frame(idx + i, gpfn + i));
+    return 0;
+}
+
+// Each frame is tried on its own and its result (0 or a Xen errno) written to errs[i]; the call
+// itself fails only when the lists cannot be read or written.
+HypercallResult add_to_physmap_batch(HypercallContext& ctx)
+{
+    domid_t domid;
+    unsigned space, size;
+    uint64_t idxs, gpfns, errs;
+    size_t word = ctx.mode64 ? 8 : 4;
+    if (ctx.mode64) {
+        auto b = TRY(ctx.guest.read_obj<xen_add_to_physmap_batch>(ctx.arg(1)));
+        domid = b.domid, space = b.space, size = b.size;
+        idxs = reinterpret_cast<uint64_t>(b.idxs), gpfns = reinterpret_cast<uint64_t>(b.gpfns);
+        errs = reinterpret_cast<uint64_t>(b.errs);
+    } else {
+        auto b = TRY(ctx.guest.read_obj<xen_add_to_physmap_batch_compat32>(ctx.arg(1)));
+        domid = b.domid, space = b.space, size = b.size, idxs = b.idxs, gpfns = b.gpfns, errs = b.errs;
+    }
+    TRY(check_self(ctx, domid));
+    if (space == XENMAPSPACE_gmfn_range)
+        return xen_fail(XEN_EINVAL, "XENMAPSPACE_gmfn_range has no batch form");
+    for (unsigned i = 0; i < size; ++i) {
+        uint64_t idx = 0, gpfn = 0;
+        TRY(ctx.guest.read(idxs + i * word, std::span(reinterpret_cast<uint8_t*>(&idx), word)));
+        TRY(ctx.guest.read(gpfns + i * word, std::span(reinterpret_cast<uint8_t*>(&gpfn), word)));
+        auto done = map_one(ctx, space, idx, gpfn);
+        int32_t err = done ? 0 : static_cast<int32_t>(guest_error_value(done.error()));
+        TRY(ctx.guest.write_obj<int32_t>(errs + i * sizeof(int32_t), err));
+    }
+    return 0;
 }
 
 HypercallResult remove_from_physmap(HypercallContext& ctx)
@@ -121,6 +159,8 @@ HypercallResult do_memory_op(HypercallContext& ctx)
         return memory_reservation_op(ctx, cmd);
     case XENMEM_add_to_physmap:
         return add_to_physmap(ctx);
+    case XENMEM_add_to_physmap_batch:
+        return add_to_physmap_batch(ctx);
     case XENMEM_remove_from_physmap:
         return remove_from_physmap(ctx);
     case XENMEM_memory_map:

@@ -163,6 +163,30 @@ static long add_to_physmap(unsigned space, unsigned long idx, unsigned long gpfn
     return hypercall_memory_op(XENMEM_add_to_physmap, &x);
 }
 
+/* Each frame of a batch succeeds or fails on its own, its result in errs[]. */
+TEST_CASE(add_to_physmap_batch_reports_each_frame)
+{
+    static xen_ulong_t idxs[3];
+    static xen_pfn_t gpfns[3];
+    static int errs[3] = {1, 1, 1};
+    *frame(SCRATCH_GFN + 5) = 0x5151;
+    idxs[0] = SCRATCH_GFN + 5, gpfns[0] = FRESH_GFN + 5;   /* moves */
+    idxs[1] = FRESH_GFN + 7, gpfns[1] = FRESH_GFN + 8;     /* nothing there: refused */
+    idxs[2] = FRESH_GFN + 5, gpfns[2] = SCRATCH_GFN + 5;   /* and back */
+    struct xen_add_to_physmap_batch b = {
+        .domid = DOMID_SELF, .space = XENMAPSPACE_gmfn, .size = 3, .idxs = idxs, .gpfns = gpfns, .errs = errs};
+    REQUIRE_EQ(hypercall_memory_op(XENMEM_add_to_physmap_batch, &b), 0);
+    CHECK_EQ(errs[0], 0);
+    CHECK_EQ(errs[1], -XEN_EINVAL);
+    CHECK_EQ(errs[2], 0);
+    CHECK_EQ(*frame(SCRATCH_GFN + 5), 0x5151);
+    b.space = XENMAPSPACE_gmfn_range;
+    CHECK_EQ(hypercall_memory_op(XENMEM_add_to_physmap_batch, &b), -XEN_EINVAL);
+    b.space = XENMAPSPACE_gmfn;
+    b.errs = (int*)CONF_BAD_GPA;
+    CHECK_EQ(hypercall_memory_op(XENMEM_add_to_physmap_batch, &b), -XEN_EFAULT);
+}
+
 /* Last: the removed page stays counted (as on Xen), so the reservation is full afterwards. */
 TEST_CASE(physmap_moves_and_removal)
 {

@@ -38,6 +38,16 @@ struct xen_add_to_physmap_compat32 {
     uint32_t gpfn;
 };
 
+struct xen_add_to_physmap_batch_compat32 {
+    domid_t domid;
+    uint16_t space;
+    uint16_t size;
+    domid_t foreign_domid;
+    uint32_t idxs;
+    uint32_t gpfns;
+    uint32_t errs;
+};
+
 struct xen_remove_from_physmap_compat32 {
     domid_t domid;
     uint32_t gpfn;

@@ -45,6 +45,17 @@ struct xen_add_to_physmap {
     xen_pfn_t gpfn;     /* where to map it */
 };
 
+/* XENMEM_add_to_physmap_batch: `size` frames of one space; each frame's result goes to errs[i]. */
+struct xen_add_to_physmap_batch {
+    domid_t domid;
+    uint16_t space;  /* XENMAPSPACE_*, not gmfn_range */
+    uint16_t size;
+    domid_t foreign_domid; /* gmfn_foreign only */
+    xen_ulong_t* idxs;
+    xen_pfn_t* gpfns;
+    int* errs;
+};
+
 struct xen_remove_from_physmap {
     domid_t domid;
     xen_pfn_t gpfn;
