@@ -334,7 +334,8 @@ Result<Json> Daemon::op_mem_set(const Json& req)
         return fail(EINVAL, "mem-set: domain '{}' can have 1 to {} KiB (its maximum; mem-max raises it), not {}",
                     rec->name, static_max, target);
     TRY(write_memory_kib(*rec, "target", target));
-    rec->config.memory_mib = target / 1024;
+    // Rounded up: the config a restart builds from must never ask for less (0 MiB for a sub-MiB target).
+    rec->config.memory_mib = (target + 1023) / 1024;
     return Json::object();
 }
 
@@ -356,7 +357,7 @@ Result<Json> Daemon::op_mem_max(uint64_t client, uint64_t id, const Json& req)
                           if (auto w = write_memory_kib(*now, "static-max", max); !w)
                               r = make_unexpected(w.release_error());
                           else
-                              now->config.maxmem_mib = max / 1024;
+                              now->config.maxmem_mib = (max + 1023) / 1024;
                       }
                       reply(client, id, r ? Result<Json>(Json::object()) : make_unexpected(r.release_error()));
                   });
