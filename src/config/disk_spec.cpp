@@ -4,6 +4,8 @@
 #include <cctype>
 #include <utility>
 
+#include "config/spec_items.h"
+
 namespace xkvm::config {
 
 namespace {
@@ -32,8 +34,6 @@ constexpr std::array<std::string_view, 6> kColo = { "colo", "colo-host", "colo-p
                                                    "hidden-disk" };
 
 constexpr std::string_view kKeys = "target, format, vdev, access, devtype, backend, backendtype or script";
-
-bool blank(char c) { return c == ' ' || c == '\t'; }
 
 template<size_t N>
 bool one_of(const std::array<std::string_view, N>& set, std::string_view s)
@@ -252,7 +252,7 @@ Result<void, SpecError> DiskParser::item(std::string_view text, size_t off)
         return positional(text, off);
     std::string_view key = text.substr(0, eq), value = text.substr(eq + 1);
     size_t value_off = off + eq + 1;
-    while (!value.empty() && blank(value.front())) {
+    while (!value.empty() && is_spec_blank(value.front())) {
         value.remove_prefix(1);
         value_off++;
     }
@@ -263,7 +263,7 @@ SpecResult<DiskSpec> DiskParser::parse(std::string_view s)
 {
     size_t pos = 0;
     while (pos <= s.size()) {
-        while (pos < s.size() && blank(s[pos]))
+        while (pos < s.size() && is_spec_blank(s[pos]))
             pos++;
         std::string_view rest = s.substr(pos);
         if (rest.starts_with("target=")) { // takes the rest of the string, commas and all
@@ -273,7 +273,7 @@ SpecResult<DiskSpec> DiskParser::parse(std::string_view s)
         }
         size_t end = s.find(',', pos);
         std::string_view text = s.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
-        while (!text.empty() && blank(text.back()))
+        while (!text.empty() && is_spec_blank(text.back()))
             text.remove_suffix(1);
         if (!(text.empty() && end == std::string_view::npos && pos > 0 && s[pos - 1] == ','))
             TRY(item(text, pos));

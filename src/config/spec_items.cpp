@@ -4,16 +4,14 @@ namespace xkvm::config {
 
 namespace {
 
-bool blank(char c) { return c == ' ' || c == '\t'; }
-
 // Trims `s` (which starts at `offset`) and returns the offset of the trimmed start.
 size_t trim(std::string_view& s, size_t offset)
 {
-    while (!s.empty() && blank(s.front())) {
+    while (!s.empty() && is_spec_blank(s.front())) {
         s.remove_prefix(1);
         offset++;
     }
-    while (!s.empty() && blank(s.back()))
+    while (!s.empty() && is_spec_blank(s.back()))
         s.remove_suffix(1);
     return offset;
 }

@@ -17,6 +17,9 @@ struct SpecItem {
     size_t value_offset = 0;
 };
 
+// The blanks xl trims around spec items: space and tab.
+constexpr bool is_spec_blank(char c) { return c == ' ' || c == '\t'; }
+
 // Splits on `sep`; blanks (space, tab) around items, keys and values are trimmed.
 std::vector<SpecItem> split_spec(std::string_view s, char sep = ',');
 

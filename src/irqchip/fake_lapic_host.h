@@ -4,6 +4,8 @@
 #include <atomic>
 #include <vector>
 
+#include "irqchip/apic_bus.h"
+#include "irqchip/ioapic.h"
 #include "irqchip/lapic.h"
 
 namespace xkvm::irqchip::test {
@@ -29,9 +31,20 @@ constexpr uint32_t kDfr = 0xe0, kSvr = 0xf0, kIsr = 0x100, kTmr = 0x180, kIrr = 
 constexpr uint32_t kIcrLow = 0x300, kIcrHigh = 0x310, kLvtTimer = 0x320, kLvtLint0 = 0x350;
 constexpr uint32_t kLvtLint1 = 0x360, kLvtError = 0x370, kTimerInitial = 0x380, kTimerCurrent = 0x390;
 constexpr uint32_t kTimerDivide = 0x3e0;
+// The mask bit of an LVT entry and of an IOAPIC redirection entry alike.
+constexpr uint32_t kMasked = 1u << 16;
 
 inline void software_enable(Lapic& lapic, uint8_t spurious = 0xff) { lapic.mmio_write(kSvr, 0x100u | spurious); }
 
 inline void eoi(Lapic& lapic) { lapic.mmio_write(kEoi, 0); }
+
+// The whole loop: IOAPIC -> bus -> LAPIC, EOI back through the LAPIC's level notification.
+class IoapicMachine : public IoapicHost, public FakeLapicHost {
+public:
+    void deliver(const InterruptMessage& m) override { bus.deliver(m); }
+    void eoi_level(uint8_t vector) override { io.eoi(vector); }
+    ApicBus bus;
+    Ioapic io { *static_cast<IoapicHost*>(this) };
+};
 
 } // namespace xkvm::irqchip::test

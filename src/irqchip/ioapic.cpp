@@ -3,7 +3,7 @@
 namespace xkvm::irqchip {
 
 namespace {
-constexpr uint32_t kRegSelect = 0x00, kRegWindow = 0x10, kRegEoi = 0x40;
+constexpr uint32_t kMmioSelect = 0x00, kMmioWindow = 0x10, kMmioEoi = 0x40;
 constexpr uint32_t kIdReg = 0x00, kVersionReg = 0x01, kArbitrationReg = 0x02, kRedirFirst = 0x10;
 constexpr uint64_t kRedirWritableLow = 0x1afff; // vector, mode, dest mode, polarity, trigger, mask
 constexpr uint32_t kRedirWritableHigh = 0xff000000u;
@@ -25,25 +25,25 @@ void Ioapic::reset()
 uint32_t Ioapic::mmio_read(uint32_t offset, unsigned size)
 {
     std::lock_guard guard(m_lock);
-    if (offset == kRegSelect && (size == 1 || size == 2 || size == 4))
+    if (offset == kMmioSelect && (size == 1 || size == 2 || size == 4))
         return m_select;
-    if (offset == kRegWindow && size == 4)
+    if (offset == kMmioWindow && size == 4)
         return read_register(m_select);
     return 0;
 }
 
 void Ioapic::mmio_write(uint32_t offset, uint32_t value, unsigned size)
 {
-    if (offset == kRegEoi && size == 4) {
+    if (offset == kMmioEoi && size == 4) {
         eoi(static_cast<uint8_t>(value));
         return;
     }
     std::vector<InterruptMessage> out;
     {
         std::lock_guard guard(m_lock);
-        if (offset == kRegSelect && (size == 1 || size == 2 || size == 4))
+        if (offset == kMmioSelect && (size == 1 || size == 2 || size == 4))
             m_select = static_cast<uint8_t>(value);
-        else if (offset == kRegWindow && size == 4)
+        else if (offset == kMmioWindow && size == 4)
             write_register(m_select, value, out);
     }
     send(out);

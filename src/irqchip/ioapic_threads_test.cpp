@@ -12,20 +12,12 @@
 namespace xkvm::irqchip::test {
 namespace {
 
-class Machine : public IoapicHost, public FakeLapicHost {
-public:
-    void deliver(const InterruptMessage& m) override { bus.deliver(m); }
-    void eoi_level(uint8_t vector) override { io.eoi(vector); }
-    ApicBus bus;
-    Ioapic io { *static_cast<IoapicHost*>(this) };
-};
-
 TEST(IoapicThreads, ResampledLineLosesNoEvent)
 {
     constexpr unsigned kEvents = 50000;
     constexpr unsigned kPin = 20;
     constexpr uint8_t kVector = 0x90;
-    Machine m;
+    IoapicMachine m;
     Lapic lapic(0, true, m);
     software_enable(lapic);
     m.bus.attach(lapic);

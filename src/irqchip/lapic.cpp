@@ -8,7 +8,6 @@ namespace {
 constexpr uint64_t kBaseBsp = 1ull << 8;
 constexpr uint64_t kBaseExtd = 1ull << 10;
 constexpr uint64_t kBaseEnable = 1ull << 11;
-constexpr uint32_t kLvtMasked = 1u << 16;
 constexpr uint32_t kLvtLevelTrigger = 1u << 15;
 
 int highest_set(auto const& words)

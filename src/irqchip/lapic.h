@@ -101,6 +101,7 @@ public:
 private:
     static constexpr uint64_t kBaseAddressMask = 0x000ffffffffff000ull;
     static constexpr unsigned kLvtTimer = 0, kLvtLint0 = 3, kLvtLint1 = 4, kLvtError = 5, kLvtCount = 6;
+    static constexpr uint32_t kLvtMasked = 1u << 16;
 
     enum class WriteResult : uint8_t { Ok, ReadOnly, Reserved };
 

@@ -17,7 +17,6 @@ constexpr uint32_t kIcrLevelAssert = 1u << 14;
 constexpr uint32_t kIcrLevelTrigger = 1u << 15;
 constexpr uint32_t kSvrWritable = 0x3ff; // vector, enable, focus check; no EOI-broadcast suppression
 constexpr uint32_t kSvrEnable = 1u << 8;
-constexpr uint32_t kLvtMasked = 1u << 16;
 // Writable bits per LVT entry: timer, thermal, perf, LINT0, LINT1, error.
 constexpr uint32_t kLvtWritable[] = { 0x700ff, 0x107ff, 0x107ff, 0x1a7ff, 0x1a7ff, 0x100ff };
 

@@ -6,7 +6,7 @@
 namespace xkvm::irqchip::test {
 namespace {
 
-constexpr uint32_t kPeriodic = 1u << 17, kTscDeadline = 2u << 17, kMasked = 1u << 16;
+constexpr uint32_t kPeriodic = 1u << 17, kTscDeadline = 2u << 17;
 constexpr uint32_t kDivideBy1 = 0xb, kDivideBy2 = 0x0, kDivideBy16 = 0x3, kDivideBy128 = 0xa;
 
 class LapicTimerTest : public ::testing::Test {

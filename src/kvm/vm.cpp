@@ -10,10 +10,6 @@
 
 namespace xkvm::kvm {
 
-namespace {
-std::shared_ptr<spdlog::logger> logger() { return log::get("kvm"); }
-} // namespace
-
 Result<std::unique_ptr<Vm>> Vm::create(KvmSystem& sys, const hv::VmOptions& opts)
 {
     int raw = ::ioctl(sys.fd(), KVM_CREATE_VM, 0);
@@ -78,7 +74,7 @@ void Vm::drop_slots_locked(const memory::Mapping& m)
         if (!m_slots[i].used || !(m_slots[i].mapping == m))
             continue;
         if (auto r = set_memslot(i, m_slots[i].piece.gpa, 0, nullptr, false); !r)
-            logger()->error("{}", r.error().message);
+            log::get("kvm")->error("{}", r.error().message);
         m_slots[i].used = false;
     }
 }
@@ -118,7 +114,7 @@ void Vm::physmap_mapped(const memory::Mapping& m, uint8_t* host)
 {
     std::lock_guard guard(m_slot_lock);
     if (auto r = add_slots_locked(m, host, m_write_limited); !r)
-        logger()->error("{}", r.error().message);
+        log::get("kvm")->error("{}", r.error().message);
 }
 
 Status Vm::set_irq_line(uint32_t gsi, bool level)

@@ -9,16 +9,16 @@
 #include <gtest/gtest.h>
 
 #include "loader/test_elf_builder.h"
+#include "memory/memory_map.h"
 #include "xen/abi/elfnote.h"
 
 using namespace xkvm;
 using namespace xkvm::loader;
 using namespace xkvm::loader::test;
+using memory::MiB;
 using ::testing::HasSubstr;
 
 namespace {
-
-constexpr uint64_t kMiB = 1 << 20;
 
 ElfBuilder good_pvh64()
 {
@@ -280,7 +280,7 @@ TEST(LoaderParseElf, RejectsNoteSegmentOutsideFile)
 {
     ElfBuilder b(ElfClass::Elf64);
     b.entry(0x100000).segment(0x100000, pattern(0x100, 1))
-        .raw_segment(make_segment(PT_NOTE, 0, pattern(12, 0), 0, 1 * kMiB));
+        .raw_segment(make_segment(PT_NOTE, 0, pattern(12, 0), 0, 1 * MiB));
     EXPECT_THAT(parse_error(b.build()), HasSubstr("note segment 1: offset 0x100000+0xc extends past the end"));
 }
 

@@ -17,14 +17,14 @@ using namespace xkvm;
 using namespace xkvm::loader;
 using namespace xkvm::loader::test;
 using memory::MemoryMap;
+using memory::MiB;
 using memory::RegionType;
 using ::testing::HasSubstr;
 
 namespace {
 
-constexpr uint64_t kMiB = memory::MiB;
 constexpr uint8_t kPoison = 0xaa;
-constexpr uint64_t kGuestBytes = 24 * kMiB;
+constexpr uint64_t kGuestBytes = 24 * MiB;
 
 // 24 MiB guest: RAM below 640 KiB, the legacy area reserved, RAM from 1 MiB up.
 MemoryMap guest_map()
@@ -100,7 +100,7 @@ ElfBuilder pvh_kernel(ElfClass cls)
 
 TEST_F(LoaderTest, LoadsPvh64WithStartInfo)
 {
-    auto ramdisk = pattern(3 * kMiB + 123, 9); // more than one copy chunk
+    auto ramdisk = pattern(3 * MiB + 123, 9); // more than one copy chunk
     LoadRequest req { BootProtocol::Pvh, write_file("k.elf", pvh_kernel(ElfClass::Elf64).build()),
                       write_file("initrd", ramdisk), "console=hvc0 root=/dev/ram0", 0 };
     auto r = load_kernel(*m_physmap, m_map, req);
@@ -238,7 +238,7 @@ TEST_F(LoaderTest, SegmentInReservedRegion)
 
 TEST_F(LoaderTest, SegmentInHole)
 {
-    m_map = { { 0x0, 0xa0000, RegionType::Ram, "" }, { 0x2000000, 32 * kMiB, RegionType::Ram, "" } };
+    m_map = { { 0x0, 0xa0000, RegionType::Ram, "" }, { 0x2000000, 32 * MiB, RegionType::Ram, "" } };
     auto path = write_file("k.elf", pvh_kernel(ElfClass::Elf64).build());
     EXPECT_THAT(load_error({ BootProtocol::Pvh, path, "", "", 0 }), HasSubstr("segment 0 [0x1000000-0x1002344] lies outside guest RAM"));
 }
@@ -321,7 +321,7 @@ TEST_F(LoaderTest, BootDataMovesBelowAnImageThatFillsRam)
 TEST_F(LoaderTest, UnmappedRamIsReportedNotCrashed)
 {
     // The map claims RAM the physmap does not back: a VMM bug, reported as an error.
-    m_map.push_back({ 0x4000000, 16 * kMiB, RegionType::Ram, "" });
+    m_map.push_back({ 0x4000000, 16 * MiB, RegionType::Ram, "" });
     ElfBuilder b(ElfClass::Elf64);
     b.entry(0x4000000).segment(0x4000000, pattern(0x100, 1)).phys32_entry(0x4000000);
     auto r = load_kernel(*m_physmap, m_map, { BootProtocol::Pvh, write_file("k", b.build()), "", "", 0 });

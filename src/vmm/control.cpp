@@ -27,7 +27,6 @@ namespace {
 using ipc::Json;
 using namespace std::chrono_literals;
 
-std::shared_ptr<spdlog::logger> logger() { return log::get("vmm"); }
 
 constexpr size_t kHistoryLimit = 1 << 20;
 constexpr size_t kClientBacklogLimit = 4 << 20; // a console client that stops reading is dropped
@@ -67,14 +66,14 @@ void ControlLoop::send(const Json& j, std::vector<UniqueFd> fds)
     ipc::Frame f = ipc::json_frame(j);
     f.fds = std::move(fds);
     if (auto r = m_chan->send(std::move(f)); !r)
-        logger()->warn("control channel: {}", r.error().message);
+        log::get("vmm")->warn("control channel: {}", r.error().message);
 }
 
 void ControlLoop::send_outgoing(std::vector<ipc::Frame> frames)
 {
     for (auto& f : frames)
         if (auto r = m_chan->send(std::move(f)); !r)
-            logger()->warn("control channel: {}", r.error().message);
+            log::get("vmm")->warn("control channel: {}", r.error().message);
 }
 
 Status ControlLoop::build(const Json& req, uint64_t id)
@@ -158,7 +157,7 @@ Status ControlLoop::handle_frame(ipc::Frame& f)
     // Replies to our own requests (an interdomain bind) carry no "op".
     if (!j.contains("op") && m_relay) {
         if (!m_relay->complete(j, f.fds))
-            logger()->debug("control channel: a reply nobody waits for");
+            log::get("vmm")->debug("control channel: a reply nobody waits for");
         return {};
     }
     return handle_request(j, f.fds);
@@ -282,7 +281,7 @@ int ControlLoop::run()
         if (::poll(fds.data(), fds.size(), -1) < 0) {
             if (errno == EINTR)
                 continue;
-            logger()->error("poll: {}", errno_string(errno));
+            log::get("vmm")->error("poll: {}", errno_string(errno));
             return 1;
         }
         if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -290,12 +289,12 @@ int ControlLoop::run()
             auto open = m_chan->receive(frames);
             for (auto& f : frames)
                 if (auto r = handle_frame(f); !r) {
-                    logger()->error("control channel: {}", r.error().message);
+                    log::get("vmm")->error("control channel: {}", r.error().message);
                     open = false;
                 }
             if (!open || !*open) {
                 // No daemon, no domain: nobody could manage it any more.
-                logger()->info("control channel closed; destroying the domain");
+                log::get("vmm")->info("control channel closed; destroying the domain");
                 return m_exit_code ? m_exit_code : 0;
             }
         }

@@ -17,8 +17,6 @@ namespace xkvm::vmm {
 
 namespace {
 
-std::shared_ptr<spdlog::logger> logger() { return log::get("evtchn"); }
-
 constexpr size_t kMaxQueued = 1024;
 constexpr uint64_t kStopKey = UINT64_MAX;
 
@@ -88,7 +86,7 @@ void EvtchnRelay::run()
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            logger()->error("epoll_wait: {}", errno_string(errno));
+            log::get("evtchn")->error("epoll_wait: {}", errno_string(errno));
             return;
         }
         for (int i = 0; i < n; ++i) {
@@ -225,7 +223,7 @@ void EvtchnRelay::local_closed(evtchn_port_t port, domid_t remote_dom, evtchn_po
     ipc::Json ev { { "event", "evtchn-closed" }, { "port", port }, { "remote_dom", remote_dom },
                    { "remote_port", remote_port } };
     if (!m_outbox.push(ipc::json_frame(ev)))
-        logger()->warn("port {}: the close could not be passed on to domain {}", port, remote_dom);
+        log::get("evtchn")->warn("port {}: the close could not be passed on to domain {}", port, remote_dom);
 }
 
 Result<ipc::Json> EvtchnRelay::connect(const ipc::Json& req, std::vector<UniqueFd>& fds,

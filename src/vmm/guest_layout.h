@@ -11,6 +11,8 @@ namespace xkvm::vmm {
 inline constexpr uint64_t kDefaultLowRamCeiling = 0xf0000000;
 // Pages the toolstack provides (xenstore ring, console ring), as Xen keeps them just below the
 // 4 GiB boundary in a reserved area the guest must not use as RAM.
+// RAM that does not fit below the MMIO hole continues here.
+inline constexpr uint64_t kHighRamBase = 4ull << 30;
 inline constexpr uint64_t kSpecialPagesGpa = 0xfeff0000;
 inline constexpr uint64_t kSpecialPagesCount = 16;
 inline constexpr uint64_t kStorePageIndex = 0;

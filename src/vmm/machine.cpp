@@ -23,8 +23,6 @@ namespace xkvm::vmm {
 
 namespace {
 
-std::shared_ptr<spdlog::logger> logger() { return log::get("vmm"); }
-
 uint64_t page_up(uint64_t v) { return (v + memory::kPageSize - 1) & ~(memory::kPageSize - 1); }
 uint64_t page_down(uint64_t v) { return v & ~(memory::kPageSize - 1); }
 
@@ -275,7 +273,7 @@ Status Machine::create_vcpus()
     }
     m_clock = xen::clock_params_for(tsc_khz, host_tsc_invariant() && offset_set && tsc_agree);
     if (!offset_set || !tsc_agree)
-        logger()->warn("{}: the vCPUs' TSCs cannot be made to agree here; the PV clock is not marked stable",
+        log::get("vmm")->warn("{}: the vCPUs' TSCs cannot be made to agree here; the PV clock is not marked stable",
                        m_spec.name);
     m_vcpu_up[0] = true;
     return {};
@@ -302,7 +300,7 @@ Status Machine::load_guest()
     req.ramdisk = m_spec.ramdisk;
     req.cmdline = m_spec.cmdline;
     loader::BootInfo boot = TRY(loader::load_kernel(*m_physmap, m_spec.memory_map, req));
-    logger()->info("{}: loaded {} [{:#x}-{:#x}), entry {:#x}", m_spec.name, m_spec.kernel, boot.image_low,
+    log::get("vmm")->info("{}: loaded {} [{:#x}-{:#x}), entry {:#x}", m_spec.name, m_spec.kernel, boot.image_low,
                    boot.image_high, boot.entry);
     TRY(m_vcpus[0]->set_cpu_state(x86::flat_protected_mode_32(boot.entry, boot.ebx)));
     return {};
@@ -417,7 +415,7 @@ void Machine::lapic_vector(uint32_t vcpu, uint8_t vector)
 {
     // vCPU n has APIC id n.
     if (auto r = m_vm->send_fixed_interrupt(vcpu, vector); !r)
-        logger()->warn("{}", r.error().message);
+        log::get("vmm")->warn("{}", r.error().message);
 }
 
 void Machine::assert_callback_gsi(uint32_t gsi)
@@ -432,7 +430,7 @@ void Machine::assert_callback_gsi(uint32_t gsi)
             return ours && m_xen->shared_info().upcall_pending(0);
         });
         if (!line) {
-            logger()->warn("callback GSI {}: {}", gsi, line.error().message);
+            log::get("vmm")->warn("callback GSI {}: {}", gsi, line.error().message);
             return;
         }
         m_callback_line = line.release_value();
@@ -463,7 +461,7 @@ Status Machine::vcpu_initialise(uint32_t vcpu, const x86::CpuState& state)
         return fail(EINVAL, "vcpu {} does not exist", vcpu);
     m_runners[vcpu]->post([state](hv::Vcpu& v) {
         if (auto r = v.set_cpu_state(state); !r)
-            logger()->error("{}", r.error().message);
+            log::get("vmm")->error("{}", r.error().message);
     });
     return {};
 }
@@ -476,7 +474,7 @@ Status Machine::vcpu_up(uint32_t vcpu)
     if (!m_vcpu_up[vcpu].exchange(true))
         m_runners[vcpu]->post([](hv::Vcpu& v) {
             if (auto r = v.set_mp_state(hv::MpState::Runnable); !r)
-                logger()->error("{}", r.error().message);
+                log::get("vmm")->error("{}", r.error().message);
         });
     m_runners[vcpu]->remove_pause(hv::kPauseDown);
     return {};

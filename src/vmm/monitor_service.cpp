@@ -17,8 +17,6 @@ namespace xkvm::vmm {
 
 namespace {
 
-std::shared_ptr<spdlog::logger> logger() { return log::get("vmevent"); }
-
 constexpr size_t kMaxBusyPeers = 4;
 constexpr uint64_t kMaxAccessPages = 1u << 18;  // per set-access: 1 GiB
 constexpr uint64_t kMaxGfn = 1ull << 40;        // 52-bit guest-physical addresses
@@ -93,7 +91,7 @@ void MonitorService::run()
                 fds.push_back({ m_channel->slot_notify_fd(v), POLLIN, 0 });
         }
         if (::poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) {
-            logger()->error("monitor endpoint: poll: {}", errno_string(errno));
+            log::get("vmevent")->error("monitor endpoint: poll: {}", errno_string(errno));
             break;
         }
         if (fds[0].revents & POLLIN)
@@ -127,7 +125,7 @@ void MonitorService::accept_peer()
     if (!fd)
         return;
     if (auto ok = ipc::check_peer_uid(fd->get()); !ok) {
-        logger()->warn("monitor endpoint: {}", ok.error().message);
+        log::get("vmevent")->warn("monitor endpoint: {}", ok.error().message);
         return;
     }
     auto chan = ipc::Channel::create(fd.release_value());
@@ -206,7 +204,7 @@ Result<ipc::Json> MonitorService::op_open(const ipc::Json& args, std::vector<Uni
         m_channel = std::move(channel);
         m_vcpus.assign(m_runners.size(), {});
     }
-    logger()->info("monitor attached ({} ring page(s), {})", pages, slots ? "slots" : "ring only");
+    log::get("vmevent")->info("monitor attached ({} ring page(s), {})", pages, slots ? "slots" : "ring only");
     return reply;
 }
 
@@ -300,7 +298,7 @@ void MonitorService::drop_monitor(const std::string& why)
     std::lock_guard guard(m_lock);
     if (!m_channel)
         return;
-    logger()->info("monitor detached: {}", why);
+    log::get("vmevent")->info("monitor detached: {}", why);
     release_all_locked();
 }
 

@@ -9,8 +9,6 @@ namespace xkvm::vmm {
 
 namespace {
 
-std::shared_ptr<spdlog::logger> logger() { return log::get("vmevent"); }
-
 RateLimiter& response_warnings()
 {
     static RateLimiter limiter;
@@ -96,7 +94,7 @@ void MonitorService::apply_response_locked(const vmevent::Event& response, std::
         action = fail(EPROTO, "the response in slot {} names vcpu {}", *slot, action->vcpu);
     if (!action) {
         if (auto dropped = response_warnings().admit())
-            logger()->warn("monitor response ignored: {}{}", action.error().message, suppressed_note(*dropped));
+            log::get("vmevent")->warn("monitor response ignored: {}{}", action.error().message, suppressed_note(*dropped));
         return;
     }
     VcpuState& st = m_vcpus[action->vcpu];
@@ -139,7 +137,7 @@ void MonitorService::apply_intercepts_locked()
         m_vcpus[id].singlestep = m_config.singlestep;
         m_runners[id]->post([intercepts, on = m_config.singlestep, was](hv::Vcpu& v) {
             if (auto r = v.set_intercepts(intercepts); !r && intercepts != hv::Intercepts {})
-                logger()->warn("vcpu {}: intercepts: {}", v.id(), r.error().message);
+                log::get("vmevent")->warn("vcpu {}: intercepts: {}", v.id(), r.error().message);
             if (on != was)
                 (void)v.set_single_step(on);
         });
@@ -170,7 +168,7 @@ void MonitorService::release_all_locked()
         for (auto it = m_limited.begin(); it != m_limited.end() && it->first == next; ++it)
             ++next;
         if (auto r = limit_ram(first, next - first, hv::kAccessAll); !r)
-            logger()->error("lifting page limits {:#x}+{}: {}", first, next - first, r.error().message);
+            log::get("vmevent")->error("lifting page limits {:#x}+{}: {}", first, next - first, r.error().message);
         m_limited.erase(m_limited.begin(), m_limited.lower_bound(next));
     }
     m_queue.clear();

@@ -12,7 +12,6 @@ namespace xkvm::vmm {
 using hv::ExitOutcome;
 
 namespace {
-std::shared_ptr<spdlog::logger> logger() { return log::get("vmm"); }
 constexpr uint32_t kRetryMinUs = 50;
 constexpr uint32_t kRetryMaxUs = 5000;
 } // namespace
@@ -46,7 +45,7 @@ ExitOutcome VcpuExits::crash(hv::ExitContext& ctx, std::string detail)
 {
     if (auto regs = ctx.vcpu.regs())
         detail += fmt::format(" at rip {:#x}", regs->rip);
-    logger()->warn("domain {}: {}", m_machine.spec().name, detail);
+    log::get("vmm")->warn("domain {}: {}", m_machine.spec().name, detail);
     m_machine.guest_shutdown(SHUTDOWN_crash, std::move(detail));
     return ExitOutcome::Shutdown;
 }
@@ -126,12 +125,12 @@ ExitOutcome VcpuExits::on_msr(hv::ExitContext& ctx)
         if (r)
             msr.fault = false;
         else
-            logger()->debug("vcpu {}: hypercall MSR write {:#x} refused: {}", m_id, msr.value, r.error().message);
+            log::get("vmm")->debug("vcpu {}: hypercall MSR write {:#x} refused: {}", m_id, msr.value, r.error().message);
     } else if (!write && msr.index == XEN_HYPERCALL_MSR) {
         msr.value = 0; // write-only on Xen: reads as zero
         msr.fault = false;
     } else {
-        logger()->debug("vcpu {}: {} of unknown MSR {:#x}", m_id, write ? "write" : "read", msr.index);
+        log::get("vmm")->debug("vcpu {}: {} of unknown MSR {:#x}", m_id, write ? "write" : "read", msr.index);
     }
     return ExitOutcome::Resume;
 }
@@ -149,7 +148,7 @@ bool VcpuExits::start_block(hv::Vcpu& vcpu, bool interrupts_enabled)
     // With interrupts on, wait in the backend's halt state: a LAPIC interrupt wakes it there (in
     // the kernel, on KVM), an event through a kick.
     if (auto r = vcpu.set_mp_state(hv::MpState::Halted); !r)
-        logger()->error("{}", r.error().message);
+        log::get("vmm")->error("{}", r.error().message);
     return false;
 }
 
@@ -177,7 +176,7 @@ bool VcpuExits::update_blocked(hv::Vcpu& vcpu)
         if (m_parked)
             m_machine.runner(m_id).remove_pause(hv::kPauseBlocked);
         else if (auto r = vcpu.set_mp_state(hv::MpState::Runnable); !r)
-            logger()->error("{}", r.error().message);
+            log::get("vmm")->error("{}", r.error().message);
         m_parked = false;
         return true;
     }
@@ -206,7 +205,7 @@ void VcpuExits::inject_direct_upcall(hv::Vcpu& vcpu, uint8_t vector)
 {
     auto injected = vcpu.try_inject_interrupt(vector);
     if (!injected) {
-        logger()->error("{}", injected.error().message);
+        log::get("vmm")->error("{}", injected.error().message);
         return;
     }
     if (!*injected) {

@@ -21,7 +21,7 @@ memory::MemoryMap default_memory_map(uint64_t memory_mib)
         map.push_back({ 0x100000, low - 0x100000, RegionType::Ram, "RAM" });
     map.push_back({ kSpecialPagesGpa, kSpecialPagesCount * kPageSize, RegionType::Reserved, "xen special pages" });
     if (ram > low)
-        map.push_back({ 4 * GiB, ram - low, RegionType::Ram, "high RAM" });
+        map.push_back({ kHighRamBase, ram - low, RegionType::Ram, "high RAM" });
     return map;
 }
 

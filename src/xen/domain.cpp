@@ -110,8 +110,6 @@ std::optional<uint64_t> Domain::shared_info_gfn() const
 
 namespace {
 
-std::shared_ptr<spdlog::logger> logger() { return log::get("xen"); }
-
 // The one page at `gpa` as the physmap has it (part of a larger mapping, usually), if mapped.
 std::optional<memory::Mapping> page_at(const memory::Physmap& pm, uint64_t gpa)
 {
@@ -146,10 +144,10 @@ Status Domain::map_shared_info(uint64_t gfn)
     if (m_shared_info_gfn) {
         uint64_t old = *m_shared_info_gfn << memory::kPageShift;
         if (auto r = pm.unmap(old, memory::kPageSize); !r)
-            logger()->warn("shared_info left at {:#x}: {}", old, r.error().message);
+            log::get("xen")->warn("shared_info left at {:#x}: {}", old, r.error().message);
         else if (const auto& was = m_shared_info_displaced; was)
             if (auto back = pm.map(old, memory::kPageSize, was->offset, was->prot); !back)
-                logger()->warn("the page at {:#x} could not be put back: {}", old, back.error().message);
+                log::get("xen")->warn("the page at {:#x} could not be put back: {}", old, back.error().message);
     }
     bool first = !m_shared_info_gfn;
     m_shared_info_gfn = gfn;

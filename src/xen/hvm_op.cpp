@@ -6,24 +6,13 @@
 
 namespace xkvm::xen {
 
-namespace {
-
-Status check_self(const HypercallContext& ctx, domid_t domid)
-{
-    if (domid == DOMID_SELF || domid == ctx.domain.domid())
-        return {};
-    return xen_fail(XEN_EPERM, "HVM op on domain {} needs privilege", domid);
-}
-
-} // namespace
-
 HypercallResult do_hvm_op(HypercallContext& ctx)
 {
     uint64_t arg = ctx.arg(1);
     switch (ctx.cmd(0)) {
     case HVMOP_set_param: {
         auto p = TRY(ctx.guest.read_obj<xen_hvm_param>(arg));
-        TRY(check_self(ctx, p.domid));
+        TRY(check_self_target(ctx, p.domid, "HVM"));
         TRY(ctx.domain.set_param(p.index, p.value, true));
         if (p.index == HVM_PARAM_CALLBACK_IRQ)
             ctx.domain.shared_info().latch_layout(ctx.mode64);
@@ -31,7 +20,7 @@ HypercallResult do_hvm_op(HypercallContext& ctx)
     }
     case HVMOP_get_param: {
         auto p = TRY(ctx.guest.read_obj<xen_hvm_param>(arg));
-        TRY(check_self(ctx, p.domid));
+        TRY(check_self_target(ctx, p.domid, "HVM"));
         p.value = TRY(ctx.domain.get_param(p.index));
         TRY(ctx.guest.write_obj(arg, p));
         return 0;

@@ -48,6 +48,10 @@ HypercallRegs decode_hypercall_regs(const x86::Regs& regs, bool mode64);
 // The value to leave in rax (a 32-bit caller sees the low half, upper bits cleared).
 uint64_t hypercall_return_value(int64_t result, bool mode64);
 
+// An unprivileged guest may name only itself (DOMID_SELF or its own id) as a target domain; `family`
+// names the op family in the error (-EPERM, as for the PVH dom0 xkvm's toolstack models).
+Status check_self_target(const HypercallContext& ctx, domid_t domid, const char* family);
+
 using HypercallResult = Result<int64_t>;
 using HypercallHandler = HypercallResult (*)(HypercallContext&);
 

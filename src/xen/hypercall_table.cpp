@@ -26,6 +26,13 @@ constexpr auto kTable = make_table();
 
 } // namespace
 
+Status check_self_target(const HypercallContext& ctx, domid_t domid, const char* family)
+{
+    if (domid == DOMID_SELF || domid == ctx.domain.domid())
+        return {};
+    return xen_fail(XEN_EPERM, "{} op on domain {} needs privilege", family, domid);
+}
+
 const std::array<HypercallHandler, XEN_HYPERCALL_COUNT>& hypercall_table()
 {
     return kTable;

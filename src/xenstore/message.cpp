@@ -124,7 +124,7 @@ Message error_reply(const Message& request, int err)
 
 Message ok_reply(const Message& request)
 {
-    return reply_to(request, std::string("OK\0", 3));
+    return reply_to(request, kOkPayload);
 }
 
 Message watch_event(std::string_view path, std::string_view token)

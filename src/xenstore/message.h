@@ -42,7 +42,8 @@ Result<Message> decode_message(std::span<const uint8_t> bytes);
 Message reply_to(const Message& request, std::string payload);
 // An ERROR reply naming errno `err`.
 Message error_reply(const Message& request, int err);
-// "OK\0".
+// The payload of a successful reply that returns nothing: "OK\0".
+inline const std::string kOkPayload("OK\0", 3);
 Message ok_reply(const Message& request);
 // WATCH_EVENT: "<path>\0<token>\0", req_id and tx_id 0.
 Message watch_event(std::string_view path, std::string_view token);

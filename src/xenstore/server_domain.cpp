@@ -13,8 +13,6 @@ namespace xkvm::xenstore {
 
 namespace {
 
-const std::string kOk("OK\0", 3);
-
 Result<DomId> parse_domid(std::string_view text)
 {
     auto id = parse_decimal(text, 0xffff);
@@ -106,7 +104,7 @@ Server::Reply Server::op_introduce(Connection& conn, const Message& req)
         return fail(EINVAL, "'{}' is not an event channel", args[2]);
     for (auto& c : do_introduce(domid, mfn, static_cast<uint32_t>(*evtchn)))
         m_pending_changes.push_back(std::move(c));
-    return kOk;
+    return kOkPayload;
 }
 
 Server::Reply Server::op_release(Connection& conn, const Message& req)
@@ -118,7 +116,7 @@ Server::Reply Server::op_release(Connection& conn, const Message& req)
         return fail(ENOENT, "domain {} is not introduced", domid);
     for (auto& c : do_release(domid))
         m_pending_changes.push_back(std::move(c));
-    return kOk;
+    return kOkPayload;
 }
 
 Server::Reply Server::op_is_domain_introduced(Connection&, const Message& req)
@@ -136,7 +134,7 @@ Server::Reply Server::op_resume(Connection& conn, const Message& req)
     if (!is_introduced(domid))
         return fail(ENOENT, "domain {} is not introduced", domid);
     m_domains[domid].release_fired = false;
-    return kOk;
+    return kOkPayload;
 }
 
 // "<domid>\0<target domid>\0": <domid> acts with <target>'s rights.
@@ -149,7 +147,7 @@ Server::Reply Server::op_set_target(Connection& conn, const Message& req)
     if (!is_introduced(domid))
         return fail(ENOENT, "domain {} is not introduced", domid);
     m_domains[domid].target = target;
-    return kOk;
+    return kOkPayload;
 }
 
 Server::Reply Server::op_get_domain_path(Connection&, const Message& req)
@@ -171,7 +169,7 @@ Server::Reply Server::op_control(Connection& conn, const Message& req)
         out = "help\nprint\nquota\n";
     } else if (args[0] == "print" && args.size() == 2) {
         log::get("xenstore")->info("control print: {}", args[1]);
-        return kOk;
+        return kOkPayload;
     } else if (args[0] == "quota" && args.size() == 1) {
         out = fmt::format("entries {}\nwatches {}\ntransactions {}\nnode-size {}\nperms {}\n"
                           "transaction-nodes {}\npath-length {}\n",

@@ -9,8 +9,6 @@ namespace xkvm::xenstore {
 
 namespace {
 
-const std::string kOk("OK\0", 3);
-
 // The payload must be exactly one NUL-terminated string.
 Result<std::string_view> one_arg(const Message& req)
 {
@@ -51,7 +49,7 @@ Server::Reply Server::op_write(Connection& conn, const Message& req)
     Caller caller = caller_for(conn.domid);
     auto changes = TRY(xenstore::op_write(OpContext { *view, caller, m_quota }, path, parts->rest));
     announce(conn, req, std::move(changes));
-    return kOk;
+    return kOkPayload;
 }
 
 Server::Reply Server::op_mkdir(Connection& conn, const Message& req)
@@ -62,7 +60,7 @@ Server::Reply Server::op_mkdir(Connection& conn, const Message& req)
     Caller caller = caller_for(conn.domid);
     auto changes = TRY(xenstore::op_mkdir(OpContext { *view, caller, m_quota }, path));
     announce(conn, req, std::move(changes));
-    return kOk;
+    return kOkPayload;
 }
 
 Server::Reply Server::op_rm(Connection& conn, const Message& req)
@@ -73,7 +71,7 @@ Server::Reply Server::op_rm(Connection& conn, const Message& req)
     Caller caller = caller_for(conn.domid);
     auto changes = TRY(xenstore::op_rm(OpContext { *view, caller, m_quota }, path));
     announce(conn, req, std::move(changes));
-    return kOk;
+    return kOkPayload;
 }
 
 Server::Reply Server::op_directory(Connection& conn, const Message& req)
@@ -160,13 +158,13 @@ Server::Reply Server::op_set_perms(Connection& conn, const Message& req)
         if (!allows(caller, it->second, kAccessWrite | kAccessOwner))
             return fail(EACCES, "not the owner of {}", target);
         it->second = std::move(perms);
-        return kOk;
+        return kOkPayload;
     }
     std::string path = TRY(resolve(conn, target));
     NodeView* view = TRY(view_for(conn, req));
     auto changes = TRY(xenstore::op_set_perms(OpContext { *view, caller, m_quota }, path, std::move(perms)));
     announce(conn, req, std::move(changes));
-    return kOk;
+    return kOkPayload;
 }
 
 } // namespace xkvm::xenstore

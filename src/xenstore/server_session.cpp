@@ -7,12 +7,6 @@
 
 namespace xkvm::xenstore {
 
-namespace {
-
-const std::string kOk("OK\0", 3);
-
-} // namespace
-
 // "<path>\0<token>\0" (a third, depth argument is accepted and ignored).
 Server::Reply Server::op_watch(Connection& conn, const Message& req)
 {
@@ -41,7 +35,7 @@ Server::Reply Server::op_watch(Connection& conn, const Message& req)
     Message first = watch_event(watch.client_path(conn.domid), watch.token);
     TRY(conn.watches.add(std::move(watch)));
     m_pending_events.emplace_back(conn.id, std::move(first));
-    return kOk;
+    return kOkPayload;
 }
 
 Server::Reply Server::op_unwatch(Connection& conn, const Message& req)
@@ -59,7 +53,7 @@ Server::Reply Server::op_unwatch(Connection& conn, const Message& req)
         path = std::move(canon.path);
     }
     TRY(conn.watches.remove(path, (*args)[1]));
-    return kOk;
+    return kOkPayload;
 }
 
 Server::Reply Server::op_reset_watches(Connection& conn, const Message&)
@@ -67,7 +61,7 @@ Server::Reply Server::op_reset_watches(Connection& conn, const Message&)
     conn.watches.clear();
     conn.transactions.clear();
     conn.tx_deadlines.clear();
-    return kOk;
+    return kOkPayload;
 }
 
 Server::Reply Server::op_transaction_start(Connection& conn, const Message& req)
@@ -107,11 +101,11 @@ Server::Reply Server::op_transaction_end(Connection& conn, const Message& req)
     if (!tx)
         return fail(EAGAIN, "transaction {} timed out", req.tx_id);
     if (!commit)
-        return kOk;
+        return kOkPayload;
     auto changes = TRY(tx->commit(caller_for(conn.domid), m_quota));
     for (auto& c : changes)
         m_pending_changes.push_back(std::move(c));
-    return kOk;
+    return kOkPayload;
 }
 
 } // namespace xkvm::xenstore

@@ -18,8 +18,6 @@ using alu::difftest::kMulFlags;
 
 namespace {
 
-constexpr unsigned kRax = 0, kRcx = 1, kRdx = 2;
-
 uint64_t shift_flags(unsigned bits, unsigned op, uint8_t count)
 {
     using alu::difftest::shift_defined_flags;

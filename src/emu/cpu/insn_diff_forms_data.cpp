@@ -7,12 +7,6 @@
 
 namespace xkvm::emu::test::insndiff {
 
-namespace {
-
-constexpr unsigned kRax = 0, kRcx = 1, kRdx = 2, kRbp = 5, kRsi = 6, kRdi = 7;
-
-} // namespace
-
 void form_bswap(Gen& g) { g.plus_reg_insn(g.coin() ? 32 : 64, { 0x0f, 0xc8 }, g.any_reg()); }
 
 void form_exchange(Gen& g)

@@ -7,10 +7,6 @@ namespace xkvm::emu::test::insndiff {
 using alu::kArithFlags;
 using alu::kDf;
 
-namespace {
-constexpr unsigned kRsp = 4;
-} // namespace
-
 Gen::Gen(Rng& rng, Case& c) : m_rng(rng), m_case(c)
 {
     for (uint64_t& r : c.gpr)

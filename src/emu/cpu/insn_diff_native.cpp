@@ -14,7 +14,6 @@ namespace {
 // Context block layout (host only).
 constexpr uint32_t kCtxIn = 0x000, kCtxFlagsIn = 0x080, kCtxOut = 0x100, kCtxFlagsOut = 0x180;
 constexpr uint32_t kCtxHostRsp = 0x188, kCtxStackTop = 0x400;
-constexpr unsigned kRsp = 4;
 
 class Emitter {
 public:

@@ -9,6 +9,9 @@
 
 namespace xkvm::emu::test::insndiff {
 
+// Register numbers as the encoding (and Case::gpr) counts them.
+inline constexpr unsigned kRax = 0, kRcx = 1, kRdx = 2, kRsp = 4, kRbp = 5, kRsi = 6, kRdi = 7;
+
 inline constexpr uint64_t kCodeAddr = 0xa00000;  // harness prologue
 inline constexpr uint64_t kInsnAddr = 0xa00800;  // the instruction under test, then the epilogue
 inline constexpr uint64_t kCtxAddr = 0xa01000;   // Context, host only

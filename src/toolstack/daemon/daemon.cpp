@@ -18,10 +18,6 @@ namespace xkvm::toolstack {
 
 namespace {
 
-std::shared_ptr<spdlog::logger> logger() { return log::get("xkvmd"); }
-
-constexpr xenstore::ConnId kToolstackConn = uint64_t(1) << 40;
-
 // Bytes taken from one peer per pass of the poll loop: a peer that floods is served in turn with the
 // others, never ahead of them, and what it sent waits in its socket (bounded by the kernel).
 constexpr size_t kClientReceiveBudget = 1u << 20;
@@ -98,7 +94,7 @@ int Daemon::run()
         ::close(m_opts.ready_fd);
         m_opts.ready_fd = -1;
     }
-    logger()->info("serving {}", m_opts.rundir);
+    log::get("xkvmd")->info("serving {}", m_opts.rundir);
     while (!m_stop) {
         auto now = Clock::now();
         auto deadline = run_timers(now);
@@ -112,7 +108,7 @@ int Daemon::run()
         if (!poll_once(now, deadline))
             return 1;
     }
-    logger()->info("idle; exiting");
+    log::get("xkvmd")->info("idle; exiting");
     return 0;
 }
 
@@ -125,14 +121,14 @@ std::optional<Daemon::Clock::time_point> Daemon::run_timers(Clock::time_point no
     };
     for (auto& [pid, link] : m_vmms) {
         if (link->kill_deadline && *link->kill_deadline <= now && !link->exited) {
-            logger()->warn("the VMM of domain {} (pid {}) did not exit; killing it", link->domid(), pid);
+            log::get("xkvmd")->warn("the VMM of domain {} (pid {}) did not exit; killing it", link->domid(), pid);
             ::kill(pid, SIGKILL);
             link->kill_deadline.reset();
         }
         earlier(link->expire(now));
     }
     if (size_t n = m_store.expire_transactions())
-        logger()->info("discarded {} xenstore transaction(s) open too long", n);
+        log::get("xkvmd")->info("discarded {} xenstore transaction(s) open too long", n);
     earlier(m_store.next_transaction_expiry());
     check_waiters();
     return deadline;
@@ -165,7 +161,7 @@ bool Daemon::poll_once(Clock::time_point now, std::optional<Clock::time_point> d
     if (::poll(fds.data(), fds.size(), timeout) < 0) {
         if (errno == EINTR)
             return true;
-        logger()->error("poll: {}", errno_string(errno));
+        log::get("xkvmd")->error("poll: {}", errno_string(errno));
         return false;
     }
     if (m_log && (fds[log_index].revents & POLLIN))
@@ -214,7 +210,7 @@ void Daemon::accept_clients()
         // Only this user and root may drive the daemon (the socket's mode says the same).
         if (auto peer = ipc::check_peer_uid(fd->get()); !peer) {
             if (auto dropped = m_refusals.admit())
-                logger()->warn("{}; refused{}", peer.error().message, suppressed_note(*dropped));
+                log::get("xkvmd")->warn("{}; refused{}", peer.error().message, suppressed_note(*dropped));
             continue;
         }
         auto chan = ipc::Channel::create(fd.release_value());
@@ -246,7 +242,7 @@ void Daemon::client_readable(Client& c)
     }
     if (!open || !*open) {
         if (!open)
-            logger()->warn("client {}: {}", id, open.error().message);
+            log::get("xkvmd")->warn("client {}: {}", id, open.error().message);
         m_clients.erase(id);
     }
 }
@@ -258,7 +254,7 @@ void Daemon::reply(uint64_t client, uint64_t id, Result<ipc::Json> r)
         return; // the client went away; nothing to tell
     auto msg = r ? ipc::ok_reply(id, r.release_value()) : ipc::error_reply(id, r.error());
     if (auto s = it->second->chan->send(ipc::json_frame(msg)); !s) {
-        logger()->warn("client {}: {}", client, s.error().message);
+        log::get("xkvmd")->warn("client {}: {}", client, s.error().message);
         m_clients.erase(it);
     }
 }
@@ -294,7 +290,7 @@ void Daemon::vmm_readable(VmmLink& link)
     if (!open || !*open) {
         if (!open) {
             // A VMM that breaks the protocol is not trusted with its domain any longer.
-            logger()->error("VMM of domain {} (pid {}): {}; killing it", link.domid(), pid, open.error().message);
+            log::get("xkvmd")->error("VMM of domain {} (pid {}): {}; killing it", link.domid(), pid, open.error().message);
             ::kill(pid, SIGKILL);
         }
         link.close_channel();

@@ -46,6 +46,9 @@ public:
     int run();
 
 private:
+    // The daemon's own xenstore connection (dom0's toolstack), far above any guest's.
+    static constexpr xenstore::ConnId kToolstackConn = uint64_t(1) << 40;
+
     struct Client {
         uint64_t id = 0;
         std::unique_ptr<ipc::Channel> chan;

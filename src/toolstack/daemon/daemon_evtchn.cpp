@@ -9,7 +9,6 @@
 namespace xkvm::toolstack {
 
 namespace {
-std::shared_ptr<spdlog::logger> logger() { return log::get("xkvmd"); }
 constexpr uint64_t kMaxDomid = DOMID_FIRST_RESERVED - 1;
 } // namespace
 
@@ -28,7 +27,7 @@ void Daemon::vmm_request(VmmLink& link, const ipc::Json& req, std::vector<Unique
     auto id = ipc::get_uint(req, "id");
     if (!op || !id) {
         if (auto dropped = m_flood_warnings.admit())
-            logger()->warn("VMM of domain {}: malformed request{}", link.domid(), suppressed_note(*dropped));
+            log::get("xkvmd")->warn("VMM of domain {}: malformed request{}", link.domid(), suppressed_note(*dropped));
         return;
     }
     if (*op == ipc::ops::kEvtchnBind) {
@@ -95,7 +94,7 @@ void Daemon::evtchn_closed(VmmLink& from, const ipc::Json& ev)
         return;
     if (from.forwarded >= VmmLink::kMaxForwarded) {
         if (auto dropped = m_flood_warnings.admit())
-            logger()->warn("domain {}: too many interdomain closes in flight; dropped one{}", from.domid(),
+            log::get("xkvmd")->warn("domain {}: too many interdomain closes in flight; dropped one{}", from.domid(),
                            suppressed_note(*dropped));
         return;
     }

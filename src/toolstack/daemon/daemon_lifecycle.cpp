@@ -20,7 +20,6 @@ namespace {
 using ipc::Json;
 using config::ShutdownAction;
 
-std::shared_ptr<spdlog::logger> logger() { return log::get("xkvmd"); }
 
 std::array<uint8_t, 16> random_uuid()
 {
@@ -82,7 +81,7 @@ void Daemon::start_domain(StartRequest req, Done done)
     rec.vmm_pid = pid;
     VmmLink& l = **link;
     m_vmms.emplace(pid, link.release_value());
-    logger()->info("domain {} ({}): VMM pid {}", domid, rec.name, pid);
+    log::get("xkvmd")->info("domain {} ({}): VMM pid {}", domid, rec.name, pid);
     bool paused = req.paused;
     l.request(ipc::ops::kBuild, Json { { "spec", req.spec }, { "rundir", m_opts.rundir } },
               [this, domid, pid, paused, done](Result<Json> r) mutable {
@@ -138,7 +137,7 @@ void Daemon::vmm_event(VmmLink& link, const Json& ev)
         auto reason = ipc::get_uint(ev, "reason", 0xff); // any 8-bit code: Xen passes them all on
         auto detail = ipc::opt_string(ev, "detail", "", 1024);
         if (!reason || !detail) {
-            logger()->warn("domain {}: malformed shutdown event", rec->domid);
+            log::get("xkvmd")->warn("domain {}: malformed shutdown event", rec->domid);
             return;
         }
         guest_shutdown(*rec, static_cast<unsigned>(*reason), detail.release_value());
@@ -166,17 +165,17 @@ void Daemon::guest_shutdown(DomainRecord& rec, unsigned reason, std::string deta
     case SHUTDOWN_suspend: action = ShutdownAction::Preserve; break; // kept for a later resume or destroy
     default: break; // an unknown reason destroys the domain, as libxl does
     }
-    logger()->info("domain {} ({}): {} ({}); action {}", rec.domid, rec.name, xen::shutdown_reason_name(reason), detail,
+    log::get("xkvmd")->info("domain {} ({}): {} ({}); action {}", rec.domid, rec.name, xen::shutdown_reason_name(reason), detail,
                    config::xl_name(action));
     switch (action) {
     case ShutdownAction::CoredumpDestroy:
-        logger()->warn("domain {}: coredump-destroy: core dumps are not supported; destroying", rec.domid);
+        log::get("xkvmd")->warn("domain {}: coredump-destroy: core dumps are not supported; destroying", rec.domid);
         [[fallthrough]];
     case ShutdownAction::Destroy:
         destroy_domain(rec);
         break;
     case ShutdownAction::CoredumpRestart:
-        logger()->warn("domain {}: coredump-restart: core dumps are not supported; restarting", rec.domid);
+        log::get("xkvmd")->warn("domain {}: coredump-restart: core dumps are not supported; restarting", rec.domid);
         [[fallthrough]];
     case ShutdownAction::SoftReset: // a soft reset needs the memory kept; xkvm rebuilds the domain instead
     case ShutdownAction::Restart:
@@ -231,15 +230,15 @@ void Daemon::restart_domain(DomainRecord& rec, bool rename_old)
     }
     start_domain(std::move(req), [name](Result<Json> r) {
         if (r)
-            logger()->info("domain {} restarted as domain {}", name, (*r)["domid"].get<uint32_t>());
+            log::get("xkvmd")->info("domain {} restarted as domain {}", name, (*r)["domid"].get<uint32_t>());
         else
-            logger()->error("domain {}: restart failed: {}", name, r.error().message);
+            log::get("xkvmd")->error("domain {}: restart failed: {}", name, r.error().message);
     });
 }
 
 void Daemon::vmm_exited(VmmLink& link)
 {
-    logger()->info("VMM of domain {} (pid {}) ended: {}", link.domid(), link.pid(),
+    log::get("xkvmd")->info("VMM of domain {} (pid {}) ended: {}", link.domid(), link.pid(),
                    describe_wait_status(link.wait_status));
     link.close_channel(); // fails what was in flight (a build in progress aborts its domain)
     ipc::remove_tree(ipc::domain_dir(m_opts.rundir, link.domid()));

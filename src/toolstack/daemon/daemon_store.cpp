@@ -10,8 +10,6 @@ namespace xkvm::toolstack {
 
 namespace {
 
-constexpr xenstore::ConnId kToolstackConn = uint64_t(1) << 40;
-
 int errno_from_name(std::string_view name)
 {
     static const std::pair<std::string_view, int> table[] = {

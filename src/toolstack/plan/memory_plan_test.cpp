@@ -34,7 +34,6 @@ void PrintTo(const MapEntry& e, std::ostream* os)
 
 namespace {
 
-constexpr uint64_t k4G = 4 * GiB;
 const std::string kLaptopDmar = std::string(XKVM_RDM_TESTDATA) + "/laptop.dmar";
 
 MapEntry ram(uint64_t base, uint64_t end) { return { base, end - base, RegionType::Ram, {} }; }
@@ -163,7 +162,7 @@ TEST(plan_memory, LowRamMovesBelowARegionAboveTheBoundary)
     auto plan = plan_memory(with_memory(3584, "rdm = \"strategy=host\"\n"), host.paths);
     ASSERT_TRUE(plan) << plan.error().message;
     const MemoryMap want { kLowRam, kLegacy, ram(0x100000, 0xcb000000), reserved(0xcb000000, 0xcb100000), kSpecial,
-                           ram(k4G, k4G + 0xe0000000 - 0xcb000000) };
+                           ram(vmm::kHighRamBase, vmm::kHighRamBase + 0xe0000000 - 0xcb000000) };
     EXPECT_EQ(plan->map, want);
     EXPECT_EQ(plan->warnings.size(), 2u) << "the two regions below the boundary, relaxed by default";
     uint64_t total = 0;

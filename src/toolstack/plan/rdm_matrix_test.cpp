@@ -27,7 +27,6 @@ namespace {
 
 constexpr auto S = RdmPolicy::Strict;
 constexpr auto R = RdmPolicy::Relaxed;
-constexpr uint64_t k4G = 4ull << 30;
 
 // rdm= as a user writes it, and what it means once the defaults are in.
 struct Global {
@@ -172,9 +171,9 @@ TEST_P(plan_rdm_matrix, MapErrorsAndWarnings)
     EXPECT_EQ(reserved_entries, 1u) << "the region must be one reserved entry of the guest's map";
     if (sc.fate == Fate::Relocates) {
         const uint64_t low_end = base & ~(2 * MiB - 1);
-        EXPECT_EQ(plan->map.back(), (MapEntry { k4G, sc.memory_mib * MiB - low_end, RegionType::Ram, "high RAM" }));
+        EXPECT_EQ(plan->map.back(), (MapEntry { vmm::kHighRamBase, sc.memory_mib * MiB - low_end, RegionType::Ram, "high RAM" }));
         for (const auto& e : plan->map) {
-            if (e.type == RegionType::Ram && e.base < k4G) {
+            if (e.type == RegionType::Ram && e.base < vmm::kHighRamBase) {
                 EXPECT_LE(e.end(), low_end);
             }
         }
