@@ -8,3 +8,17 @@ add_compile_options($<$<CONFIG:RelWithDebInfo>:${XKVM_DEBUG_INFO}>)
 function(xkvm_test_code target)
   target_compile_options(${target} PRIVATE $<$<CONFIG:RelWithDebInfo>:-O1>)
 endfunction()
+
+# Most of a translation unit's compile time here is the headers (the standard library, gtest, fmt),
+# so a unity build, which compiles a target's sources in batches as one unit, halves both CI builds
+# (measured: 5 event-channel test files 50 s of CPU apart, 26 s as one; 12 Xen ABI sources 52 s
+# apart, 27 s as one). Sources must therefore not clash within a target: helpers in anonymous
+# namespaces get distinct names. Turn it off for quicker rebuilds of a single edited file.
+option(XKVM_UNITY_BUILD "Compile each target's sources in batches (faster clean builds)" ON)
+if(XKVM_UNITY_BUILD)
+  set(CMAKE_UNITY_BUILD ON)
+  set(CMAKE_UNITY_BUILD_BATCH_SIZE 8)
+  # gtest fixtures in anonymous namespaces are fine in a file of their own; included into a batch,
+  # g++ warns that the generated test classes have internal-linkage bases.
+  add_compile_options($<$<CXX_COMPILER_ID:GNU>:-Wno-subobject-linkage>)
+endif()

@@ -5,7 +5,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc)
-"$top/scripts/deps.sh"
+"$top/scripts/deps.sh" --fuzz
 CC=clang CXX=clang++ cmake -S "$top" -B "$top/build-fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DXKVM_FUZZ=ON -DXKVM_UNIT_ONLY=ON >/dev/null
 cmake --build "$top/build-fuzz" --parallel "$jobs" --target fuzzers

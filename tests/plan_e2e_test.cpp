@@ -21,9 +21,7 @@
 #include "vmm/machine.h"
 #include "xen/abi/sched.h"
 
-#ifdef XKVM_PLAN_HAVE_GUESTS
 #include "xkvm/guest_paths.h"
-#endif
 
 namespace xkvm::numa {
 template<typename Tag>
@@ -41,12 +39,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-#ifdef XKVM_PLAN_HAVE_GUESTS
 const std::string kHello = XKVM_GUEST_ELF("hello");
 const std::string kDemo = XKVM_GUEST_ELF("demo"); // prints both of its memory maps
-#else
-const std::string kHello, kDemo;
-#endif
 
 // The policy the kernel holds for the page at addr.
 std::pair<int, numa::NodeSet> policy_at(void* addr)
@@ -116,9 +110,6 @@ class plan_e2e : public ::testing::Test {
 protected:
     void SetUp() override
     {
-#ifndef XKVM_PLAN_HAVE_GUESTS
-        GTEST_SKIP() << "SKIP: the test guests are not built (XKVM_BUILD_GUESTS=OFF or XKVM_UNIT_ONLY)";
-#else
         auto topo = numa::Topology::detect();
         ASSERT_TRUE(topo) << topo.error().message;
         m_topo = topo.release_value();
@@ -129,7 +120,6 @@ protected:
         auto dir = numa::testing::TempDir::create("xkvm-plan-e2e");
         ASSERT_TRUE(dir) << dir.error().message;
         m_dir.emplace(dir.release_value());
-#endif
     }
 
     // `host` is where the DMAR table and sysfs are read; unset, the real host's (no pci= and no rdm=,
@@ -137,7 +127,6 @@ protected:
     Result<DomainPlan> plan(const std::string& extra, uint16_t domid, const std::string& kernel = kHello,
                             const std::optional<rdm::HostPaths>& host = std::nullopt)
     {
-#ifdef XKVM_PLAN_HAVE_GUESTS
         const std::string text = "name = \"plan-e2e-" + std::to_string(domid) + "\"\ntype = \"pvh\"\nkernel = \""
             + kernel + "\"\nmemory = 32\n" + extra;
         auto parsed = config::parse_string(text, "e2e.cfg");
@@ -154,13 +143,6 @@ protected:
             ctx.host = *host;
         fs::create_directories(m_dir->path() / std::to_string(domid));
         return plan_domain(*cfg, ctx);
-#else
-        (void)extra;
-        (void)domid;
-        (void)kernel;
-        (void)host;
-        return fail(ENOSYS, "no guests");
-#endif
     }
 
     // Builds the planned domain, runs the guest to its poweroff, and checks it said `done` on the way.
