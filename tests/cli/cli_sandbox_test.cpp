@@ -90,6 +90,44 @@ TEST_F(CliSandbox, EveryThreadOfARunningVmmIsFilteredWithoutNewPrivsAsItsDomains
     EXPECT_EQ(run({ "destroy", "b" }).rc, 0);
 }
 
+TEST_F(CliSandbox, AVmmHoldsOnlyTheDescriptorsItNeeds)
+{
+    ASSERT_EQ(run({ "create", ticker("g") }).rc, 0);
+    auto vmm = vmm_of("g");
+    ASSERT_TRUE(vmm);
+    std::string console_log = fmt::format("{}/{}/console.log", m_rundir, *domid_of("g"));
+    size_t memfds = 0;
+    for (auto& entry : std::filesystem::directory_iterator(fmt::format("/proc/{}/fd", *vmm))) {
+        std::error_code ec;
+        std::string target = std::filesystem::read_symlink(entry.path(), ec).string();
+        if (target.starts_with("/memfd:"))
+            ++memfds;
+        // Sockets, pipes, eventfds, epoll and KVM descriptors are anonymous; of named files only these.
+        if (target.starts_with("/")) {
+            EXPECT_TRUE(target == "/dev/null" || target == "/dev/kvm" || target.starts_with("/memfd:")
+                        || target == console_log)
+                << "fd " << entry.path().filename() << " -> " << target;
+        }
+    }
+    EXPECT_GE(memfds, 1u) << "the guest's memory";
+    EXPECT_EQ(run({ "destroy", "g" }).rc, 0);
+}
+
+TEST_F(CliSandbox, XkvmSandboxZeroThroughTheDaemonLeavesTheVmmUnconfined)
+{
+    ::setenv("XKVM_SANDBOX", "0", 1); // the daemon this test starts passes it to its VMMs
+    ASSERT_EQ(run({ "create", ticker("g") }).rc, 0);
+    ::unsetenv("XKVM_SANDBOX");
+    auto vmm = vmm_of("g");
+    ASSERT_TRUE(vmm);
+    for (auto& [tid, st] : thread_status(*vmm)) {
+        EXPECT_EQ(st["Seccomp"], "0") << st["Name"];
+        EXPECT_EQ(real_uid(st["Uid"]), ::geteuid()) << st["Name"];
+        EXPECT_EQ(st["NoNewPrivs"], "1") << st["Name"] << ": set either way";
+    }
+    EXPECT_EQ(run({ "destroy", "g" }).rc, 0);
+}
+
 TEST_F(CliSandbox, AForbiddenSystemCallEndsOnlyThatDomainAsItsCrash)
 {
     ::setenv("XKVM_TEST_OPS", "1", 1); // inherited by the daemon this test starts, and its VMMs
