@@ -12,6 +12,8 @@ if(NOT CLI11_FOUND)
   target_include_directories(CLI11::CLI11 INTERFACE ${CLI11_INCLUDE_DIR})
 endif()
 pkg_check_modules(LIBELF REQUIRED IMPORTED_TARGET libelf)
+# System-call filters for the VMM processes (src/sandbox).
+pkg_check_modules(LIBSECCOMP REQUIRED IMPORTED_TARGET libseccomp)
 find_library(NUMA_LIBRARY numa REQUIRED)
 find_path(NUMA_INCLUDE_DIR numa.h REQUIRED)
 add_library(numa::numa UNKNOWN IMPORTED)

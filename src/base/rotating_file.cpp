@@ -6,14 +6,26 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <utility>
 
 #include <fmt/format.h>
 
 namespace xkvm {
 
-Result<UniqueFd> open_log_file(const std::string& path, unsigned mode)
+namespace {
+
+// The directory part of `path` ("." for none) and the name in it.
+std::pair<std::string, std::string> split_path(const std::string& path)
 {
-    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, mode));
+    auto slash = path.rfind('/');
+    if (slash == std::string::npos)
+        return { ".", path };
+    return { slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1) };
+}
+
+Result<UniqueFd> open_log_file_at(int dir, const std::string& name, const std::string& path, unsigned mode)
+{
+    UniqueFd fd(::openat(dir, name.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, mode));
     if (!fd)
         return make_unexpected(Error::from_errno(fmt::format("open {}", path)));
     struct stat st;
@@ -24,16 +36,29 @@ Result<UniqueFd> open_log_file(const std::string& path, unsigned mode)
     return fd;
 }
 
+} // namespace
+
+Result<UniqueFd> open_log_file(const std::string& path, unsigned mode)
+{
+    return open_log_file_at(AT_FDCWD, path, path, mode);
+}
+
 Result<std::unique_ptr<RotatingFile>> RotatingFile::create(std::string path, uint64_t max_bytes)
 {
     if (max_bytes == 0)
         return fail(EINVAL, "log {}: a cap of 0 bytes", path);
-    auto fd = TRY(open_log_file(path));
+    auto [dir_path, name] = split_path(path);
+    // Rotation works in this directory from now on, even where its path can no longer be walked
+    // (a sandboxed VMM that left root, src/sandbox/).
+    UniqueFd dir(::open(dir_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!dir)
+        return make_unexpected(Error::from_errno(fmt::format("open {}", dir_path)));
+    auto fd = TRY(open_log_file_at(dir.get(), name, path, 0640));
     struct stat st;
     if (::fstat(fd.get(), &st) < 0)
         return make_unexpected(Error::from_errno(fmt::format("stat {}", path)));
-    auto f = std::unique_ptr<RotatingFile>(new RotatingFile(std::move(path), max_bytes, std::move(fd),
-                                                            static_cast<uint64_t>(st.st_size)));
+    auto f = std::unique_ptr<RotatingFile>(new RotatingFile(std::move(path), std::move(dir), std::move(name), max_bytes,
+                                                            std::move(fd), static_cast<uint64_t>(st.st_size)));
     if (f->m_size >= max_bytes) {
         std::lock_guard guard(f->m_lock);
         f->rotate_locked();
@@ -44,9 +69,9 @@ Result<std::unique_ptr<RotatingFile>> RotatingFile::create(std::string path, uin
 void RotatingFile::rotate_locked()
 {
     // rename() replaces the old generation and never follows a symlink at either name.
-    std::string old = m_path + ".1";
-    (void)::rename(m_path.c_str(), old.c_str());
-    auto fd = open_log_file(m_path);
+    std::string old = m_name + ".1";
+    (void)::renameat(m_dir.get(), m_name.c_str(), m_dir.get(), old.c_str());
+    auto fd = open_log_file_at(m_dir.get(), m_name, m_path, 0640);
     m_fd = fd ? fd.release_value() : UniqueFd();
     m_size = 0;
     ++m_rotations;

@@ -1,7 +1,8 @@
 // An append-only log file with a size cap: when a write would take it past `max_bytes`, the file
 // becomes `<path>.1` (replacing the previous one) and a fresh one starts, so the two together never
 // exceed twice the cap. For logs that a guest or a VMM can fill (console.log, xkvmd.log).
-// Opened with O_NOFOLLOW: a symlink planted at the path is refused, never followed.
+// Opened with O_NOFOLLOW: a symlink planted at the path is refused, never followed. Rotation works
+// relative to the directory the file was created in.
 #pragma once
 
 #include <cstdint>
@@ -30,11 +31,14 @@ public:
     uint64_t rotations() const;
 
 private:
-    RotatingFile(std::string path, uint64_t max_bytes, UniqueFd fd, uint64_t size)
-        : m_path(std::move(path)), m_max(max_bytes), m_fd(std::move(fd)), m_size(size) { }
+    RotatingFile(std::string path, UniqueFd dir, std::string name, uint64_t max_bytes, UniqueFd fd, uint64_t size)
+        : m_path(std::move(path)), m_dir(std::move(dir)), m_name(std::move(name)), m_max(max_bytes), m_fd(std::move(fd)),
+          m_size(size) { }
     void rotate_locked();
 
     const std::string m_path;
+    const UniqueFd m_dir; // the directory it was created in: rotation renames and reopens there
+    const std::string m_name;
     const uint64_t m_max;
     mutable std::mutex m_lock;
     UniqueFd m_fd;

@@ -4,6 +4,7 @@
 #include <pthread.h>
 
 #include "base/log.h"
+#include "base/thread_role.h"
 
 namespace xkvm::hv {
 
@@ -151,6 +152,7 @@ void VcpuRunner::thread_main()
     char name[16];
     snprintf(name, sizeof(name), "vcpu%u", m_vcpu.id());
     pthread_setname_np(pthread_self(), name);
+    enter_thread_role(ThreadRole::Vcpu);
 
     std::unique_lock lock(m_lock);
     m_tid = gettid();

@@ -38,6 +38,10 @@ inline constexpr std::string_view kEndConsole = "end-console";
 inline constexpr std::string_view kEvtchnConnect = "evtchn-connect";
 inline constexpr std::string_view kEvtchnPeerClosed = "evtchn-peer-closed";
 inline constexpr std::string_view kEvtchnDomainGone = "evtchn-domain-gone";
+// Test-only (xkvmd forwards it from a client as it forwards pause): the VMM makes a system call its
+// sandbox forbids, so that tests can watch the domain die of it. Refused unless the VMM runs with
+// XKVM_TEST_OPS=1.
+inline constexpr std::string_view kSandboxProbe = "sandbox-probe";
 
 // a vm_event monitor → xkvm-vmm (<rundir>/<domid>/monitor.sock; src/vmevent/protocol.h)
 inline constexpr std::string_view kMonitorOpen = "open";

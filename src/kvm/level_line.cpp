@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/thread_role.h"
 #include "kvm/vm.h"
 
 namespace xkvm::kvm {
@@ -48,6 +49,7 @@ void LevelLine::assert_line()
 
 void LevelLine::run()
 {
+    enter_thread_role(ThreadRole::Io);
     for (;;) {
         pollfd fds[2] = { { m_resample.get(), POLLIN, 0 }, { m_stop.get(), POLLIN, 0 } };
         if (::poll(fds, 2, -1) < 0) {

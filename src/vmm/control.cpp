@@ -3,6 +3,7 @@
 #include "vmm/control.h"
 
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -11,12 +12,14 @@
 #include <thread>
 
 #include "base/log.h"
+#include "base/thread_role.h"
 #include "hv/select.h"
 #include "ipc/channel.h"
 #include "ipc/json_message.h"
 #include "ipc/ops.h"
 #include "ipc/rundir.h"
 #include "ipc/socket.h"
+#include "sandbox/sandbox.h"
 #include "vmm/control_loop.h"
 #include "xen/abi/sched.h"
 
@@ -108,6 +111,8 @@ Status ControlLoop::build(const Json& req, uint64_t id)
         signal_fd(m_console_wake.get());
     });
     m_shutdown_thread = std::thread([this] {
+        pthread_setname_np(pthread_self(), "shutdown-wait");
+        enter_thread_role(ThreadRole::Io);
         while (!m_stop) {
             if (m_machine->wait_for_shutdown(200ms)) {
                 signal_fd(m_shutdown_wake.get());
@@ -116,6 +121,8 @@ Status ControlLoop::build(const Json& req, uint64_t id)
         }
     });
 
+    // Every thread of the domain exists now: leave root and confine this one too.
+    TRY(sandbox::lock_down({ .domid = spec.domid, .domain_dir = dir }));
     Json vcpus = Json::array();
     for (uint32_t i = 0; i < m_machine->vcpu_count(); ++i)
         vcpus.push_back(Json { { "id", i }, { "tid", m_machine->runner(i).tid() } });

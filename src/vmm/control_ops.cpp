@@ -1,7 +1,10 @@
 // The control operations the daemon may ask of a VMM, in one table, and the status it reports.
 #include "vmm/control_loop.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cstdlib>
 
 #include <fstream>
 #include <sstream>
@@ -46,6 +49,16 @@ ThreadStat read_thread_stat(pid_t tid)
     st.time_ns = t * (1000000000ull / static_cast<uint64_t>(ticks > 0 ? ticks : 100));
     st.cpu = std::stoi(f[36]);
     return st;
+}
+
+// A network socket: nothing a VMM does needs one, so no thread's filter allows it.
+Result<Json> sandbox_probe()
+{
+    const char* test_ops = std::getenv("XKVM_TEST_OPS");
+    if (!test_ops || std::string_view(test_ops) != "1")
+        return fail(EPERM, "'{}' is for tests (XKVM_TEST_OPS=1)", ipc::ops::kSandboxProbe);
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    return fail(EPERM, "the sandbox is off: a network socket was {}", fd ? "allowed" : "refused");
 }
 
 } // namespace
@@ -121,6 +134,7 @@ Result<Json> ControlLoop::dispatch(const Call& call)
          } },
         { ops::kEndConsole, [](ControlLoop& l, Machine&, const Call&) -> Done { return l.close_consoles(), Json::object(); } },
         { ops::kDestroy, [](ControlLoop& l, Machine&, const Call&) -> Done { return l.m_exit = true, Json::object(); } },
+        { ops::kSandboxProbe, [](ControlLoop&, Machine&, const Call&) { return sandbox_probe(); } },
         { ops::kEvtchnConnect, [](ControlLoop& l, Machine&, const Call& c) { return l.relay(c); } },
         { ops::kEvtchnPeerClosed, [](ControlLoop& l, Machine&, const Call& c) { return l.relay(c); } },
         { ops::kEvtchnDomainGone, [](ControlLoop& l, Machine&, const Call& c) { return l.relay(c); } },

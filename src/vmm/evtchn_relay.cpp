@@ -2,6 +2,7 @@
 #include "vmm/evtchn_relay.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <climits>
 
 #include "base/log.h"
+#include "base/thread_role.h"
 #include "ipc/notify_socket.h"
 #include "xen/abi/xen.h"
 #include "xen/xen_errno.h"
@@ -80,6 +82,8 @@ void EvtchnRelay::stop()
 
 void EvtchnRelay::run()
 {
+    pthread_setname_np(pthread_self(), "evtchn-relay");
+    enter_thread_role(ThreadRole::Io);
     epoll_event events[32];
     for (;;) {
         int n = ::epoll_wait(m_epoll.get(), events, 32, -1);

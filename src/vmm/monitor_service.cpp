@@ -3,11 +3,13 @@
 #include "vmm/monitor_service.h"
 
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 
 #include <algorithm>
 
 #include "base/log.h"
+#include "base/thread_role.h"
 #include "ipc/notify_socket.h"
 #include "ipc/ops.h"
 #include "ipc/socket.h"
@@ -78,6 +80,8 @@ bool MonitorService::wait_for_monitor(std::chrono::milliseconds timeout)
 
 void MonitorService::run()
 {
+    pthread_setname_np(pthread_self(), "monitor");
+    enter_thread_role(ThreadRole::Monitor);
     for (;;) {
         std::vector<pollfd> fds { { m_wake.get(), POLLIN, 0 }, { m_listener.get(), POLLIN, 0 },
                                   { m_peer ? m_peer->fd() : -1, POLLIN, 0 } };

@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 
+#include "base/thread_role.h"
+
 namespace xkvm::vmm {
 
 TimerService::TimerService(size_t max_timers) : m_max_timers(max_timers), m_thread([this] { run(); }) { }
@@ -79,6 +81,7 @@ std::optional<TimerService::Clock::time_point> TimerService::next_deadline() con
 void TimerService::run()
 {
     pthread_setname_np(pthread_self(), "timers");
+    enter_thread_role(ThreadRole::Io);
     std::unique_lock lock(m_lock);
     while (!m_stop) {
         if (m_timers.empty()) {

@@ -12,6 +12,8 @@
 #include "base/log.h"
 #include "config/cpuid_spec.h"
 #include "hv/select.h"
+#include "sandbox/privileges.h"
+#include "sandbox/sandbox.h"
 #include "vmm/control.h"
 #include "vmm/machine.h"
 #include "xen/shutdown_reason.h"
@@ -32,6 +34,19 @@ Result<std::vector<vmm::CpuidOverride>> cpuid_overrides(const std::vector<std::s
         if (p.set_mask || p.clear_mask)
             out.push_back({ p.leaf, p.subleaf, static_cast<uint8_t>(p.reg), p.set_mask, p.clear_mask });
     return out;
+}
+
+// Before anything else: keep only the descriptors we were meant to get, and from now on every thread
+// loads its role's seccomp filter as it starts (src/sandbox/README.md).
+Status start_sandbox(bool no_sandbox, int control_fd)
+{
+    auto mode = TRY(sandbox::mode_from(no_sandbox, std::getenv("XKVM_SANDBOX")));
+    if (mode != sandbox::Mode::Off) {
+        int keep[] = { control_fd };
+        TRY(sandbox::close_descriptors_except(keep));
+    }
+    sandbox::activate(mode);
+    return {};
 }
 
 } // namespace
@@ -75,8 +90,15 @@ int main(int argc, char** argv)
     app.add_flag("--no-monitor-slots", no_monitor_slots, "offer monitors the ring alone (no per-vCPU slots)");
     app.add_option("--control-fd", control_fd, "run under xkvmd: the control socket's descriptor")
         ->check(CLI::NonNegativeNumber);
+    bool no_sandbox = false;
+    app.add_flag("--no-sandbox", no_sandbox, "run without seccomp filters or the drop to an unprivileged uid "
+                                             "(also XKVM_SANDBOX=0)");
     CLI11_PARSE(app, argc, argv);
 
+    if (auto r = start_sandbox(no_sandbox, control_fd); !r) {
+        std::fprintf(stderr, "xkvm-vmm: %s\n", r.error().message.c_str());
+        return 1;
+    }
     if (control_fd >= 0)
         return vmm::run_control_channel(control_fd);
 
@@ -148,6 +170,10 @@ int main(int argc, char** argv)
             std::fprintf(stderr, "xkvm-vmm: no monitor attached within %u s\n", monitor_wait_s);
             return 1;
         }
+    }
+    if (auto r = sandbox::lock_down({ .domid = spec.domid, .domain_dir = {} }); !r) {
+        std::fprintf(stderr, "xkvm-vmm: %s\n", r.error().message.c_str());
+        return 1;
     }
     m.unpause();
     std::optional<vmm::ShutdownInfo> info;

@@ -79,6 +79,7 @@ Result<Json> Daemon::dispatch(const Call& call)
         { ops::kVcpuSet, [](Daemon& d, const Call& c) { return d.op_vcpu_set(c.req); } },
         { ops::kMemSet, [](Daemon& d, const Call& c) { return d.op_mem_set(c.req); } },
         { ops::kMemMax, [](Daemon& d, const Call& c) { return d.op_mem_max(c.client, c.id, c.req); } },
+        { ops::kSandboxProbe, [](Daemon& d, const Call& c) { return d.op_forward(c); } },
         { ops::kDebugKeys, [](Daemon& d, const Call& c) { return d.op_debug_keys(c.req); } },
         { ops::kXenstoreRead, [](Daemon& d, const Call& c) { return d.op_xenstore(c.op, c.req); } },
         { ops::kXenstoreWrite, [](Daemon& d, const Call& c) { return d.op_xenstore(c.op, c.req); } },
