@@ -6,13 +6,25 @@
 
 namespace xkvm::xen {
 
+namespace {
+
+// x86/hvm/hvm.c, hvmop_set_param / hvmop_get_param: the index is checked before the domain.
+Status check_param_target(const HypercallContext& ctx, const xen_hvm_param& p)
+{
+    if (p.index >= HVM_NR_PARAMS)
+        return xen_fail(XEN_EINVAL, "HVM param {} out of range", p.index);
+    return check_target_domain(ctx, p.domid, "hvm_op");
+}
+
+} // namespace
+
 HypercallResult do_hvm_op(HypercallContext& ctx)
 {
     uint64_t arg = ctx.arg(1);
     switch (ctx.cmd(0)) {
     case HVMOP_set_param: {
         auto p = TRY(ctx.guest.read_obj<xen_hvm_param>(arg));
-        TRY(check_self_target(ctx, p.domid, "HVM"));
+        TRY(check_param_target(ctx, p));
         TRY(ctx.domain.set_param(p.index, p.value, true));
         if (p.index == HVM_PARAM_CALLBACK_IRQ)
             ctx.domain.shared_info().latch_layout(ctx.mode64);
@@ -20,7 +32,7 @@ HypercallResult do_hvm_op(HypercallContext& ctx)
     }
     case HVMOP_get_param: {
         auto p = TRY(ctx.guest.read_obj<xen_hvm_param>(arg));
-        TRY(check_self_target(ctx, p.domid, "HVM"));
+        TRY(check_param_target(ctx, p));
         p.value = TRY(ctx.domain.get_param(p.index));
         TRY(ctx.guest.write_obj(arg, p));
         return 0;

@@ -48,10 +48,6 @@ HypercallRegs decode_hypercall_regs(const x86::Regs& regs, bool mode64);
 // The value to leave in rax (a 32-bit caller sees the low half, upper bits cleared).
 uint64_t hypercall_return_value(int64_t result, bool mode64);
 
-// An unprivileged guest may name only itself (DOMID_SELF or its own id) as a target domain; `family`
-// names the op family in the error (-EPERM, as for the PVH dom0 xkvm's toolstack models).
-Status check_self_target(const HypercallContext& ctx, domid_t domid, const char* family);
-
 using HypercallResult = Result<int64_t>;
 using HypercallHandler = HypercallResult (*)(HypercallContext&);
 
@@ -62,6 +58,11 @@ const char* hypercall_name(uint64_t op);
 // Runs the handler and returns the value for the guest's return register (negative Xen errno on
 // failure). Never throws; every guest value is validated by the handlers.
 int64_t dispatch_hypercall(HypercallContext& ctx);
+
+// A sub-op that names a domain, as Xen checks it (rcu_lock_domain_by_any_id, then the XSM dummy
+// policy's XSM_TARGET): the caller's own domain passes, a domain nobody has is -ESRCH, any other
+// needs privilege (-EPERM). Domain 0 always exists.
+Status check_target_domain(const HypercallContext& ctx, domid_t domid, const char* what);
 
 // One handler per hypercall family, each in its own file.
 HypercallResult do_xen_version(HypercallContext&);

@@ -26,13 +26,6 @@ constexpr auto kTable = make_table();
 
 } // namespace
 
-Status check_self_target(const HypercallContext& ctx, domid_t domid, const char* family)
-{
-    if (domid == DOMID_SELF || domid == ctx.domain.domid())
-        return {};
-    return xen_fail(XEN_EPERM, "{} op on domain {} needs privilege", family, domid);
-}
-
 const std::array<HypercallHandler, XEN_HYPERCALL_COUNT>& hypercall_table()
 {
     return kTable;
@@ -68,6 +61,15 @@ HypercallRegs decode_hypercall_regs(const x86::Regs& r, bool mode64)
 uint64_t hypercall_return_value(int64_t result, bool mode64)
 {
     return mode64 ? static_cast<uint64_t>(result) : static_cast<uint32_t>(result);
+}
+
+Status check_target_domain(const HypercallContext& ctx, domid_t domid, const char* what)
+{
+    if (domid == DOMID_SELF || domid == ctx.domain.domid())
+        return {};
+    if (!ctx.domain.evtchn().domain_exists(domid))
+        return xen_fail(XEN_ESRCH, "{}: domain {} does not exist", what, domid);
+    return xen_fail(XEN_EPERM, "{} on domain {} needs privilege", what, domid);
 }
 
 int64_t dispatch_hypercall(HypercallContext& ctx)

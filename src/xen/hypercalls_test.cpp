@@ -115,8 +115,12 @@ TEST_F(Hypercalls, HvmParams)
     EXPECT_EQ(call(XEN_HYPERCALL_hvm_op, HVMOP_get_param, kScratch), -XEN_EINVAL);
     put(xen_hvm_param { DOMID_SELF, HVM_PARAM_STORE_PFN, 5 });
     EXPECT_EQ(call(XEN_HYPERCALL_hvm_op, HVMOP_set_param, kScratch), -XEN_EPERM);
-    put(xen_hvm_param { 3, HVM_PARAM_STORE_PFN, 0 });
+    // hvm.c, hvmop_get_param: rcu_lock_domain_by_any_id (-ESRCH), then XSM_TARGET (-EPERM); domain 0
+    // is xkvm's toolstack, an HVM (PVH) domain, so the is-HVM check passes.
+    put(xen_hvm_param { 0, HVM_PARAM_STORE_PFN, 0 });
     EXPECT_EQ(call(XEN_HYPERCALL_hvm_op, HVMOP_get_param, kScratch), -XEN_EPERM);
+    put(xen_hvm_param { 3, HVM_PARAM_STORE_PFN, 0 });
+    EXPECT_EQ(call(XEN_HYPERCALL_hvm_op, HVMOP_get_param, kScratch), -XEN_ESRCH);
     put(xen_hvm_param { DOMID_SELF, HVM_PARAM_CALLBACK_IRQ, (9ull << 56) });
     EXPECT_EQ(call(XEN_HYPERCALL_hvm_op, HVMOP_set_param, kScratch), -XEN_EINVAL);
     EXPECT_EQ(call(XEN_HYPERCALL_hvm_op, HVMOP_get_param, kBadPtr), -XEN_EFAULT);
@@ -199,9 +203,14 @@ TEST_F(Hypercalls, AddToPhysmapSharedInfo)
     put(a);
     EXPECT_EQ(call(XEN_HYPERCALL_memory_op, XENMEM_add_to_physmap, kScratch), -XEN_EINVAL);
     a.space = XENMAPSPACE_shared_info;
-    a.domid = 9;
+    // common/memory.c: rcu_lock_domain_by_any_id (-ESRCH), then xatp_permission_check: domain 0 is
+    // translated (PVH), so XSM_TARGET refuses (-EPERM); a PV dom0 would be -EACCES.
+    a.domid = 0;
     put(a);
     EXPECT_EQ(call(XEN_HYPERCALL_memory_op, XENMEM_add_to_physmap, kScratch), -XEN_EPERM);
+    a.domid = 9;
+    put(a);
+    EXPECT_EQ(call(XEN_HYPERCALL_memory_op, XENMEM_add_to_physmap, kScratch), -XEN_ESRCH);
     EXPECT_EQ(call(XEN_HYPERCALL_memory_op, XENMEM_add_to_physmap, kBadPtr), -XEN_EFAULT);
 }
 
@@ -210,8 +219,13 @@ TEST_F(Hypercalls, Reservations)
     put<domid_t>(DOMID_SELF);
     EXPECT_EQ(call(XEN_HYPERCALL_memory_op, XENMEM_current_reservation, kScratch), 4000);
     EXPECT_EQ(call(XEN_HYPERCALL_memory_op, XENMEM_maximum_reservation, kScratch), 4096);
-    put<domid_t>(12);
+    // common/memory.c, do_memory_op: rcu_lock_domain_by_any_id (-ESRCH), then
+    // xsm_memory_stat_reservation (-EPERM).
+    put<domid_t>(0);
     EXPECT_EQ(call(XEN_HYPERCALL_memory_op, XENMEM_current_reservation, kScratch), -XEN_EPERM);
+    EXPECT_EQ(call(XEN_HYPERCALL_memory_op, XENMEM_maximum_reservation, kScratch), -XEN_EPERM);
+    put<domid_t>(12);
+    EXPECT_EQ(call(XEN_HYPERCALL_memory_op, XENMEM_current_reservation, kScratch), -XEN_ESRCH);
     EXPECT_EQ(call(XEN_HYPERCALL_memory_op, XENMEM_current_reservation, kBadPtr), -XEN_EFAULT);
     EXPECT_EQ(call(XEN_HYPERCALL_memory_op, 63, kScratch), -XEN_ENOSYS);
 }

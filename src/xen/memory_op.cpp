@@ -11,7 +11,6 @@ namespace {
 
 constexpr unsigned kMemopCmdMask = (1u << 6) - 1; // the rest of the word is a continuation index
 
-
 // One frame of XENMAPSPACE_gmfn or shared_info (add_to_physmap and its batch form).
 Status map_one(HypercallContext& ctx, unsigned space, uint64_t idx, uint64_t gpfn)
 {
@@ -41,7 +40,7 @@ HypercallResult add_to_physmap(HypercallContext& ctx)
         auto a = TRY(ctx.guest.read_obj<xen_add_to_physmap_compat32>(ctx.arg(1)));
         domid = a.domid, space = a.space, idx = a.idx, gpfn = a.gpfn, size = a.size;
     }
-    TRY(check_self_target(ctx, domid, "memory"));
+    TRY(check_target_domain(ctx, domid, "memory_op"));
     if (space != XENMAPSPACE_gmfn_range) {
         TRY(map_one(ctx, space, idx, gpfn));
         return 0;
@@ -69,9 +68,10 @@ HypercallResult add_to_physmap_batch(HypercallContext& ctx)
         auto b = TRY(ctx.guest.read_obj<xen_add_to_physmap_batch_compat32>(ctx.arg(1)));
         domid = b.domid, space = b.space, size = b.size, idxs = b.idxs, gpfns = b.gpfns, errs = b.errs;
     }
-    TRY(check_self_target(ctx, domid, "memory"));
+    // common/memory.c, do_memory_op: the space is refused before the domain is looked up.
     if (space == XENMAPSPACE_gmfn_range)
-        return xen_fail(XEN_EINVAL, "XENMAPSPACE_gmfn_range has no batch form");
+        return xen_fail(XEN_EOPNOTSUPP, "XENMAPSPACE_gmfn_range has no batch form");
+    TRY(check_target_domain(ctx, domid, "memory_op"));
     for (unsigned i = 0; i < size; ++i) {
         uint64_t idx = 0, gpfn = 0;
         TRY(ctx.guest.read(idxs + i * word, std::span(reinterpret_cast<uint8_t*>(&idx), word)));
@@ -94,7 +94,7 @@ HypercallResult remove_from_physmap(HypercallContext& ctx)
         auto r = TRY(ctx.guest.read_obj<xen_remove_from_physmap_compat32>(ctx.arg(1)));
         domid = r.domid, gpfn = r.gpfn;
     }
-    TRY(check_self_target(ctx, domid, "memory"));
+    TRY(check_target_domain(ctx, domid, "memory_op"));
     TRY(ctx.domain.reservation().remove_frame(gpfn));
     ctx.domain.frame_removed(gpfn);
     return 0;
@@ -125,7 +125,7 @@ HypercallResult memory_map(HypercallContext& ctx)
 HypercallResult reservation(HypercallContext& ctx, bool maximum)
 {
     auto domid = TRY(ctx.guest.read_obj<domid_t>(ctx.arg(1)));
-    TRY(check_self_target(ctx, domid, "memory"));
+    TRY(check_target_domain(ctx, domid, "memory_op"));
     auto& res = ctx.domain.reservation();
     return static_cast<int64_t>(maximum ? res.max_pages() : res.current_pages());
 }
@@ -133,7 +133,7 @@ HypercallResult reservation(HypercallContext& ctx, bool maximum)
 HypercallResult maximum_gpfn(HypercallContext& ctx)
 {
     auto domid = TRY(ctx.guest.read_obj<domid_t>(ctx.arg(1)));
-    TRY(check_self_target(ctx, domid, "memory"));
+    TRY(check_target_domain(ctx, domid, "memory_op"));
     uint64_t top = 0;
     for (const auto& e : ctx.domain.setup().memory_map)
         if (e.type == memory::RegionType::Ram)

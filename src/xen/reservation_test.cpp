@@ -1,6 +1,8 @@
 // The balloon hypercalls over the fake platform: extents of order 0, 9 and 18 out and back in, the
 // memory's contents, and Xen's answers for the maximum reservation, bad orders, unpopulated extents
 // and unreadable arguments (a count of extents done, never an errno).
+#include <array>
+
 #include "xen/abi/compat32.h"
 #include "xen/abi/memory.h"
 #include "xen/test_support.h"
@@ -216,7 +218,8 @@ TEST_F(Balloon, GmfnMovesARamPage)
     add_shared_info(0x80);
     EXPECT_EQ(move(XENMAPSPACE_gmfn, 0x34, 0x80), -XEN_EINVAL); // not over shared_info
     EXPECT_EQ(move(XENMAPSPACE_gmfn, 0x80, 0x34), -XEN_EINVAL); // nor shared_info itself
-    EXPECT_EQ(move(XENMAPSPACE_gmfn, 0x34, 0x35, 0, 3), -XEN_EPERM);
+    EXPECT_EQ(move(XENMAPSPACE_gmfn, 0x34, 0x35, 0, 0), -XEN_EPERM); // memory.c, xatp_permission_check
+    EXPECT_EQ(move(XENMAPSPACE_gmfn, 0x34, 0x35, 0, 3), -XEN_ESRCH); // rcu_lock_domain_by_any_id
     EXPECT_EQ(move(XENMAPSPACE_gmfn, 0x34, 1ull << 40), -XEN_EINVAL);
 }
 
@@ -232,6 +235,48 @@ TEST_F(Balloon, GmfnRangeMovesPageByPage)
     EXPECT_TRUE(mapped(0x62));
 }
 
+// Mirror of the balloon guest's add_to_physmap_batch_reports_each_frame. common/memory.c:
+// xenmem_add_to_physmap_batch puts each frame's result in errs[]; do_memory_op refuses
+// XENMAPSPACE_gmfn_range with -EOPNOTSUPP before looking the domain up; an unwritable errs list
+// is -EFAULT.
+TEST_F(Balloon, AddToPhysmapBatchReportsEachFrame)
+{
+    constexpr uint64_t kIdxs = kList, kGpfns = kList + 0x100, kErrs = kList + 0x200;
+    ASSERT_TRUE(platform.mem->write_obj<uint64_t>(0x50000, 0x5151));
+    std::array<uint64_t, 3> idxs { 0x50, kMapped + 7, kMapped + 5 };
+    std::array<uint64_t, 3> gpfns { kMapped + 5, kMapped + 8, 0x50 };
+    std::array<int32_t, 3> errs { 1, 1, 1 };
+    ASSERT_TRUE(platform.mem->write_obj(kIdxs, idxs));
+    ASSERT_TRUE(platform.mem->write_obj(kGpfns, gpfns));
+    ASSERT_TRUE(platform.mem->write_obj(kErrs, errs));
+    xen_add_to_physmap_batch b {};
+    b.domid = DOMID_SELF;
+    b.space = XENMAPSPACE_gmfn;
+    b.size = 3;
+    b.idxs = reinterpret_cast<xen_ulong_t*>(kIdxs);
+    b.gpfns = reinterpret_cast<xen_pfn_t*>(kGpfns);
+    b.errs = reinterpret_cast<int*>(kErrs);
+    ASSERT_TRUE(platform.mem->write_obj(kArgs, b));
+    EXPECT_EQ(memop(XENMEM_add_to_physmap_batch, kArgs), 0);
+    errs = platform.mem->read_obj<std::array<int32_t, 3>>(kErrs).value();
+    EXPECT_EQ(errs, (std::array<int32_t, 3> { 0, -XEN_EINVAL, 0 }));
+    EXPECT_EQ(at(0x50), 0x5151u);
+    b.space = XENMAPSPACE_gmfn_range;
+    b.domid = 0x7000; // the space is refused first
+    ASSERT_TRUE(platform.mem->write_obj(kArgs, b));
+    EXPECT_EQ(memop(XENMEM_add_to_physmap_batch, kArgs), -XEN_EOPNOTSUPP);
+    b.space = XENMAPSPACE_gmfn;
+    ASSERT_TRUE(platform.mem->write_obj(kArgs, b));
+    EXPECT_EQ(memop(XENMEM_add_to_physmap_batch, kArgs), -XEN_ESRCH);
+    b.domid = 0;
+    ASSERT_TRUE(platform.mem->write_obj(kArgs, b));
+    EXPECT_EQ(memop(XENMEM_add_to_physmap_batch, kArgs), -XEN_EPERM);
+    b.domid = DOMID_SELF;
+    b.errs = reinterpret_cast<int*>(0x7fff0000000ull);
+    ASSERT_TRUE(platform.mem->write_obj(kArgs, b));
+    EXPECT_EQ(memop(XENMEM_add_to_physmap_batch, kArgs), -XEN_EFAULT);
+}
+
 TEST_F(Balloon, RemoveFromPhysmap)
 {
     EXPECT_EQ(remove(0x70), 0);
@@ -239,7 +284,8 @@ TEST_F(Balloon, RemoveFromPhysmap)
     EXPECT_EQ(current(), int64_t(kMapped)); // still counted, as on Xen
     EXPECT_EQ(remove(0x70), -XEN_ENOENT);
     EXPECT_EQ(remove(kMapped + 3), -XEN_ENOENT);
-    EXPECT_EQ(remove(0x71, 3), -XEN_EPERM);
+    EXPECT_EQ(remove(0x71, 0), -XEN_EPERM); // memory.c, XENMEM_remove_from_physmap: XSM_TARGET
+    EXPECT_EQ(remove(0x71, 3), -XEN_ESRCH); // rcu_lock_domain_by_any_id
     add_shared_info(0x80);
     EXPECT_EQ(remove(0x80), 0); // unhooked
     EXPECT_FALSE(mapped(0x80));

@@ -92,7 +92,11 @@ HypercallResult do_sched_op(HypercallContext& ctx)
     case SCHEDOP_poll:
         return poll(ctx);
     case SCHEDOP_remote_shutdown: {
+        // common/sched/core.c, do_sched_op: rcu_lock_domain_by_id, which knows no DOMID_SELF
+        // (-ESRCH), then XSM_DM_PRIV, which an unprivileged domain fails even for itself.
         auto s = TRY(ctx.guest.read_obj<sched_remote_shutdown>(ctx.arg(1)));
+        if (s.domain_id == DOMID_SELF || !ctx.domain.evtchn().domain_exists(s.domain_id))
+            return xen_fail(XEN_ESRCH, "remote_shutdown: domain {} does not exist", s.domain_id);
         return xen_fail(XEN_EPERM, "remote_shutdown of domain {} needs privilege", s.domain_id);
     }
     default:

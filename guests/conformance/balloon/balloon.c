@@ -180,8 +180,8 @@ TEST_CASE(add_to_physmap_batch_reports_each_frame)
     CHECK_EQ(errs[1], -XEN_EINVAL);
     CHECK_EQ(errs[2], 0);
     CHECK_EQ(*frame(SCRATCH_GFN + 5), 0x5151);
-    b.space = XENMAPSPACE_gmfn_range;
-    CHECK_EQ(hypercall_memory_op(XENMEM_add_to_physmap_batch, &b), -XEN_EINVAL);
+    b.space = XENMAPSPACE_gmfn_range; /* xen/common/memory.c, do_memory_op: -EOPNOTSUPP */
+    CHECK_EQ(hypercall_memory_op(XENMEM_add_to_physmap_batch, &b), -XEN_EOPNOTSUPP);
     b.space = XENMAPSPACE_gmfn;
     b.errs = (int*)CONF_BAD_GPA;
     CHECK_EQ(hypercall_memory_op(XENMEM_add_to_physmap_batch, &b), -XEN_EFAULT);

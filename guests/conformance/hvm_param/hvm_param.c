@@ -112,6 +112,9 @@ TEST_CASE(other_domain_is_eperm)
     CHECK_EQ(param_op(HVMOP_get_param, 0, HVM_PARAM_STORE_PFN, &v), -XEN_EPERM);
     v = 0;
     CHECK_EQ(param_op(HVMOP_set_param, 0, HVM_PARAM_CALLBACK_IRQ, &v), -XEN_EPERM);
+    /* rcu_lock_domain_by_any_id finds nobody: -ESRCH; the index is checked before the domain. */
+    CHECK_EQ(param_op(HVMOP_get_param, 0x7000, HVM_PARAM_STORE_PFN, &v), -XEN_ESRCH);
+    CHECK_EQ(param_op(HVMOP_get_param, 0x7000, HVM_NR_PARAMS, &v), -XEN_EINVAL);
 }
 
 TEST_CASE(bad_pointer_is_efault)

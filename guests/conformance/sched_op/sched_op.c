@@ -99,10 +99,19 @@ TEST_CASE(shutdown_bad_pointer_is_efault_and_domain_runs)
     CHECK_EQ(hypercall_xen_version(XENVER_version, NULL) >> 16, 4); /* still here */
 }
 
+/* xen/common/sched/core.c, do_sched_op: rcu_lock_domain_by_id (DOMID_SELF and missing domains:
+ * -ESRCH), then xsm_schedop_shutdown(XSM_DM_PRIV), which refuses an unprivileged caller even for
+ * itself (-EPERM). */
 TEST_CASE(remote_shutdown_needs_privilege)
 {
     struct sched_remote_shutdown r = {.domain_id = (domid_t)xen_info.domid, .reason = SHUTDOWN_poweroff};
     CHECK_EQ(hypercall_sched_op(SCHEDOP_remote_shutdown, &r), -XEN_EPERM);
+    r.domain_id = 0;
+    CHECK_EQ(hypercall_sched_op(SCHEDOP_remote_shutdown, &r), -XEN_EPERM);
+    r.domain_id = DOMID_SELF;
+    CHECK_EQ(hypercall_sched_op(SCHEDOP_remote_shutdown, &r), -XEN_ESRCH);
+    r.domain_id = 0x7000; /* nobody has it */
+    CHECK_EQ(hypercall_sched_op(SCHEDOP_remote_shutdown, &r), -XEN_ESRCH);
     CHECK_EQ(hypercall_sched_op(SCHEDOP_remote_shutdown, (void*)CONF_BAD_GPA), -XEN_EFAULT);
 }
 
