@@ -22,6 +22,7 @@ TEST_CASE(debug_port_e9)
     say("console-e9: ok\n");
 }
 
+/* Xen 4.19: xen/drivers/char/console.c, do_console_io (CONSOLEIO_write). */
 TEST_CASE(console_io_write)
 {
     static const char line[] = "console-xen: ok\n";
@@ -29,6 +30,7 @@ TEST_CASE(console_io_write)
     CHECK_EQ(hypercall_console_io(CONSOLEIO_write, 0, line), 0); /* empty write */
 }
 
+/* Xen 4.19: xen/drivers/char/console.c, do_console_io (CONSOLEIO_read: the console ring is dom0's). */
 TEST_CASE(console_io_read_returns_nothing)
 {
     char buf[16];
@@ -38,6 +40,7 @@ TEST_CASE(console_io_read_returns_nothing)
     CHECK_EQ(buf[15], 'z');
 }
 
+/* Xen 4.19: xen/drivers/char/console.c, guest_console_write (copy_from_guest: -EFAULT). */
 TEST_CASE(console_io_bad_pointer_is_efault)
 {
     CHECK_EQ(hypercall_console_io(CONSOLEIO_write, 16, (const void*)CONF_BAD_GPA), -XEN_EFAULT);
@@ -49,12 +52,14 @@ TEST_CASE(console_io_bad_pointer_is_efault)
 #endif
 }
 
+/* Xen 4.19: xen/drivers/char/console.c, do_console_io (default: -ENOSYS). */
 TEST_CASE(console_io_unknown_subop_is_enosys)
 {
     CHECK_EQ(hypercall_console_io(2, 4, "abcd"), -XEN_ENOSYS);
     CHECK_EQ(hypercall_console_io(99, 4, "abcd"), -XEN_ENOSYS);
 }
 
+/* Xen 4.19: tools/libs/light/libxl_dm.c (an HVM guest's 16550 at 0x3f8 is the device model's). */
 TEST_CASE(uart_16550)
 {
     /* A 16550 answers: the scratch register keeps a value, the transmitter is idle. */
@@ -67,6 +72,7 @@ TEST_CASE(uart_16550)
     CHECK_EQ(inb(UART + UART_LSR) & (LSR_THRE | LSR_TEMT), LSR_THRE | LSR_TEMT);
 }
 
+/* Xen 4.19: xen/include/public/io/console.h (xencons_interface ring indices). */
 TEST_CASE(pv_console_ring)
 {
     uint64_t pfn = 0, port = 0;

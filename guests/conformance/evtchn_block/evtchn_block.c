@@ -15,6 +15,7 @@
 static evtchn_port_t timer[SMP_MAX_CPUS], ipi[SMP_MAX_CPUS];
 static volatile bool blocking[SMP_MAX_CPUS];
 
+/* Xen 4.19: xen/common/event_channel.c, evtchn_bind_virq / evtchn_bind_ipi. */
 TEST_CASE(setup_timer_and_ipi_ports)
 {
     REQUIRE(ev_setup(true));
@@ -54,6 +55,7 @@ static long block_on_own_ticks(void* arg)
     return rc;
 }
 
+/* Xen 4.19: xen/common/sched/core.c, vcpu_block_enable_events (an event unblocks: vcpu_unblock). */
 TEST_CASE(block_ends_on_a_timer_event)
 {
     REQUIRE(timer[0] != 0);
@@ -69,6 +71,7 @@ static long block_on_ipi(void* arg)
 
 static bool blocked_cpu_done(void* arg) { return !blocking[(uintptr_t)arg]; }
 
+/* Xen 4.19: xen/common/sched/core.c, vcpu_block_enable_events; xen/common/event_2l.c, evtchn_2l_set_pending. */
 TEST_CASE(block_ends_on_an_event_from_another_vcpu)
 {
     if (ev_vcpus() < 2)
@@ -133,6 +136,7 @@ static long poll_listed(void* arg)
     return 0;
 }
 
+/* Xen 4.19: xen/common/sched/core.c, do_poll; xen/common/event_channel.c, evtchn_port_set_pending (wakes pollers whether masked or not). */
 TEST_CASE(poll_wakes_on_a_listed_port_masked_or_not)
 {
     REQUIRE(timer[0] != 0);
@@ -160,6 +164,7 @@ static long poll_timeouts(void* arg)
     return 0;
 }
 
+/* Xen 4.19: xen/common/sched/core.c, do_poll (sched_poll.timeout: poll_timer). */
 TEST_CASE(poll_times_out_when_nothing_listed_comes)
 {
     REQUIRE(timer[0] != 0);
@@ -182,6 +187,7 @@ static long poll_nothing(void* arg)
     return 0;
 }
 
+/* Xen 4.19: xen/common/sched/core.c, do_poll (nr_ports 0: any event ends it). */
 TEST_CASE(poll_of_no_ports_wakes_on_any_event)
 {
     REQUIRE(timer[0] != 0);
@@ -207,6 +213,7 @@ static long poll_for_ipi(void* arg)
 
 static bool cpu_blocking(void* arg) { return blocking[(uintptr_t)arg]; }
 
+/* Xen 4.19: xen/common/sched/core.c, do_poll; xen/common/event_channel.c, evtchn_port_set_pending (vcpu_unblock of pollers). */
 TEST_CASE(poll_wakes_on_an_event_from_another_vcpu)
 {
     if (ev_vcpus() < 2)
@@ -220,6 +227,7 @@ TEST_CASE(poll_wakes_on_an_event_from_another_vcpu)
     }
 }
 
+/* Xen 4.19: xen/common/sched/core.c, do_poll (port_is_valid per port in order: -EINVAL; a pending one ends the loop). */
 TEST_CASE(poll_checks_ports_in_order)
 {
     REQUIRE(timer[0] != 0);

@@ -30,6 +30,7 @@ static void check_upcalls_only_on(int target)
     }
 }
 
+/* Xen 4.19: xen/common/event_channel.c, get_free_port (lowest free port first). */
 TEST_CASE(setup_ports_beyond_the_first_word)
 {
     REQUIRE(ev_setup(true));
@@ -71,6 +72,7 @@ static void masked_send_then_unmask(unsigned v, bool unmask_on_target)
     check_upcalls_only_on((int)v);
 }
 
+/* Xen 4.19: xen/common/event_2l.c, evtchn_2l_set_pending / evtchn_2l_unmask. */
 TEST_CASE(masked_send_is_delivered_once_on_unmask)
 {
     REQUIRE(ipi[0] != 0);
@@ -78,6 +80,7 @@ TEST_CASE(masked_send_is_delivered_once_on_unmask)
         masked_send_then_unmask(v, false);
 }
 
+/* Xen 4.19: xen/common/event_2l.c, evtchn_2l_unmask (the upcall goes to the port's notify vCPU). */
 TEST_CASE(unmask_on_the_target_vcpu)
 {
     REQUIRE(ipi[0] != 0);
@@ -85,6 +88,7 @@ TEST_CASE(unmask_on_the_target_vcpu)
         masked_send_then_unmask(v, true);
 }
 
+/* Xen 4.19: xen/common/event_2l.c, evtchn_2l_unmask (only a pending port raises the selector). */
 TEST_CASE(unmask_with_nothing_pending_delivers_nothing)
 {
     REQUIRE(ipi[0] != 0);
@@ -99,6 +103,7 @@ TEST_CASE(unmask_with_nothing_pending_delivers_nothing)
     }
 }
 
+/* Xen 4.19: xen/common/event_2l.c, evtchn_2l_unmask (guest_test_and_clear_bit on a clear mask does nothing). */
 TEST_CASE(unmask_of_a_mask_the_guest_cleared_delivers_nothing)
 {
     REQUIRE(ipi[0] != 0);
@@ -117,6 +122,7 @@ TEST_CASE(unmask_of_a_mask_the_guest_cleared_delivers_nothing)
     ev_clear_port(p);
 }
 
+/* Xen 4.19: xen/common/event_channel.c, evtchn_bind_vcpu (notify_vcpu_id changes for unbound/interdomain ports). */
 TEST_CASE(bind_vcpu_moves_delivery)
 {
     REQUIRE(ipi[0] != 0);
@@ -145,6 +151,7 @@ TEST_CASE(bind_vcpu_moves_delivery)
     }
 }
 
+/* Xen 4.19: xen/common/event_channel.c, evtchn_bind_vcpu; xen/common/event_2l.c, evtchn_2l_unmask (delivered on the new vCPU). */
 TEST_CASE(pending_masked_event_follows_bind_vcpu)
 {
     REQUIRE(loop_remote != 0);

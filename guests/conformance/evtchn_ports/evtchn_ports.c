@@ -17,6 +17,7 @@ static bool port_closed(evtchn_port_t p)
     return xen_evtchn_status(DOMID_SELF, p, &st) == 0 && st.status == EVTCHNSTAT_closed;
 }
 
+/* Xen 4.19: xen/common/event_channel.c, get_free_port (lowest first up to max_evtchn_port, then -ENOSPC). */
 TEST_CASE(allocate_until_enospc)
 {
     REQUIRE(ev_setup(false));
@@ -44,6 +45,7 @@ TEST_CASE(allocate_until_enospc)
     CHECK_EQ(xen_evtchn_status(DOMID_SELF, MAX_EVTCHN_PORT + 1, &st), -XEN_EINVAL); /* never a port */
 }
 
+/* Xen 4.19: xen/common/event_channel.c, get_free_port (every binding op allocates through it: -ENOSPC). */
 TEST_CASE(every_way_to_a_port_is_enospc_when_full)
 {
     REQUIRE(opened[MAX_EVTCHN_PORT]);
@@ -56,6 +58,7 @@ TEST_CASE(every_way_to_a_port_is_enospc_when_full)
     CHECK_EQ(xen_evtchn_alloc_unbound(DOMID_SELF, &port), -XEN_ENOSPC);
 }
 
+/* Xen 4.19: xen/common/event_channel.c, get_free_port and evtchn_close. */
 TEST_CASE(a_closed_port_is_the_next_one_given)
 {
     REQUIRE(opened[MAX_EVTCHN_PORT]);
@@ -82,6 +85,7 @@ TEST_CASE(a_closed_port_is_the_next_one_given)
     }
 }
 
+/* Xen 4.19: xen/common/event_channel.c, evtchn_reset (evtchn_close of every port). */
 TEST_CASE(reset_closes_every_port)
 {
     REQUIRE(opened[MAX_EVTCHN_PORT]);

@@ -23,6 +23,7 @@ static void low_handler(struct trap_frame* f)
     lapic_eoi();
 }
 
+/* Xen 4.19: xen/arch/x86/traps.c, cpuid_hypervisor_leaves (XEN_HVM_CPUID_UPCALL_VECTOR, public/arch-x86/cpuid.h). */
 TEST_CASE(cpuid_announces_the_upcall_vector)
 {
     CHECK(xen_info.hvm_features & XEN_HVM_CPUID_UPCALL_VECTOR);
@@ -102,6 +103,7 @@ static long drain(void* arg)
     return 0;
 }
 
+/* Xen 4.19: xen/arch/x86/hvm/irq.c, hvm_assert_evtchn_irq (HVMIRQ_callback_vector: vlapic_set_irq, no EOI needed). */
 TEST_CASE(callback_vector_reaches_every_vcpu_without_eoi)
 {
     REQUIRE(ipi[0] != 0);
@@ -114,6 +116,7 @@ TEST_CASE(callback_vector_reaches_every_vcpu_without_eoi)
     CHECK_EQ(low_seen, 1);
 }
 
+/* Xen 4.19: xen/arch/x86/hvm/irq.c, hvm_assert_evtchn_irq; xen/common/sched/core.c, vcpu_unblock. */
 TEST_CASE(callback_vector_wakes_halted_and_blocked_vcpus)
 {
     if (ev_vcpus() < 2)
@@ -123,6 +126,7 @@ TEST_CASE(callback_vector_wakes_halted_and_blocked_vcpus)
     wake_other_vcpus(block_once);
 }
 
+/* Xen 4.19: xen/arch/x86/hvm/irq.c, hvm_set_callback_via / hvm_assert_evtchn_irq (HVMIRQ_callback_gsi). */
 TEST_CASE(gsi_callback_goes_through_the_ioapic_entry)
 {
     REQUIRE(ipi[0] != 0);
@@ -150,6 +154,7 @@ TEST_CASE(gsi_callback_goes_through_the_ioapic_entry)
         printf("  (%lu GSI interrupts with nothing pending, in %u us)\n", extra, EV_QUIET_US);
 }
 
+/* Xen 4.19: xen/arch/x86/hvm/irq.c, hvm_assert_evtchn_irq (the GSI is asserted for vCPU 0's events only). */
 TEST_CASE(gsi_callback_is_vcpu0s_only)
 {
     REQUIRE(ipi[0] != 0);
@@ -167,6 +172,7 @@ TEST_CASE(gsi_callback_is_vcpu0s_only)
     }
 }
 
+/* Xen 4.19: xen/arch/x86/hvm/hvm.c, hvmop_set_evtchn_upcall_vector (vector < 0x10: -EINVAL; domain_vcpu: -ENOENT); xen/arch/x86/hvm/irq.c, hvm_assert_evtchn_irq. */
 TEST_CASE(percpu_vector_takes_priority)
 {
     REQUIRE(ipi[0] != 0);
@@ -191,6 +197,7 @@ TEST_CASE(percpu_vector_takes_priority)
     CHECK_EQ(hypercall_hvm_op(HVMOP_set_evtchn_upcall_vector, &bad), -XEN_ENOENT);
 }
 
+/* Xen 4.19: xen/arch/x86/hvm/irq.c, hvm_assert_evtchn_irq (vlapic_set_irq on the per-vCPU vector). */
 TEST_CASE(percpu_vector_wakes_halted_and_blocked_vcpus)
 {
     if (ev_vcpus() < 2)

@@ -15,6 +15,7 @@ static uint8_t before[64];
 static void snapshot(void) { memcpy(before, xen_hypercall_page, sizeof(before)); }
 static bool page_unchanged(void) { return memcmp(before, xen_hypercall_page, sizeof(before)) == 0; }
 
+/* Xen 4.19: xen/arch/x86/traps.c, guest_wrmsr_xen (page index > 0: #GP). */
 TEST_CASE(msr_page_index_nonzero_is_gp)
 {
     snapshot();
@@ -24,11 +25,13 @@ TEST_CASE(msr_page_index_nonzero_is_gp)
     CHECK(!xen_hypercalls_ready());
 }
 
+/* Xen 4.19: xen/arch/x86/traps.c, guest_wrmsr_xen (no RAM page at the gfn: #GP). */
 TEST_CASE(msr_page_outside_ram_is_gp)
 {
     CHECK(conf_wrmsr_faults(XEN_HYPERCALL_MSR, CONF_BAD_GPA));
 }
 
+/* Xen 4.19: xen/arch/x86/traps.c, guest_rdmsr_xen (the hypercall MSR reads 0). */
 TEST_CASE(msr_reads_as_zero)
 {
     /* Xen: the hypercall page MSR is write-only and reads as zero (no #GP). */
@@ -38,6 +41,7 @@ TEST_CASE(msr_reads_as_zero)
         CHECK_EQ(rdmsr(XEN_HYPERCALL_MSR), 0);
 }
 
+/* Xen 4.19: xen/arch/x86/traps.c, guest_wrmsr_xen; xen/arch/x86/hvm/hypercall.c (hypercall page stubs, 32 bytes each). */
 TEST_CASE(msr_write_fills_page)
 {
     REQUIRE_EQ(xen_setup_hypercall_page(), 0);
@@ -45,6 +49,7 @@ TEST_CASE(msr_write_fills_page)
     CHECK_EQ(hypercall_xen_version(XENVER_version, NULL), xen_info.cpuid_version);
 }
 
+/* Xen 4.19: xen/arch/x86/hvm/vmx/vmx.c, vmx_init_hypercall_page (mov $nr,%eax; vmcall; ret; ud2 in the iret slot). */
 TEST_CASE(page_layout_matches_xen)
 {
     /* Each 32-byte stub starts `mov $nr, %eax`; the iret slot is ud2 (not available to HVM guests). */
@@ -60,12 +65,14 @@ TEST_CASE(page_layout_matches_xen)
     CHECK_EQ(bad, 0);
 }
 
+/* Xen 4.19: xen/arch/x86/traps.c, guest_wrmsr_xen (each write fills the page named). */
 TEST_CASE(msr_rewrite_keeps_page_working)
 {
     CHECK(!conf_wrmsr_faults(XEN_HYPERCALL_MSR, PAGE_GPA));
     CHECK_EQ(hypercall_xen_version(XENVER_version, NULL), xen_info.cpuid_version);
 }
 
+/* Xen 4.19: xen/arch/x86/hvm/hypercall.c, hvm_hypercall (no HVM handler: -ENOSYS). */
 TEST_CASE(unknown_hypercalls_are_enosys)
 {
     /* PV-only ones (Xen's hypercall table has no HVM entry for them) and numbers Xen never assigned.
@@ -143,6 +150,7 @@ static long user_console_hypercall(void* marker)
     return XG_HCALL(XEN_HYPERCALL_console_io, CONSOLEIO_write, strlen(s), s, 0, 0);
 }
 
+/* Xen 4.19: xen/arch/x86/hvm/hypercall.c, hvm_hypercall (hvm_get_cpl() != 0: -EPERM). */
 TEST_CASE(cpl3_hypercall_is_eperm)
 {
     /* Xen answers a hypercall made at CPL3 with -EPERM in eax, whatever the guest's I/O permissions. */
@@ -155,6 +163,7 @@ TEST_CASE(cpl3_hypercall_is_eperm)
     CHECK_EQ(cpu_cpl(), 0);
 }
 
+/* Xen 4.19: xen/arch/x86/hvm/hypercall.c, hvm_hypercall (hvm_get_cpl() != 0: -EPERM, no effect). */
 TEST_CASE(cpl3_hypercall_reaching_hypervisor_is_eperm)
 {
     /* With the port open to CPL3 the stub's trap reaches the hypervisor from CPL3: it must refuse it

@@ -14,6 +14,7 @@ static long memory_map(unsigned room, struct xen_e820_entry* buffer, unsigned* o
     return rc;
 }
 
+/* Xen 4.19: xen/arch/x86/mm.c, arch_memory_op (XENMEM_memory_map: the e820 the toolstack set). */
 TEST_CASE(memory_map_matches_start_info)
 {
     const struct hvm_start_info* si = guest_start_info();
@@ -29,6 +30,7 @@ TEST_CASE(memory_map_matches_start_info)
     }
 }
 
+/* Xen 4.19: tools/libs/light/libxl_x86.c, libxl__arch_domain_construct_memmap. */
 TEST_CASE(memory_map_describes_ram_and_special_pages)
 {
     unsigned n = 0;
@@ -55,6 +57,7 @@ TEST_CASE(memory_map_describes_ram_and_special_pages)
     CHECK(ram >= ((uint64_t)mib << 20) - (1 << 20)); /* less only the legacy hole below 1 MiB */
 }
 
+/* Xen 4.19: xen/arch/x86/mm.c, arch_memory_op (nr_entries = min(room, nr_e820)). */
 TEST_CASE(memory_map_truncates_to_room)
 {
     unsigned all = 0, n = 0;
@@ -70,6 +73,7 @@ TEST_CASE(memory_map_truncates_to_room)
     CHECK_EQ(n, 0);
 }
 
+/* Xen 4.19: xen/arch/x86/mm.c, arch_memory_op (copy_from_guest / copy_to_guest: -EFAULT). */
 TEST_CASE(memory_map_bad_pointers_are_efault)
 {
     unsigned n = 0;
@@ -83,6 +87,7 @@ static long reservation(unsigned cmd, domid_t domid)
     return hypercall_memory_op(cmd, &d);
 }
 
+/* Xen 4.19: xen/common/memory.c, do_memory_op (XENMEM_current_reservation / maximum_reservation: domain_tot_pages / max_pages). */
 TEST_CASE(reservations)
 {
     unsigned long mib = conf_arg_ulong("memory_mib", 0);
@@ -94,6 +99,7 @@ TEST_CASE(reservations)
     CHECK_EQ(reservation(XENMEM_current_reservation, (domid_t)xen_info.domid), cur);
 }
 
+/* Xen 4.19: xen/common/memory.c, do_memory_op (rcu_lock_domain_by_any_id, xsm_memory_stat_reservation: -EPERM; copy_from_guest: -EFAULT). */
 TEST_CASE(reservation_negative_cases)
 {
     CHECK_EQ(reservation(XENMEM_current_reservation, 0), -XEN_EPERM);
@@ -121,6 +127,7 @@ TEST_CASE(add_to_physmap_negative_cases)
     CHECK_EQ(READ_ONCE(page[0]), 0x5c); /* nothing was mapped over it */
 }
 
+/* Xen 4.19: xen/common/memory.c, do_memory_op (default: arch_memory_op, -ENOSYS). */
 TEST_CASE(unknown_subop_is_enosys)
 {
     domid_t d = DOMID_SELF;

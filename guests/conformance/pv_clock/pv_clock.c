@@ -18,6 +18,7 @@ struct mono_stats {
 };
 static struct mono_stats stats[SMP_MAX_CPUS];
 
+/* Xen 4.19: xen/arch/x86/time.c, __update_vcpu_system_time (even version, XEN_PVCLOCK_TSC_STABLE_BIT, public/xen.h). */
 TEST_CASE(every_vcpu_has_a_stable_record)
 {
     REQUIRE(ev_setup(false));
@@ -47,6 +48,7 @@ static long clock_agrees(void* arg)
     return CHECK(ev_clock_agrees()) ? 0 : 1;
 }
 
+/* Xen 4.19: xen/arch/x86/time.c, __update_vcpu_system_time; xen/arch/x86/hvm/hvm.c, do_hvm_op (HVMOP_get_time). */
 TEST_CASE(system_time_is_the_hypervisors_time)
 {
     REQUIRE(xen_shared_info() != NULL);
@@ -92,6 +94,7 @@ static long mono_loop(void* arg)
 
 static long mono_at_cpl3(void* arg) { return guest_run_user(mono_loop, arg); }
 
+/* Xen 4.19: xen/arch/x86/time.c (one system time for all vCPUs with a stable TSC). */
 TEST_CASE(system_time_is_monotonic_across_vcpus)
 {
     REQUIRE(xen_shared_info() != NULL);
@@ -113,6 +116,7 @@ TEST_CASE(system_time_is_monotonic_across_vcpus)
     CHECK(latest != 0);
 }
 
+/* Xen 4.19: xen/arch/x86/time.c, update_domain_wallclock_time (shared_info wc_sec / wc_nsec). */
 TEST_CASE(wallclock_is_a_plausible_date)
 {
     REQUIRE(xen_shared_info() != NULL);

@@ -57,6 +57,7 @@ static void quiet_and_reset(unsigned me)
     ticks[me] = 0;
 }
 
+/* Xen 4.19: xen/common/event_channel.c, evtchn_bind_virq (VIRQ_TIMER is per-vCPU). */
 TEST_CASE(bind_virq_timer_on_every_vcpu)
 {
     REQUIRE(ev_setup(true));
@@ -77,6 +78,7 @@ static bool system_time_past(void* arg) { return pvclock_ns() >= *(const uint64_
 /* First of the periodic cases: no periodic tick has come yet on vCPU 0, so the first one is due
  * (Xen's next tick is the last one plus a period: with none yet, that is long past once system time
  * is beyond a period, whatever the clock's origin). */
+/* Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_set_periodic_timer); xen/common/sched/core.c, vcpu_periodic_timer_work. */
 TEST_CASE(periodic_timer_ticks_at_once_when_set)
 {
     REQUIRE(timer[0] != 0);
@@ -109,6 +111,7 @@ static long singleshot_on_time(void* arg)
     return 0;
 }
 
+/* Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_set_singleshot_timer); xen/common/sched/core.c, vcpu_singleshot_timer_fn. */
 TEST_CASE(singleshot_fires_after_its_deadline_once)
 {
     REQUIRE(timer[0] != 0);
@@ -134,6 +137,7 @@ static long singleshot_in_the_past(void* arg)
     return 0;
 }
 
+/* Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_set_singleshot_timer: a past deadline fires at once). */
 TEST_CASE(singleshot_with_a_past_deadline_fires_at_once)
 {
     REQUIRE(timer[0] != 0);
@@ -155,6 +159,7 @@ static long singleshot_future_in_the_past(void* arg)
     return 0;
 }
 
+/* Xen 4.19: xen/include/public/vcpu.h (VCPU_SSHOTTMR_future); DIFF sshottmr_future_etime. */
 TEST_CASE(sshottmr_future_with_a_past_deadline_is_etime)
 {
     REQUIRE(timer[0] != 0);
@@ -180,6 +185,7 @@ static long stops(void* arg)
     return 0;
 }
 
+/* Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_stop_singleshot_timer / stop_periodic_timer). */
 TEST_CASE(stopped_timers_stay_silent)
 {
     REQUIRE(timer[0] != 0);
@@ -202,12 +208,14 @@ static long timer_op(void* arg)
     return 0;
 }
 
+/* Xen 4.19: xen/common/sched/core.c, do_set_timer_op. */
 TEST_CASE(set_timer_op_fires_after_its_deadline)
 {
     REQUIRE(timer[0] != 0);
     CHECK_EQ(ev_on_each_cpu(timer_op, NULL), 0);
 }
 
+/* Xen 4.19: xen/common/sched/core.c, do_set_timer_op (offset > (1 << 50) or negative deadline: NOW() + MILLISECS(100)). */
 TEST_CASE(set_timer_op_far_future_fires_after_100ms)
 {
     REQUIRE(timer[0] != 0);
@@ -247,6 +255,7 @@ static long periodic(void* arg)
     return 0;
 }
 
+/* Xen 4.19: xen/common/sched/core.c, vcpu_periodic_timer_work. */
 TEST_CASE(periodic_timer_ticks_never_early_until_stopped)
 {
     REQUIRE(timer[0] != 0);
@@ -254,6 +263,7 @@ TEST_CASE(periodic_timer_ticks_never_early_until_stopped)
     CHECK_EQ(wrong_cpu, 0);
 }
 
+/* Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_set_periodic_timer has no v == current check). */
 TEST_CASE(periodic_timer_of_another_vcpu)
 {
     if (ev_vcpus() < 2)
@@ -274,6 +284,7 @@ TEST_CASE(periodic_timer_of_another_vcpu)
     CHECK_EQ(wrong_cpu, 0);
 }
 
+/* Xen 4.19: xen/common/domain.c, do_vcpu_op (period < MILLISECS(1) or > STIME_DELTA_MAX: -EINVAL; singleshot of another vCPU: -EINVAL). */
 TEST_CASE(timer_arguments_xen_refuses)
 {
     REQUIRE(timer[0] != 0);

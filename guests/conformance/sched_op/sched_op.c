@@ -26,12 +26,14 @@ static void clear_event(struct shared_info* s)
     WRITE_ONCE(s->vcpu_info[0].evtchn_upcall_pending, 0);
 }
 
+/* Xen 4.19: xen/common/sched/core.c, do_sched_op (SCHEDOP_yield takes no argument). */
 TEST_CASE(yield_returns_zero)
 {
     CHECK_EQ(hypercall_sched_op(SCHEDOP_yield, NULL), 0);
     CHECK_EQ(hypercall_sched_op(SCHEDOP_yield, (void*)CONF_BAD_GPA), 0); /* yield has no argument */
 }
 
+/* Xen 4.19: xen/arch/x86/hvm/hypercall.c (hvm_hypercall_table has no sched_op_compat: -ENOSYS). */
 TEST_CASE(sched_op_compat_is_pv_only)
 {
     /* Xen's hypercall table has sched_op_compat (6) for PV guests only: HVM callers get -ENOSYS. */
@@ -39,6 +41,7 @@ TEST_CASE(sched_op_compat_is_pv_only)
     CHECK_EQ(xen_hypercall(XEN_HYPERCALL_sched_op_compat, 99, 0, 0, 0, 0), -XEN_ENOSYS);
 }
 
+/* Xen 4.19: xen/common/sched/core.c, vcpu_block_enable_events (local_event_delivery_enable first). */
 TEST_CASE(block_returns_when_event_pending_and_unmasks)
 {
     struct shared_info* s = xen_shared_info();
@@ -52,6 +55,7 @@ TEST_CASE(block_returns_when_event_pending_and_unmasks)
     clear_event(s);
 }
 
+/* Xen 4.19: xen/common/sched/core.c, do_poll (a pending listed port ends it at once). */
 TEST_CASE(poll_returns_at_once_for_pending_port)
 {
     struct shared_info* s = xen_shared_info();
@@ -64,6 +68,7 @@ TEST_CASE(poll_returns_at_once_for_pending_port)
     clear_event(s);
 }
 
+/* Xen 4.19: xen/common/sched/core.c, do_poll (timeout already passed: returns). */
 TEST_CASE(poll_with_past_timeout_returns)
 {
     REQUIRE(ipi_port != 0);
@@ -73,6 +78,7 @@ TEST_CASE(poll_with_past_timeout_returns)
     CHECK_EQ(hypercall_sched_op(SCHEDOP_poll, &p), 0);
 }
 
+/* Xen 4.19: xen/common/sched/core.c, do_poll (nr_ports > 128, port_is_valid: -EINVAL; the list unreadable: -EFAULT). */
 TEST_CASE(poll_negative_cases)
 {
     static evtchn_port_t ports[129];
@@ -89,6 +95,7 @@ TEST_CASE(poll_negative_cases)
     CHECK_EQ(hypercall_sched_op(SCHEDOP_poll, (void*)CONF_BAD_GPA), -XEN_EFAULT);
 }
 
+/* Xen 4.19: xen/common/sched/core.c, do_sched_op (copy_from_guest: -EFAULT). */
 TEST_CASE(shutdown_bad_pointer_is_efault_and_domain_runs)
 {
     CHECK_EQ(hypercall_sched_op(SCHEDOP_shutdown, (void*)CONF_BAD_GPA), -XEN_EFAULT);
@@ -115,12 +122,14 @@ TEST_CASE(remote_shutdown_needs_privilege)
     CHECK_EQ(hypercall_sched_op(SCHEDOP_remote_shutdown, (void*)CONF_BAD_GPA), -XEN_EFAULT);
 }
 
+/* Xen 4.19: xen/common/sched/core.c, do_sched_op (default: -ENOSYS). */
 TEST_CASE(unknown_subop_is_enosys)
 {
     CHECK_EQ(hypercall_sched_op(99, NULL), -XEN_ENOSYS);
     CHECK_EQ(hypercall_sched_op(0x7fffffff, NULL), -XEN_ENOSYS);
 }
 
+/* Xen 4.19: xen/common/event_channel.c, evtchn_close (a closed port: -EINVAL). */
 TEST_CASE(close_channel)
 {
     REQUIRE(ipi_port != 0);

@@ -13,6 +13,7 @@ static evtchn_port_t ports[MAX_IPIS];
 static unsigned nports;
 static evtchn_port_t high_port; /* the first IPI port >= 40 */
 
+/* Xen 4.19: xen/common/memory.c, xenmem_add_to_physmap (XENMAPSPACE_shared_info). */
 TEST_CASE(map_shared_info_over_ram)
 {
     memset(first, 0xaa, sizeof(first));
@@ -26,6 +27,7 @@ TEST_CASE(map_shared_info_over_ram)
     CHECK_EQ(READ_ONCE(s->vcpu_info[0].evtchn_upcall_pending), 0);
 }
 
+/* Xen 4.19: xen/common/event_channel.c, get_free_port. */
 TEST_CASE(bind_ports_beyond_32)
 {
     while (nports < MAX_IPIS && !high_port) {
@@ -46,6 +48,7 @@ static void clear_all(struct shared_info* s)
     WRITE_ONCE(s->vcpu_info[0].evtchn_upcall_pending, 0);
 }
 
+/* Xen 4.19: xen/common/event_2l.c, evtchn_2l_set_pending (word = port / BITS_PER_EVTCHN_WORD of the guest's layout); xen/include/public/xen.h. */
 TEST_CASE(event_uses_native_layout)
 {
     struct shared_info* s = xen_shared_info();
@@ -61,6 +64,7 @@ TEST_CASE(event_uses_native_layout)
     clear_all(s);
 }
 
+/* Xen 4.19: xen/common/event_2l.c, evtchn_2l_set_pending / evtchn_2l_unmask. */
 TEST_CASE(masked_port_pends_without_upcall_until_unmasked)
 {
     struct shared_info* s = xen_shared_info();
@@ -78,6 +82,7 @@ TEST_CASE(masked_port_pends_without_upcall_until_unmasked)
     clear_all(s);
 }
 
+/* Xen 4.19: xen/common/memory.c, xenmem_add_to_physmap (a second XENMAPSPACE_shared_info moves the page); DIFF shared_info_move_restores_ram. */
 TEST_CASE(remap_moves_shared_info)
 {
     REQUIRE(high_port != 0);
@@ -94,6 +99,7 @@ TEST_CASE(remap_moves_shared_info)
     clear_all(s);
 }
 
+/* Xen 4.19: xen/common/event_channel.c, evtchn_close. */
 TEST_CASE(close_ports)
 {
     for (unsigned i = 0; i < nports; i++)

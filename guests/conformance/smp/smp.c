@@ -49,6 +49,7 @@ static void check_identity(unsigned cpu)
     }
 }
 
+/* Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_is_up; domain_vcpu: -ENOENT past max_vcpus). */
 TEST_CASE(vcpu_count_is_the_domains)
 {
     CHECK_EQ(smp_vcpu_count(), vcpus());
@@ -78,16 +79,19 @@ static void boot(unsigned first, enum smp_boot_method how)
     }
 }
 
+/* Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_initialise, VCPUOP_up); xen/arch/x86/hvm/domain.c, arch_set_info_hvm_guest. */
 TEST_CASE(boot_with_vcpuop_initialise)
 {
     boot(1, SMP_BOOT_VCPUOP);
 }
 
+/* Xen 4.19: xen/arch/x86/hvm/vlapic.c, vlapic_init_sipi_action. */
 TEST_CASE(boot_with_init_sipi)
 {
     boot(2, SMP_BOOT_SIPI);
 }
 
+/* Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_initialise of an initialised vCPU: -EEXIST). */
 TEST_CASE(initialise_twice_is_eexist)
 {
     if (vcpus() < 2)
@@ -120,6 +124,7 @@ static long user_work(void* arg)
 
 static long run_user(void* arg) { return guest_run_user(user_work, arg); }
 
+/* Xen 4.19: xen/arch/x86/hvm/domain.c, arch_set_info_hvm_guest (each vCPU its own segment state). */
 TEST_CASE(cpl3_on_every_cpu_at_once)
 {
     unsigned n = vcpus();
@@ -139,6 +144,7 @@ static long count_up(void* arg)
     return 0;
 }
 
+/* Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_down, VCPUOP_up). */
 TEST_CASE(down_then_up_resumes)
 {
     if (vcpus() < 2)

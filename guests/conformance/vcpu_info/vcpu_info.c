@@ -23,6 +23,7 @@ static void clear_info(struct vcpu_info* vi)
     WRITE_ONCE(vi->evtchn_pending_sel, 0);
 }
 
+/* Xen 4.19: xen/include/public/xen.h (shared_info.vcpu_info[XEN_LEGACY_MAX_VCPUS]). */
 TEST_CASE(legacy_vcpu_info_is_in_shared_info)
 {
     /* No vCPU but 0 runs yet and no upcall path is set: what Xen writes stays there to be seen. */
@@ -51,6 +52,7 @@ static long register_raw(unsigned v, uint64_t mfn, uint32_t offset)
     return hypercall_vcpu_op(VCPUOP_register_vcpu_info, v, &r);
 }
 
+/* Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_register_vcpu_info) and map_guest_area (crossing or misaligned: -ENXIO; not RAM: -EINVAL). */
 TEST_CASE(register_refuses_bad_places)
 {
     REQUIRE(ipi[0] != 0);
@@ -86,6 +88,7 @@ static void check_populated(unsigned v, const struct vcpu_info* vi, uint32_t mul
     CHECK_EQ(vi->evtchn_upcall_pending, 1);
 }
 
+/* Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_register_vcpu_info for any vCPU of the domain); vcpu_info_populate. */
 TEST_CASE(register_a_vcpu_before_it_starts)
 {
     unsigned v = ev_vcpus() - 1;
@@ -125,6 +128,7 @@ static long move_own(void* arg)
     return 0;
 }
 
+/* Xen 4.19: xen/common/domain.c, vcpu_info_populate (contents copied, evtchn_pending_sel all ones). */
 TEST_CASE(each_vcpu_moves_its_own_vcpu_info)
 {
     REQUIRE(ipi[0] != 0);
@@ -145,6 +149,7 @@ static long still_first_place(void* arg)
     return 0;
 }
 
+/* Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_register_vcpu_info: vcpu_info_area already set: -EBUSY, before map_guest_area). */
 TEST_CASE(second_registration_is_ebusy)
 {
     REQUIRE(ipi[0] != 0);

@@ -5,11 +5,13 @@
 
 static unsigned vcpus(void) { return (unsigned)conf_arg_ulong("vcpus", 0); }
 
+/* Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_is_up). */
 TEST_CASE(boot_vcpu_is_up)
 {
     CHECK_EQ(hypercall_vcpu_op(VCPUOP_is_up, 0, NULL), 1);
 }
 
+/* Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_is_up: _VPF_down set until VCPUOP_up). */
 TEST_CASE(secondary_vcpu_starts_down)
 {
     REQUIRE(vcpus() >= 2);
@@ -17,6 +19,7 @@ TEST_CASE(secondary_vcpu_starts_down)
         CHECK_EQ(hypercall_vcpu_op(VCPUOP_is_up, v, NULL), 0);
 }
 
+/* Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_up: !v->is_initialised: -EINVAL). */
 TEST_CASE(up_without_initialise_is_einval)
 {
     REQUIRE(vcpus() >= 2);
@@ -24,6 +27,7 @@ TEST_CASE(up_without_initialise_is_einval)
     CHECK_EQ(hypercall_vcpu_op(VCPUOP_is_up, 1, NULL), 0);
 }
 
+/* Xen 4.19: xen/common/domain.c, do_vcpu_op (domain_vcpu: -ENOENT before the sub-op). */
 TEST_CASE(missing_vcpu_is_enoent)
 {
     /* Xen looks the vCPU up before anything else: -ENOENT whatever the sub-op. */
@@ -33,12 +37,14 @@ TEST_CASE(missing_vcpu_is_enoent)
     CHECK_EQ(hypercall_vcpu_op(99, vcpus() + 7, NULL), -XEN_ENOENT);
 }
 
+/* Xen 4.19: xen/common/domain.c, do_vcpu_op (default: arch_do_vcpu_op, -ENOSYS). */
 TEST_CASE(unknown_subop_is_enosys)
 {
     CHECK_EQ(hypercall_vcpu_op(99, 0, NULL), -XEN_ENOSYS);
     CHECK_EQ(hypercall_vcpu_op(0x7fffffff, 0, NULL), -XEN_ENOSYS);
 }
 
+/* Xen 4.19: xen/common/domain.c, do_vcpu_op (copy_from_guest: -EFAULT); xen/arch/x86/domain.c, arch_initialise_vcpu. */
 TEST_CASE(bad_pointer_is_efault)
 {
     CHECK_EQ(hypercall_vcpu_op(VCPUOP_register_vcpu_info, 0, (void*)CONF_BAD_GPA), -XEN_EFAULT);

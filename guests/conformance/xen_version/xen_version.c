@@ -5,6 +5,7 @@
 
 static bool has_nul(const char* s, size_t n) { return strnlen(s, n) < n; }
 
+/* Xen 4.19: xen/common/kernel.c, do_xen_version (XENVER_version). */
 TEST_CASE(version_is_4_x)
 {
     long v = hypercall_xen_version(XENVER_version, NULL);
@@ -12,6 +13,7 @@ TEST_CASE(version_is_4_x)
     CHECK_EQ(v, cpuid(XEN_CPUID_FIRST_LEAF + 1, 0).eax);
 }
 
+/* Xen 4.19: xen/common/kernel.c, do_xen_version (XENVER_extraversion). */
 TEST_CASE(extraversion)
 {
     char buf[XEN_EXTRAVERSION_LEN + 8];
@@ -22,6 +24,7 @@ TEST_CASE(extraversion)
     CHECK_EQ((uint8_t)buf[XEN_EXTRAVERSION_LEN], 0x55); /* exactly 16 bytes written */
 }
 
+/* Xen 4.19: xen/common/kernel.c, do_xen_version (XENVER_capabilities); xen/arch/x86/setup.c, arch_get_xen_caps. */
 TEST_CASE(capabilities_list_hvm_guest_types)
 {
     static char caps[XEN_CAPABILITIES_INFO_LEN];
@@ -38,6 +41,7 @@ TEST_CASE(capabilities_list_hvm_guest_types)
     }
 }
 
+/* Xen 4.19: xen/common/kernel.c, do_xen_version (XENVER_changeset, XENVER_compile_info). */
 TEST_CASE(changeset_and_compile_info)
 {
     char cs[XEN_CHANGESET_INFO_LEN];
@@ -65,6 +69,7 @@ TEST_CASE(platform_parameters_in_caller_layout)
 #endif
 }
 
+/* Xen 4.19: xen/common/kernel.c, do_xen_version (XENVER_get_features, submap 0). */
 TEST_CASE(features_hvm_bits_set)
 {
     struct xen_feature_info fi = {.submap_idx = 0, .submap = 0xdeadbeef};
@@ -96,6 +101,7 @@ TEST_CASE(features_pv_and_dom0_bits_clear)
         TEST_DIFF(no_pirq_emulation, "XENFEAT_hvm_pirqs is clear for HVM (Xen: set, libxl enables PIRQs)");
 }
 
+/* Xen 4.19: xen/common/kernel.c, do_xen_version (submap_idx >= XENFEAT_NR_SUBMAPS: -EINVAL). */
 TEST_CASE(features_bad_submap_index_is_einval)
 {
     struct xen_feature_info fi = {.submap_idx = XENFEAT_NR_SUBMAPS, .submap = 0x1234};
@@ -104,6 +110,7 @@ TEST_CASE(features_bad_submap_index_is_einval)
     CHECK_EQ(hypercall_xen_version(XENVER_get_features, &fi), -XEN_EINVAL);
 }
 
+/* Xen 4.19: xen/common/kernel.c, do_xen_version (XENVER_guest_handle). */
 TEST_CASE(guest_handle_is_16_bytes)
 {
     uint8_t h[XEN_DOMAIN_HANDLE_LEN + 4];
@@ -112,6 +119,7 @@ TEST_CASE(guest_handle_is_16_bytes)
     CHECK_EQ(h[XEN_DOMAIN_HANDLE_LEN], 0xa5);
 }
 
+/* Xen 4.19: xen/common/kernel.c, do_xen_version (copy_to_guest: -EFAULT). */
 TEST_CASE(bad_pointers_are_efault)
 {
     void* bad = (void*)CONF_BAD_GPA;
@@ -123,6 +131,7 @@ TEST_CASE(bad_pointers_are_efault)
 #endif
 }
 
+/* Xen 4.19: xen/common/kernel.c, do_xen_version (default: -ENOSYS). */
 TEST_CASE(unknown_subop_is_enosys)
 {
     char buf[64];
@@ -130,12 +139,14 @@ TEST_CASE(unknown_subop_is_enosys)
     CHECK_EQ(hypercall_xen_version(0x7fffffff, buf), -XEN_ENOSYS);
 }
 
+/* Xen 4.19: xen/common/kernel.c, do_xen_version (XENVER_build_id: xsm_xen_version refuses an unprivileged domain: -EPERM). */
 TEST_CASE(build_id_is_eperm)
 {
     static char buf[256];
     CHECK_EQ(hypercall_xen_version(XENVER_build_id, buf), -XEN_EPERM);
 }
 
+/* Xen 4.19: xen/common/kernel.c, do_xen_version (xsm_xen_version: "<denied>" for XENVER_commandline). */
 TEST_CASE(commandline_is_denied_string)
 {
     /* Xen copies "<denied>" for sub-ops the domain may not see, and succeeds. */
@@ -146,6 +157,7 @@ TEST_CASE(commandline_is_denied_string)
     CHECK_STREQ(buf, "<denied>");
 }
 
+/* Xen 4.19: xen/common/kernel.c, do_xen_version (XENVER_pagesize with a non-NULL argument: -EINVAL). */
 TEST_CASE(pagesize_takes_null_argument)
 {
     CHECK_EQ(hypercall_xen_version(XENVER_pagesize, NULL), 4096);

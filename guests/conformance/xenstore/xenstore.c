@@ -7,6 +7,7 @@
 static char home[64];
 static char buf[256];
 
+/* Xen 4.19: docs/misc/xenstore-paths.pandoc (~/domid). */
 TEST_CASE(domid_matches_cpuid)
 {
     REQUIRE(xs_read("domid", buf, sizeof(buf)) > 0);
@@ -19,6 +20,7 @@ TEST_CASE(domid_matches_cpuid)
     CHECK_STREQ(again, buf);
 }
 
+/* Xen 4.19: docs/misc/xenstore-paths.pandoc (~/name). */
 TEST_CASE(name_matches_toolstack)
 {
     const char* want = conf_arg("name");
@@ -27,6 +29,7 @@ TEST_CASE(name_matches_toolstack)
     CHECK_STREQ(buf, want);
 }
 
+/* Xen 4.19: docs/misc/xenstore.txt (GET_DOMAIN_PATH: /local/domain/<domid>). */
 TEST_CASE(get_domain_path)
 {
     char id[16];
@@ -37,6 +40,7 @@ TEST_CASE(get_domain_path)
     CHECK_STREQ(buf, home);
 }
 
+/* Xen 4.19: docs/misc/xenstore.txt (WRITE, READ, DIRECTORY, RM); docs/misc/xenstore-paths.pandoc (~/data is guest-writable). */
 TEST_CASE(write_read_rm_under_data)
 {
     CHECK_EQ(xs_write("data/conformance", "hello xenstore"), 0);
@@ -53,6 +57,7 @@ TEST_CASE(write_read_rm_under_data)
     CHECK_EQ(xs_read("data/dir/leaf", buf, sizeof(buf)), -XEN_ENOENT);
 }
 
+/* Xen 4.19: docs/misc/xenstore.txt (ENOENT); tools/xenstored/core.c. */
 TEST_CASE(missing_node_is_enoent)
 {
     CHECK_EQ(xs_read("data/does-not-exist", buf, sizeof(buf)), -XEN_ENOENT);
@@ -61,6 +66,7 @@ TEST_CASE(missing_node_is_enoent)
     CHECK_EQ(xs_rm("data/no-parent/child"), -XEN_ENOENT);
 }
 
+/* Xen 4.19: docs/misc/xenstore.txt (permissions: EACCES); tools/xenstored/core.c. */
 TEST_CASE(dom0_owned_nodes_are_eacces)
 {
     CHECK_EQ(xs_write("domid", "0"), -XEN_EACCES);
@@ -71,6 +77,7 @@ TEST_CASE(dom0_owned_nodes_are_eacces)
     CHECK_EQ(strtoul(buf, NULL, 10), xen_info.domid); /* unchanged */
 }
 
+/* Xen 4.19: docs/misc/xenstore.txt (permissions: EACCES); tools/xenstored/core.c. */
 TEST_CASE(other_domains_are_eacces)
 {
     CHECK_EQ(xs_read("/local/domain/0/name", buf, sizeof(buf)), -XEN_EACCES);
@@ -81,6 +88,7 @@ TEST_CASE(other_domains_are_eacces)
     CHECK_EQ(xs_write("/tool/x", "1"), -XEN_EACCES);
 }
 
+/* Xen 4.19: docs/misc/xenstore.txt (EINVAL); tools/xenstored/core.c. */
 TEST_CASE(malformed_requests_are_einval)
 {
     CHECK_EQ(xs_write("data/has space", "1"), -XEN_EINVAL);
@@ -89,6 +97,7 @@ TEST_CASE(malformed_requests_are_einval)
     CHECK_EQ(xs_request(XS_INTRODUCE, 0, "5\0" "1\0" "1", 6, NULL, buf, sizeof(buf)), -XEN_EACCES);
 }
 
+/* Xen 4.19: tools/xenstored/core.c, process_message (unknown type: ENOSYS). */
 TEST_CASE(unknown_message_type_is_enosys)
 {
     /* xenstored answers message types it does not know, and ones only it sends, with ENOSYS. */
@@ -97,6 +106,7 @@ TEST_CASE(unknown_message_type_is_enosys)
     CHECK_EQ(xs_read("domid", buf, sizeof(buf)) > 0, 1); /* the connection still works */
 }
 
+/* Xen 4.19: docs/misc/xenstore.txt (WATCH: an event at once, then on changes; duplicate: EEXIST). */
 TEST_CASE(watch_fires_on_registration_and_change)
 {
     char path[64], token[16];
@@ -113,6 +123,7 @@ TEST_CASE(watch_fires_on_registration_and_change)
     CHECK_EQ(xs_unwatch("data/w", "tok1"), -XEN_ENOENT);
 }
 
+/* Xen 4.19: docs/misc/xenstore.txt (TRANSACTION_START / TRANSACTION_END). */
 TEST_CASE(transaction_commit)
 {
     uint32_t tx = 0;
@@ -126,6 +137,7 @@ TEST_CASE(transaction_commit)
     CHECK_STREQ(buf, "in-tx");
 }
 
+/* Xen 4.19: docs/misc/xenstore.txt (TRANSACTION_END F). */
 TEST_CASE(transaction_abort)
 {
     uint32_t tx = 0;
@@ -136,6 +148,7 @@ TEST_CASE(transaction_abort)
     CHECK_EQ(xs_transaction_end(tx, true), -XEN_ENOENT); /* ended: the id is gone */
 }
 
+/* Xen 4.19: docs/misc/xenstore.txt (TRANSACTION_END: EAGAIN on a conflict); tools/xenstored/transaction.c. */
 TEST_CASE(transaction_conflict_is_eagain)
 {
     CHECK_EQ(xs_write("data/tx-conflict", "0"), 0);
