@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Counts which conformance cases cite where Xen gives their answer (issue 12). A case is a TEST_CASE
 # in guests/conformance/*/*.c or a TEST/TEST_F in src/xen/*_test.cpp; it is cited when the comment
-# right above it or its own body names a Xen source file (xen/..., common/..., arch/...), a public
+# right above it or its own body names a file of the Xen tree (xen/..., tools/..., common/..., arch/...), a public
 # header (public/....h) or a documented ABI (docs/misc/...), or marks a deliberate difference
 # (TEST_DIFF / DIFF(id), see docs/xen-differences.md). A citation in a file's opening comment only
 # counts for cases that say nothing, as "file" citations.
@@ -14,7 +14,7 @@ cd "$top"
 # shellcheck disable=SC2016 # the awk program is single-quoted on purpose
 awk -v verbose="$verbose" '
 function cites(text) {
-    return text ~ /(xen\/[a-z0-9_\/-]+\.[ch]|(common|arch|include)\/[a-z0-9_\/-]+\.[ch]|public\/[a-z0-9_\/-]+\.h|docs\/misc\/[a-z0-9_.-]+|TEST_DIFF\(|DIFF\()/
+    return text ~ /(xen\/[a-z0-9_\/-]+\.[ch]|tools\/[a-z0-9_\/-]+\.[ch]|(common|arch|include)\/[a-z0-9_\/-]+\.[ch]|public\/[a-z0-9_\/-]+\.h|docs\/misc\/[a-z0-9_.-]+|TEST_DIFF\(|DIFF\()/
 }
 function finish_case() {
     if (name == "") return

@@ -66,6 +66,7 @@ static_assert(offsetof(vcpu_hvm_context, cpu_regs) == 8);
 static_assert(offsetof(xencons_interface, in_cons) == 3072);
 static_assert(offsetof(xencons_interface, out_prod) == 3084);
 
+// Xen 4.19: xen/include/public/xen.h, event_channel.h, vcpu.h, memory.h, sched.h (the layouts).
 TEST(XenAbi, LayoutsArePinnedAtCompileTime)
 {
     // The static_asserts above are the test; this keeps CTest aware of it.

@@ -41,6 +41,8 @@ struct AlarmBounds : XenFixture {
 
 } // namespace
 
+// Xen 4.19: xen/common/sched/core.c, do_poll (the poll timer is stopped when an event ends the
+// poll).
 TEST_F(AlarmBounds, AnEventThatEndsAPollCancelsItsAlarm)
 {
     evtchn_port_t port = alloc_port();
@@ -53,6 +55,7 @@ TEST_F(AlarmBounds, AnEventThatEndsAPollCancelsItsAlarm)
     EXPECT_EQ(platform.alarms.size(), 0u);
 }
 
+// Xen 4.19: xen/common/sched/core.c, do_poll (one poll_timer per vCPU).
 TEST_F(AlarmBounds, AlarmsStayBoundedAcrossAHundredThousandPollRounds)
 {
     evtchn_port_t port = alloc_port();
@@ -71,6 +74,7 @@ TEST_F(AlarmBounds, AlarmsStayBoundedAcrossAHundredThousandPollRounds)
     EXPECT_EQ(platform.alarms.size(), 0u);
 }
 
+// Xen 4.19: xen/common/sched/core.c, do_poll (a timeout is absolute system time).
 TEST_F(AlarmBounds, PollingWithTimeoutAllOnesNeverRunsItsAlarm)
 {
     evtchn_port_t port = alloc_port();
@@ -89,6 +93,7 @@ TEST_F(AlarmBounds, PollingWithTimeoutAllOnesNeverRunsItsAlarm)
     EXPECT_EQ(platform.alarms.size(), 0u);
 }
 
+// Xen 4.19: xen/common/sched/core.c, do_poll (set_timer re-arms the vCPU's one poll_timer).
 TEST_F(AlarmBounds, AWaitThatBeginsAgainReplacesItsAlarm)
 {
     // A vCPU whose wait was not ended (it never ran in between) polls again: one alarm, not two.
@@ -101,6 +106,8 @@ TEST_F(AlarmBounds, AWaitThatBeginsAgainReplacesItsAlarm)
     EXPECT_EQ(platform.kicks, std::vector<uint32_t> { 0 });
 }
 
+// Xen 4.19: xen/common/sched/core.c, do_poll (a poll may return early; the guest checks its ports
+// again).
 TEST_F(AlarmBounds, APollTheAlarmCapRefusesReturnsInsteadOfWaitingForever)
 {
     evtchn_port_t port = alloc_port();
@@ -112,6 +119,8 @@ TEST_F(AlarmBounds, APollTheAlarmCapRefusesReturnsInsteadOfWaitingForever)
     EXPECT_EQ(last->effect, HypercallEffect::Block);
 }
 
+// Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_set_singleshot_timer: no clamp of far
+// deadlines).
 TEST_F(AlarmBounds, AFarFutureSingleshotStaysArmedAndSilent)
 {
     evtchn_port_t port = bind_timer();

@@ -17,6 +17,8 @@ uint32_t leaf4_eax(const std::vector<CpuidLeaf>& leaves)
     return 0;
 }
 
+// Xen 4.19: xen/arch/x86/traps.c, cpuid_hypervisor_leaves (XEN_HVM_CPUID_IOMMU_MAPPINGS,
+// public/arch-x86/cpuid.h).
 TEST(XenCpuidIommu, MappingsBitFollowsTheOption)
 {
     static_assert(XEN_HVM_CPUID_IOMMU_MAPPINGS == (1u << 2)); // arch-x86/cpuid.h

@@ -18,6 +18,7 @@ const CpuidLeaf& find(const std::vector<CpuidLeaf>& v, uint32_t leaf, uint32_t s
 }
 } // namespace
 
+// Xen 4.19: xen/arch/x86/traps.c, cpuid_hypervisor_leaves (leaves 0-2, public/arch-x86/cpuid.h).
 TEST(XenCpuid, SignatureVersionAndHypercallMsr)
 {
     auto leaves = xen_cpuid_leaves({ .domid = 3, .vcpu_id = 2 });
@@ -39,6 +40,8 @@ TEST(XenCpuid, SignatureVersionAndHypercallMsr)
     EXPECT_EQ(l4.ecx, 3u);
 }
 
+// Xen 4.19: xen/arch/x86/traps.c, cpuid_hypervisor_leaves (leaf 2 EDX is 0 on Xen 4.19); the bits
+// are the design thread's: DIFF emul_pin_virqs.
 TEST(XenCpuid, PvEvtchnBitNeedsPvClockBit)
 {
     EXPECT_EQ(effective_pv_features(0x7), 0x7u);

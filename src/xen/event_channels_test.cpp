@@ -28,6 +28,8 @@ struct EventChannelTest : XenFixture {
 
 } // namespace
 
+// Xen 4.19: xen/common/event_2l.c, evtchn_2l_set_pending (pending bit, selector, upcall_pending
+// once; vcpu_mark_events_pending).
 TEST_F(EventChannelTest, IpiSendSetsPendingSelectorAndUpcallOnce)
 {
     evtchn_port_t p = bind_ipi(1);
@@ -46,6 +48,8 @@ TEST_F(EventChannelTest, IpiSendSetsPendingSelectorAndUpcallOnce)
     EXPECT_EQ(platform.kicks.size(), 1u);
 }
 
+// Xen 4.19: xen/arch/x86/hvm/irq.c, hvm_assert_evtchn_irq (a per-vCPU vector goes through
+// vlapic_set_irq).
 TEST_F(EventChannelTest, ARunningVcpuIsNotKickedForAnInterruptControllerUpcall)
 {
     // The LAPIC (per-vCPU vector) reaches a vCPU that is not blocked in a hypercall by itself.
@@ -57,6 +61,7 @@ TEST_F(EventChannelTest, ARunningVcpuIsNotKickedForAnInterruptControllerUpcall)
     EXPECT_TRUE(platform.kicks.empty());
 }
 
+// Xen 4.19: xen/common/event_2l.c, evtchn_2l_set_pending / evtchn_2l_unmask.
 TEST_F(EventChannelTest, MaskedSendStaysPendingUntilUnmask)
 {
     evtchn_port_t p = bind_ipi(0);
@@ -73,6 +78,7 @@ TEST_F(EventChannelTest, MaskedSendStaysPendingUntilUnmask)
     EXPECT_EQ(platform.kicks.size(), 1u);
 }
 
+// Xen 4.19: xen/arch/x86/hvm/irq.c, hvm_assert_evtchn_irq (v->arch.hvm.evtchn_upcall_vector first).
 TEST_F(EventChannelTest, UpcallGoesThroughPerVcpuVectorWhenSet)
 {
     domain->vcpu(0).upcall_vector.store(0xe9);
@@ -82,6 +88,8 @@ TEST_F(EventChannelTest, UpcallGoesThroughPerVcpuVectorWhenSet)
     EXPECT_EQ(platform.lapic[0], (std::pair<uint32_t, uint8_t>(0, 0xe9)));
 }
 
+// Xen 4.19: xen/arch/x86/hvm/irq.c, hvm_set_callback_via / hvm_assert_evtchn_irq
+// (HVMIRQ_callback_gsi).
 TEST_F(EventChannelTest, GsiCallbackRaisesTheLine)
 {
     ASSERT_TRUE(domain->set_param(HVM_PARAM_CALLBACK_IRQ, 28, true));
@@ -89,6 +97,8 @@ TEST_F(EventChannelTest, GsiCallbackRaisesTheLine)
     EXPECT_TRUE(platform.gsi_levels[28]);
 }
 
+// Xen 4.19: xen/arch/x86/hvm/irq.c, hvm_set_callback_via (HVMIRQ_callback_pci_intx:
+// hvm_pci_intx_gsi).
 TEST_F(EventChannelTest, PciIntxCallbackUsesXensSwizzle)
 {
     // Type 1 (PCI INTx): devfn in bits 15:8, INTx in 1:0; GSI = ((dev << 2) + (dev >> 3) + intx) % 32 + 16.
@@ -102,6 +112,7 @@ TEST_F(EventChannelTest, PciIntxCallbackUsesXensSwizzle)
     EXPECT_FALSE(domain->set_param(HVM_PARAM_CALLBACK_IRQ, dev2_intb | (1ull << 16), true));
 }
 
+// Xen 4.19: xen/common/event_channel.c, evtchn_bind_virq / evtchn_status / evtchn_bind_vcpu.
 TEST_F(EventChannelTest, VirqBindingRules)
 {
     put(evtchn_bind_virq { VIRQ_TIMER, 2, 0 });
@@ -131,6 +142,8 @@ TEST_F(EventChannelTest, VirqBindingRules)
     EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_bind_vcpu, kScratch), -XEN_EINVAL);
 }
 
+// Xen 4.19: xen/common/event_channel.c, evtchn_bind_interdomain (the new end starts pending) /
+// evtchn_close / evtchn_send.
 TEST_F(EventChannelTest, LoopbackInterdomainAndClose)
 {
     put(evtchn_alloc_unbound { DOMID_SELF, DOMID_SELF, 0 });
@@ -157,6 +170,7 @@ TEST_F(EventChannelTest, LoopbackInterdomainAndClose)
     EXPECT_EQ(send(b), -XEN_EINVAL);
 }
 
+// Xen 4.19: xen/common/event_channel.c, get_free_port (-ENOSPC; lowest free port first).
 TEST_F(EventChannelTest, PortExhaustionIsEnospc)
 {
     make_domain(1, 15);
@@ -169,6 +183,8 @@ TEST_F(EventChannelTest, PortExhaustionIsEnospc)
     EXPECT_EQ(bind_ipi(0), 7u);
 }
 
+// Xen 4.19: xen/common/event_channel.c, evtchn_send / evtchn_bind_ipi / evtchn_unmask /
+// evtchn_alloc_unbound, do_event_channel_op.
 TEST_F(EventChannelTest, BadArguments)
 {
     EXPECT_EQ(send(0), -XEN_EINVAL);
@@ -186,6 +202,8 @@ TEST_F(EventChannelTest, BadArguments)
     EXPECT_EQ(call(XEN_HYPERCALL_event_channel_op, 99, kScratch), -XEN_ENOSYS);
 }
 
+// Xen 4.19: xen/common/event_channel.c, evtchn_bind_virq (past NR_VIRQS: -EINVAL); with the pins
+// offered: DIFF emul_pin_virqs.
 TEST_F(EventChannelTest, LegacyPinVirqsOnlyWhenOffered)
 {
     put(evtchn_bind_virq { VIRQ_EMUL_PIN_START + 4, 0, 0 });

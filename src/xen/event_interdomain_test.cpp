@@ -66,6 +66,8 @@ struct Interdomain : XenFixture {
 
 } // namespace
 
+// Xen 4.19: xen/common/event_channel.c, evtchn_bind_interdomain / evtchn_send (ECS_INTERDOMAIN: the
+// remote port is set pending).
 TEST_F(Interdomain, BindAsksTheBrokerAndSendsGoThroughItsEndpoint)
 {
     put(evtchn_bind_interdomain { 9, 33, 0 });
@@ -89,6 +91,7 @@ TEST_F(Interdomain, BindAsksTheBrokerAndSendsGoThroughItsEndpoint)
     EXPECT_EQ(broker.endpoint->disconnected, 1);
 }
 
+// Xen 4.19: xen/common/event_channel.c, evtchn_bind_interdomain (an error frees the port taken).
 TEST_F(Interdomain, RefusalIsTheGuestsErrorAndFreesThePort)
 {
     broker.refuse = XEN_EINVAL;
@@ -102,6 +105,8 @@ TEST_F(Interdomain, RefusalIsTheGuestsErrorAndFreesThePort)
     EXPECT_EQ(op(EVTCHNOP_bind_interdomain), -XEN_ESRCH);
 }
 
+// Xen 4.19: xen/common/event_channel.c, evtchn_bind_interdomain (ECS_UNBOUND offered to the binder
+// only: -EINVAL).
 TEST_F(Interdomain, RemoteSideConnectsOnlyAnUnboundPortNamingIt)
 {
     evtchn_port_t p = alloc_unbound(9);
@@ -131,6 +136,7 @@ TEST_F(Interdomain, RemoteSideConnectsOnlyAnUnboundPortNamingIt)
     EXPECT_EQ(ep->disconnected, 0) << "their close is not ours to announce";
 }
 
+// Xen 4.19: xen/common/event_channel.c, evtchn_close (the peer's end returns to ECS_UNBOUND).
 TEST_F(Interdomain, ADomainThatGoesAwayUnbindsEveryPortToIt)
 {
     evtchn_port_t a = alloc_unbound(9), b = alloc_unbound(9), c = alloc_unbound(5);
@@ -145,6 +151,8 @@ TEST_F(Interdomain, ADomainThatGoesAwayUnbindsEveryPortToIt)
     EXPECT_EQ(status(c).status, unsigned(EVTCHNSTAT_interdomain));
 }
 
+// Xen 4.19: xen/common/event_channel.c, evtchn_bind_virq (-EEXIST; virq_is_global before
+// domain_vcpu) / evtchn_bind_vcpu.
 TEST_F(Interdomain, GlobalVirqMovesButCannotBeBoundTwice)
 {
     put(evtchn_bind_virq { VIRQ_CONSOLE, 0, 0 });
@@ -168,6 +176,8 @@ TEST_F(Interdomain, GlobalVirqMovesButCannotBeBoundTwice)
     EXPECT_EQ(op(EVTCHNOP_bind_virq), 0);
 }
 
+// Xen 4.19: xen/common/event_channel.c, evtchn_port_set_pending (pollers woken whether masked or
+// not); xen/common/sched/core.c, do_poll.
 TEST_F(Interdomain, PollWakesOnAMaskedPortAndOnlyPollersOfIt)
 {
     evtchn_port_t a = alloc_unbound(DOMID_SELF), b = alloc_unbound(DOMID_SELF);
@@ -194,6 +204,8 @@ TEST_F(Interdomain, PollWakesOnAMaskedPortAndOnlyPollersOfIt)
     EXPECT_TRUE(domain->wake_condition(1));
 }
 
+// Xen 4.19: xen/common/sched/core.c, do_poll (port_is_valid in order: -EINVAL; a pending port
+// returns).
 TEST_F(Interdomain, PollChecksPortsInOrderAndRefusesUnboundOnes)
 {
     evtchn_port_t a = alloc_unbound(DOMID_SELF), b = alloc_unbound(DOMID_SELF);
@@ -233,6 +245,8 @@ TEST_F(Interdomain, PollTakesAtMost128Ports)
     EXPECT_EQ(call(XEN_HYPERCALL_sched_op, SCHEDOP_poll, kScratch), -XEN_EINVAL);
 }
 
+// Xen 4.19: xen/common/event_channel.c, evtchn_alloc_unbound / evtchn_status / evtchn_reset
+// (rcu_lock_domain_by_any_id, then XSM).
 TEST_F(Interdomain, OtherDomainsAreLookedUpBeforeTheyAreRefused)
 {
     // Xen: no such domain is ESRCH; another domain's channels need privilege (EPERM).
@@ -254,6 +268,8 @@ TEST_F(Interdomain, OtherDomainsAreLookedUpBeforeTheyAreRefused)
     EXPECT_TRUE(broker.asked.empty());
 }
 
+// Xen 4.19: xen/common/event_channel.c, evtchn_status / evtchn_unmask (port_is_valid only);
+// xen/common/event_2l.c, evtchn_2l_unmask.
 TEST_F(Interdomain, PortZeroAndClosedPortsAreValidButInert)
 {
     // status of port 0 is "closed"; unmask of port 0 or of a closed port succeeds and changes nothing.

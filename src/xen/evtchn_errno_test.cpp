@@ -1,7 +1,7 @@
-// Unit mirrors of the event-channel conformance guests' errno cases (guests/conformance/evtchn_errno,
-// evtchn_ports, evtchn_ipi, emul_pin), one test per guest case, named after it, so a regression
-// fails here on every machine and under ASan. Expected values: Xen 4.19, xen/common/event_channel.c
-// unless a case says otherwise.
+// Unit mirrors of the event-channel conformance guests' errno cases
+// (guests/conformance/evtchn_errno, evtchn_ports, evtchn_ipi, emul_pin), one test per guest case,
+// named after it, so a regression fails here on every machine and under ASan. Expected values: Xen
+// 4.19, xen/common/event_channel.c unless a case says otherwise.
 #include "xen/abi/event_channel.h"
 #include "xen/test_support.h"
 
@@ -95,7 +95,8 @@ struct EvtchnErrno : XenFixture {
 
 } // namespace
 
-// evtchn_send: a free port (0 included) and a VIRQ port are -EINVAL; an unbound port drops the event.
+// xen/common/event_channel.c, evtchn_send: a free port (0 included) and a VIRQ port are -EINVAL; an
+// unbound port drops the event.
 TEST_F(EvtchnErrno, SendOnABadPortIsEinval)
 {
     EXPECT_EQ(send(0), -XEN_EINVAL);
@@ -106,7 +107,7 @@ TEST_F(EvtchnErrno, SendOnABadPortIsEinval)
     EXPECT_EQ(send(unbound), 0);
 }
 
-// evtchn_close: port_is_valid, then ECS_FREE / ECS_RESERVED -> -EINVAL.
+// xen/common/event_channel.c, evtchn_close: port_is_valid, then ECS_FREE / ECS_RESERVED -> -EINVAL.
 TEST_F(EvtchnErrno, CloseOfABadPortIsEinval)
 {
     EXPECT_EQ(close(0), -XEN_EINVAL);
@@ -114,8 +115,9 @@ TEST_F(EvtchnErrno, CloseOfABadPortIsEinval)
     EXPECT_EQ(close(kBeyond), -XEN_EINVAL);
 }
 
-// evtchn_unmask checks only port_is_valid; port 0 and a closed port unmask to no effect
-// (event_2l.c, evtchn_2l_unmask leaves the bit: it is not the guest's to clear here).
+// xen/common/event_channel.c, evtchn_unmask checks only port_is_valid; port 0 and a closed port
+// unmask to no effect (event_2l.c, evtchn_2l_unmask leaves the bit: it is not the guest's to clear
+// here).
 TEST_F(EvtchnErrno, UnmaskChecksOnlyTheRange)
 {
     EXPECT_EQ(unmask(kBeyond), -XEN_EINVAL);
@@ -127,8 +129,9 @@ TEST_F(EvtchnErrno, UnmaskChecksOnlyTheRange)
     EXPECT_TRUE(masked(closed));
 }
 
-// evtchn_status: -EINVAL only out of range; port 0 and free ports read ECS_FREE -> closed; the
-// unbound end's remote domain is stored resolved (DOMID_SELF becomes the domain's id).
+// xen/common/event_channel.c, evtchn_status: -EINVAL only out of range; port 0 and free ports read
+// ECS_FREE -> closed; the unbound end's remote domain is stored resolved (DOMID_SELF becomes the
+// domain's id).
 TEST_F(EvtchnErrno, StatusOfBadPorts)
 {
     EXPECT_EQ(status(DOMID_SELF, kBeyond), -XEN_EINVAL);
@@ -141,8 +144,8 @@ TEST_F(EvtchnErrno, StatusOfBadPorts)
     EXPECT_EQ(get<evtchn_status>().u.unbound.dom, domain->domid());
 }
 
-// evtchn_bind_vcpu: domain_vcpu() first (-ENOENT), then the port (-EINVAL); IPI and per-vCPU VIRQ
-// ports cannot move (-EINVAL).
+// xen/common/event_channel.c, evtchn_bind_vcpu: domain_vcpu() first (-ENOENT), then the port
+// (-EINVAL); IPI and per-vCPU VIRQ ports cannot move (-EINVAL).
 TEST_F(EvtchnErrno, BindVcpuErrors)
 {
     EXPECT_EQ(bind_vcpu(0, 0), -XEN_EINVAL);
@@ -156,9 +159,9 @@ TEST_F(EvtchnErrno, BindVcpuErrors)
     EXPECT_EQ(bind_vcpu(unbound, 3), 0);
 }
 
-// evtchn_bind_virq: virq range (-EINVAL; the emulated-pin range is -EINVAL unless offered), a
-// global VIRQ on vCPU != 0 (-EINVAL, before the vCPU lookup), a missing vCPU (-ENOENT), bound
-// already (-EEXIST).
+// xen/common/event_channel.c, evtchn_bind_virq: virq range (-EINVAL; the emulated-pin range is
+// -EINVAL unless offered), a global VIRQ on vCPU != 0 (-EINVAL, before the vCPU lookup), a missing
+// vCPU (-ENOENT), bound already (-EEXIST).
 TEST_F(EvtchnErrno, BindVirqErrors)
 {
     EXPECT_EQ(bind_virq_rc(VIRQ_EMUL_PIN_START, 0), -XEN_EINVAL);
@@ -179,7 +182,7 @@ TEST_F(EvtchnErrno, BindVirqErrors)
     }
 }
 
-// evtchn_bind_ipi: domain_vcpu() == NULL -> -ENOENT.
+// xen/common/event_channel.c, evtchn_bind_ipi: domain_vcpu() == NULL -> -ENOENT.
 TEST_F(EvtchnErrno, BindIpiOnAMissingVcpuIsEnoent)
 {
     EXPECT_EQ(bind_ipi(4).error().code, XEN_ENOENT);
@@ -187,8 +190,8 @@ TEST_F(EvtchnErrno, BindIpiOnAMissingVcpuIsEnoent)
     EXPECT_EQ(bind_ipi(0xffffffffu).error().code, XEN_ENOENT);
 }
 
-// evtchn_bind_interdomain: rcu_lock_domain_by_any_id (-ESRCH), then the remote port must be
-// ECS_UNBOUND and offered to us (-EINVAL).
+// xen/common/event_channel.c, evtchn_bind_interdomain: rcu_lock_domain_by_any_id (-ESRCH), then the
+// remote port must be ECS_UNBOUND and offered to us (-EINVAL).
 TEST_F(EvtchnErrno, BindInterdomainErrors)
 {
     EXPECT_EQ(bind_interdomain(DOMID_SELF, ipi), -XEN_EINVAL);
@@ -204,8 +207,9 @@ TEST_F(EvtchnErrno, BindInterdomainErrors)
     EXPECT_EQ(bind_interdomain(DOMID_SELF, unbound), -XEN_EINVAL);
 }
 
-// alloc_unbound / status / reset of another domain: the lookup first (-ESRCH), then XSM
-// (xsm_evtchn_unbound etc., dummy policy: -EPERM). The remote end of an unbound port is not checked.
+// xen/common/event_channel.c: alloc_unbound / status / reset of another domain: the lookup first
+// (-ESRCH), then XSM (xsm_evtchn_unbound etc., dummy policy: -EPERM). The remote end of an unbound
+// port is not checked.
 TEST_F(EvtchnErrno, OtherDomainsAreEpermOrEsrch)
 {
     put(evtchn_alloc_unbound { 0, DOMID_SELF, 0 });
@@ -223,7 +227,7 @@ TEST_F(EvtchnErrno, OtherDomainsAreEpermOrEsrch)
     EXPECT_EQ(get<evtchn_status>().u.unbound.dom, kNoDomain);
 }
 
-// do_event_channel_op copies every argument in first: -EFAULT.
+// xen/common/event_channel.c, do_event_channel_op copies every argument in first: -EFAULT.
 TEST_F(EvtchnErrno, BadPointersAreEfault)
 {
     for (unsigned cmd : { EVTCHNOP_alloc_unbound, EVTCHNOP_bind_interdomain, EVTCHNOP_bind_virq, EVTCHNOP_close,
@@ -232,8 +236,8 @@ TEST_F(EvtchnErrno, BadPointersAreEfault)
         EXPECT_EQ(op(cmd, kBadPtr), -XEN_EFAULT) << "EVTCHNOP " << cmd;
 }
 
-// do_event_channel_op's default: -ENOSYS; evtchn_set_priority with the 2-level ABI (no
-// set_priority hook): -ENOSYS.
+// xen/common/event_channel.c, do_event_channel_op's default: -ENOSYS; evtchn_set_priority with the
+// 2-level ABI (no set_priority hook): -ENOSYS.
 TEST_F(EvtchnErrno, UnknownOpsAreEnosys)
 {
     EXPECT_EQ(op(15), -XEN_ENOSYS);
@@ -248,8 +252,9 @@ TEST_F(EvtchnErrno, UnknownOpsAreEnosys)
     EXPECT_EQ(op(EVTCHNOP_init_control), -XEN_ENOSYS);
 }
 
-// evtchn_ports guest: get_free_port gives the lowest free port, -ENOSPC when none is left, for
-// every way to a port (evtchn_alloc_unbound, bind_virq, bind_ipi, bind_interdomain).
+// xen/common/event_channel.c, evtchn_ports guest: get_free_port gives the lowest free port, -ENOSPC
+// when none is left, for every way to a port (evtchn_alloc_unbound, bind_virq, bind_ipi,
+// bind_interdomain).
 TEST_F(EvtchnErrno, EveryWayToAPortIsEnospcWhenFull)
 {
     make_domain(2, 15);
@@ -267,7 +272,7 @@ TEST_F(EvtchnErrno, EveryWayToAPortIsEnospcWhenFull)
     EXPECT_EQ(status(DOMID_SELF, 16), -XEN_EINVAL); // beyond max_evtchn_port: never a port
 }
 
-// evtchn_ipi guest: a closed IPI port is free again: send -EINVAL.
+// xen/common/event_channel.c, evtchn_ipi guest: a closed IPI port is free again: send -EINVAL.
 TEST_F(EvtchnErrno, ClosedIpiPortsAreGone)
 {
     evtchn_port_t p = bind_ipi(2).value();
@@ -276,7 +281,9 @@ TEST_F(EvtchnErrno, ClosedIpiPortsAreGone)
     EXPECT_EQ(send(p), -XEN_EINVAL);
 }
 
-// emul_pin guest: the emulated-pin VIRQs are global (vCPU 0 only) and bound once (virq_is_global,
+// DIFF(emul_pin_virqs): Xen 4.19 has no emulated-pin VIRQs (xen/common/event_channel.c,
+// evtchn_bind_virq: -EINVAL past NR_VIRQS). emul_pin guest, with them offered: the emulated-pin
+// VIRQs are global (vCPU 0 only) and bound once (virq_is_global, xen/common/event_channel.c,
 // evtchn_bind_virq).
 TEST_F(EvtchnErrno, EmulatedPinVirqsAreGlobalAndBoundOnce)
 {

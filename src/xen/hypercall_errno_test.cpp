@@ -62,21 +62,21 @@ struct HypercallErrno : XenFixture {
 
 } // namespace
 
-// sched_op guest. sched/core.c, do_sched_op: SCHEDOP_yield takes no argument.
+// sched_op guest. xen/common/sched/core.c, do_sched_op: SCHEDOP_yield takes no argument.
 TEST_F(HypercallErrno, SchedOpYieldReturnsZero)
 {
     EXPECT_EQ(sched(SCHEDOP_yield, 0), 0);
     EXPECT_EQ(sched(SCHEDOP_yield, kBadPtr), 0);
 }
 
-// x86/hvm/hypercall.c: hvm_hypercall_table has no sched_op_compat (PV only): -ENOSYS.
+// xen/arch/x86/hvm/hypercall.c: hvm_hypercall_table has no sched_op_compat (PV only): -ENOSYS.
 TEST_F(HypercallErrno, SchedOpCompatIsPvOnly)
 {
     EXPECT_EQ(call(XEN_HYPERCALL_sched_op_compat, SCHEDOP_yield), -XEN_ENOSYS);
     EXPECT_EQ(call(XEN_HYPERCALL_sched_op_compat, 99), -XEN_ENOSYS);
 }
 
-// sched/core.c, vcpu_block_enable_events: local_event_delivery_enable, then block.
+// xen/common/sched/core.c, vcpu_block_enable_events: local_event_delivery_enable, then block.
 TEST_F(HypercallErrno, SchedOpBlockUnmasksEventDelivery)
 {
     shinfo()->vcpu_info[0].evtchn_upcall_mask = 1;
@@ -85,7 +85,8 @@ TEST_F(HypercallErrno, SchedOpBlockUnmasksEventDelivery)
     EXPECT_EQ(last->effect, HypercallEffect::Block);
 }
 
-// sched/core.c, do_poll: a pending listed port returns at once; so does a timeout already passed.
+// xen/common/sched/core.c, do_poll: a pending listed port returns at once; so does a timeout
+// already passed.
 TEST_F(HypercallErrno, SchedOpPollReturnsForPendingPortOrPastTimeout)
 {
     evtchn_port_t p = pending_ipi();
@@ -95,11 +96,34 @@ TEST_F(HypercallErrno, SchedOpPollReturnsForPendingPortOrPastTimeout)
     shinfo()->evtchn_pending[0] = 0;
     EXPECT_EQ(poll(1, kPorts, 1), 0); // 1 ns after boot: long gone
     EXPECT_EQ(last->effect, HypercallEffect::None);
+    EXPECT_EQ(poll(1, kPorts, platform.now_ns), 0); // due now: the poll timer fires at once
+    EXPECT_EQ(last->effect, HypercallEffect::None);
+    EXPECT_EQ(poll(1, kPorts, platform.now_ns + 1), 0);
+    EXPECT_EQ(last->effect, HypercallEffect::Block);
 }
 
-// sched/core.c, do_poll: nr_ports > 128 -> -EINVAL, the port list unreadable -> -EFAULT, a port out
-// of range -> -EINVAL; do_sched_op: the argument unreadable -> -EFAULT. The same with the 32-bit
-// layout (compat/sched.c).
+// xen/common/sched/core.c, do_set_timer_op: a deadline 2^50 ns or more away fires in 100 ms
+// instead (Linux's wrapped jiffies); one just under that is kept.
+TEST_F(HypercallErrno, SetTimerOpFarFutureBoundary)
+{
+    put(evtchn_bind_virq { VIRQ_TIMER, 0, 0 }, kScratch + 0x800);
+    ASSERT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_bind_virq, kScratch + 0x800), 0);
+    evtchn_port_t port = get<evtchn_bind_virq>(kScratch + 0x800).port;
+    auto pending = [&] { return ((shinfo()->evtchn_pending[port / 64] >> (port % 64)) & 1) != 0; };
+    EXPECT_EQ(call(XEN_HYPERCALL_set_timer_op, platform.now_ns + (1ull << 50)), 0);
+    platform.advance(100 * kMs - 1);
+    EXPECT_FALSE(pending());
+    platform.advance(1);
+    EXPECT_TRUE(pending());
+    shinfo()->evtchn_pending[port / 64] = 0;
+    EXPECT_EQ(call(XEN_HYPERCALL_set_timer_op, platform.now_ns + (1ull << 50) - 1), 0);
+    platform.advance(200 * kMs);
+    EXPECT_FALSE(pending());
+}
+
+// xen/common/sched/core.c, do_poll: nr_ports > 128 -> -EINVAL, the port list unreadable -> -EFAULT,
+// a port out of range -> -EINVAL; do_sched_op: the argument unreadable -> -EFAULT. The same with
+// the 32-bit layout (compat/sched.c).
 TEST_F(HypercallErrno, SchedOpPollNegativeCases)
 {
     EXPECT_EQ(poll(129, kPorts, 1), -XEN_EINVAL);
@@ -113,7 +137,7 @@ TEST_F(HypercallErrno, SchedOpPollNegativeCases)
     EXPECT_EQ(sched(SCHEDOP_poll, kScratch, false), -XEN_EINVAL);
 }
 
-// sched/core.c, do_sched_op: copy_from_guest fails -> -EFAULT, and the domain runs on.
+// xen/common/sched/core.c, do_sched_op: copy_from_guest fails -> -EFAULT, and the domain runs on.
 TEST_F(HypercallErrno, SchedOpShutdownBadPointerIsEfaultAndDomainRuns)
 {
     EXPECT_EQ(sched(SCHEDOP_shutdown, kBadPtr), -XEN_EFAULT);
@@ -122,8 +146,8 @@ TEST_F(HypercallErrno, SchedOpShutdownBadPointerIsEfaultAndDomainRuns)
     EXPECT_FALSE(domain->preset_shutdown_code().has_value());
 }
 
-// sched/core.c, do_sched_op: rcu_lock_domain_by_id (no DOMID_SELF: -ESRCH), then XSM_DM_PRIV, which
-// an unprivileged domain fails for itself and for dom0 (-EPERM).
+// xen/common/sched/core.c, do_sched_op: rcu_lock_domain_by_id (no DOMID_SELF: -ESRCH), then
+// XSM_DM_PRIV, which an unprivileged domain fails for itself and for dom0 (-EPERM).
 TEST_F(HypercallErrno, SchedOpRemoteShutdownNeedsPrivilege)
 {
     put(sched_remote_shutdown { 7, SHUTDOWN_poweroff });
@@ -138,15 +162,15 @@ TEST_F(HypercallErrno, SchedOpRemoteShutdownNeedsPrivilege)
     EXPECT_EQ(sched(SCHEDOP_remote_shutdown, kBadPtr), -XEN_EFAULT);
 }
 
-// sched/core.c, do_sched_op: default -> -ENOSYS.
+// xen/common/sched/core.c, do_sched_op: default -> -ENOSYS.
 TEST_F(HypercallErrno, SchedOpUnknownSubopIsEnosys)
 {
     EXPECT_EQ(sched(99, 0), -XEN_ENOSYS);
     EXPECT_EQ(sched(0x7fffffff, 0), -XEN_ENOSYS);
 }
 
-// hvm_param guest. x86/hvm/hvm.c, hvmop_get_param / hvmop_set_param: index >= HVM_NR_PARAMS -> -EINVAL
-// before the domain is looked up.
+// hvm_param guest. xen/arch/x86/hvm/hvm.c, hvmop_get_param / hvmop_set_param: index >=
+// HVM_NR_PARAMS -> -EINVAL before the domain is looked up.
 TEST_F(HypercallErrno, HvmParamBadIndexIsEinval)
 {
     EXPECT_EQ(param(HVMOP_get_param, DOMID_SELF, HVM_NR_PARAMS), -XEN_EINVAL);
@@ -156,8 +180,8 @@ TEST_F(HypercallErrno, HvmParamBadIndexIsEinval)
     EXPECT_EQ(param(HVMOP_get_param, 0x7000, HVM_NR_PARAMS), -XEN_EINVAL);
 }
 
-// hvm.c, hvm_allow_set_param: a parameter not on the guest-settable list, set by the domain itself,
-// is -EPERM (STORE_PFN, CONSOLE_PFN), and nothing changes.
+// xen/arch/x86/hvm/hvm.c, hvm_allow_set_param: a parameter not on the guest-settable list, set by
+// the domain itself, is -EPERM (STORE_PFN, CONSOLE_PFN), and nothing changes.
 TEST_F(HypercallErrno, HvmParamToolstackParamsAreEperm)
 {
     ASSERT_TRUE(domain->set_param(HVM_PARAM_STORE_PFN, 0xfeffe, false));
@@ -166,8 +190,9 @@ TEST_F(HypercallErrno, HvmParamToolstackParamsAreEperm)
     EXPECT_EQ(domain->get_param(HVM_PARAM_STORE_PFN).value(), 0xfeffeu);
 }
 
-// hvm.c, hvmop_get_param / set_param: rcu_lock_domain_by_any_id (-ESRCH); dom0 is HVM (PVH) for
-// xkvm, so xsm_hvm_param(XSM_TARGET) refuses (-EPERM). The own id works like DOMID_SELF.
+// xen/arch/x86/hvm/hvm.c, hvmop_get_param / set_param: rcu_lock_domain_by_any_id (-ESRCH); dom0 is
+// HVM (PVH) for xkvm, so xsm_hvm_param(XSM_TARGET) refuses (-EPERM). The own id works like
+// DOMID_SELF.
 TEST_F(HypercallErrno, HvmParamOtherDomainIsEperm)
 {
     EXPECT_EQ(param(HVMOP_get_param, 0, HVM_PARAM_STORE_PFN), -XEN_EPERM);
@@ -177,7 +202,7 @@ TEST_F(HypercallErrno, HvmParamOtherDomainIsEperm)
     EXPECT_EQ(param(HVMOP_get_param, 7, HVM_PARAM_STORE_PFN), 0);
 }
 
-// hvm.c, do_hvm_op: copy_from_guest -> -EFAULT; default -> -ENOSYS.
+// xen/arch/x86/hvm/hvm.c, do_hvm_op: copy_from_guest -> -EFAULT; default -> -ENOSYS.
 TEST_F(HypercallErrno, HvmParamBadPointerAndUnknownSubop)
 {
     EXPECT_EQ(call(XEN_HYPERCALL_hvm_op, HVMOP_get_param, kBadPtr), -XEN_EFAULT);
@@ -186,8 +211,9 @@ TEST_F(HypercallErrno, HvmParamBadPointerAndUnknownSubop)
     EXPECT_EQ(call(XEN_HYPERCALL_hvm_op, 0x7fffffff, kScratch), -XEN_ENOSYS);
 }
 
-// evtchn_upcall guest. hvm.c, hvmop_set_evtchn_upcall_vector: vector < 0x10 -> -EINVAL, checked
-// before domain_vcpu() -> -ENOENT.
+// xen/common/event_channel.c, evtchn_upcall guest. xen/arch/x86/hvm/hvm.c,
+// hvmop_set_evtchn_upcall_vector: vector < 0x10 -> -EINVAL, checked before domain_vcpu() ->
+// -ENOENT.
 TEST_F(HypercallErrno, UpcallVectorBelow0x10IsEinvalMissingVcpuEnoent)
 {
     put(xen_hvm_evtchn_upcall_vector { 0, 0x0f });
@@ -201,8 +227,8 @@ TEST_F(HypercallErrno, UpcallVectorBelow0x10IsEinvalMissingVcpuEnoent)
     EXPECT_EQ(domain->vcpu(3).upcall_vector.load(), 0x10);
 }
 
-// memory_op guest. x86/mm.c, arch_memory_op XENMEM_memory_map: copy_from_guest / copy_to_guest ->
-// -EFAULT.
+// memory_op guest. xen/arch/x86/mm.c, arch_memory_op XENMEM_memory_map: copy_from_guest /
+// copy_to_guest -> -EFAULT.
 TEST_F(HypercallErrno, MemoryMapBadPointersAreEfault)
 {
     struct {
@@ -215,7 +241,7 @@ TEST_F(HypercallErrno, MemoryMapBadPointersAreEfault)
     EXPECT_EQ(call(XEN_HYPERCALL_memory_op, XENMEM_memory_map, kBadPtr), -XEN_EFAULT);
 }
 
-// common/memory.c, do_memory_op XENMEM_maximum_reservation: dom0 exists, xsm refuses (-EPERM);
+// xen/common/memory.c, do_memory_op XENMEM_maximum_reservation: dom0 exists, xsm refuses (-EPERM);
 // the domid unreadable -> -EFAULT; default -> -ENOSYS.
 TEST_F(HypercallErrno, MemoryOpReservationNegativeCasesAndUnknownSubop)
 {
@@ -226,7 +252,7 @@ TEST_F(HypercallErrno, MemoryOpReservationNegativeCasesAndUnknownSubop)
     EXPECT_EQ(call(XEN_HYPERCALL_memory_op, 60, kScratch), -XEN_ENOSYS);
 }
 
-// common/memory.c, xenmem_add_to_physmap_one (x86/mm.c): shared_info has one frame (idx != 0 ->
+// xen/common/memory.c, xenmem_add_to_physmap_one (x86/mm.c): shared_info has one frame (idx != 0 ->
 // -EINVAL), an unknown space -> -EINVAL; nothing is mapped.
 TEST_F(HypercallErrno, AddToPhysmapNegativeCasesMapNothing)
 {
@@ -246,8 +272,9 @@ TEST_F(HypercallErrno, AddToPhysmapNegativeCasesMapNothing)
     EXPECT_EQ(platform.mem->read_obj<uint8_t>(0x300000).value(), 0x5c);
 }
 
-// vcpu_op guest. common/domain.c, do_vcpu_op: domain_vcpu() first (-ENOENT whatever the sub-op);
-// default -> -ENOSYS (after arch_do_vcpu_op); VCPUOP_up of a vCPU never initialised -> -EINVAL.
+// vcpu_op guest. xen/common/domain.c, do_vcpu_op: domain_vcpu() first (-ENOENT whatever the
+// sub-op); default -> -ENOSYS (after arch_do_vcpu_op); VCPUOP_up of a vCPU never initialised ->
+// -EINVAL.
 TEST_F(HypercallErrno, VcpuOpMissingVcpuUnknownSubopAndUpWithoutInitialise)
 {
     EXPECT_EQ(vcpu_op(VCPUOP_is_up, 4), -XEN_ENOENT);
@@ -261,7 +288,7 @@ TEST_F(HypercallErrno, VcpuOpMissingVcpuUnknownSubopAndUpWithoutInitialise)
     EXPECT_EQ(vcpu_op(VCPUOP_register_vcpu_info, 0, kBadPtr), -XEN_EFAULT);
 }
 
-// pv_timer guest. common/domain.c, do_vcpu_op: VCPUOP_set_periodic_timer: period < 1 ms
+// pv_timer guest. xen/common/domain.c, do_vcpu_op: VCPUOP_set_periodic_timer: period < 1 ms
 // (MILLISECS(1)) or > STIME_DELTA_MAX -> -EINVAL; set/stop_singleshot_timer of another vCPU
 // -> -EINVAL; copy_from_guest -> -EFAULT.
 TEST_F(HypercallErrno, TimerArgumentsXenRefuses)
@@ -281,9 +308,9 @@ TEST_F(HypercallErrno, TimerArgumentsXenRefuses)
     }
 }
 
-// vcpu_info guest. common/domain.c, map_guest_area / map_vcpu_info: a record crossing its page or
-// not 8-byte aligned -> -ENXIO; a frame that is not RAM -> -EINVAL; already registered -> -EBUSY,
-// checked before the range.
+// vcpu_info guest. xen/common/domain.c, map_guest_area / map_vcpu_info: a record crossing its page
+// or not 8-byte aligned -> -ENXIO; a frame that is not RAM -> -EINVAL; already registered ->
+// -EBUSY, checked before the range.
 TEST_F(HypercallErrno, RegisterVcpuInfoRefusesBadPlacesAndSecondRegistration)
 {
     for (uint32_t v = 0; v < 4; ++v) {

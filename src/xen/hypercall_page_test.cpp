@@ -7,6 +7,8 @@
 using namespace xkvm;
 using namespace xkvm::xen;
 
+// Xen 4.19: xen/arch/x86/hvm/vmx/vmx.c, vmx_init_hypercall_page (mov $nr,%eax first, ud2 for iret);
+// the trap itself is xkvm's.
 TEST(HypercallPage, PortIoStubsLoadNumberTrapAndReturn)
 {
     auto page = build_hypercall_page(HypercallTrap::PortIo);
@@ -24,6 +26,7 @@ TEST(HypercallPage, PortIoStubsLoadNumberTrapAndReturn)
     EXPECT_EQ(stub[sizeof(expect) + 2], 0x0b);
 }
 
+// Xen 4.19: xen/arch/x86/hvm/vmx/vmx.c, vmx_init_hypercall_page / svm.c, svm_init_hypercall_page.
 TEST(HypercallPage, VmcallVariantForKernelsWithXenSupport)
 {
     auto page = build_hypercall_page(HypercallTrap::Vmcall);
@@ -32,6 +35,7 @@ TEST(HypercallPage, VmcallVariantForKernelsWithXenSupport)
     EXPECT_EQ(std::memcmp(stub, expect, sizeof(expect)), 0);
 }
 
+// Xen 4.19: xen/arch/x86/traps.c, guest_wrmsr_xen.
 TEST(HypercallMsr, FillsTheNamedPageAndRejectsBadValues)
 {
     auto mem = memory::Physmap::create(1 * memory::MiB, "msr").release_value();

@@ -16,6 +16,7 @@ constexpr uint64_t kBadPtr = 0x7fff0000000ull; // far beyond guest RAM
 
 using Hypercalls = XenFixture;
 
+// Xen 4.19: xen/arch/x86/hvm/hypercall.c, hvm_hypercall (CPL != 0: -EPERM; no handler: -ENOSYS).
 TEST_F(Hypercalls, UnknownHypercallIsEnosysAndUserModeIsEperm)
 {
     EXPECT_EQ(call(XEN_HYPERCALL_mmu_update), -XEN_ENOSYS);
@@ -23,6 +24,7 @@ TEST_F(Hypercalls, UnknownHypercallIsEnosysAndUserModeIsEperm)
     EXPECT_EQ(call(XEN_HYPERCALL_xen_version, XENVER_version, 0, 0, 0, /*cpl*/ 3), -XEN_EPERM);
 }
 
+// Xen 4.19: xen/common/kernel.c, do_xen_version.
 TEST_F(Hypercalls, XenVersion)
 {
     EXPECT_EQ(call(XEN_HYPERCALL_xen_version, XENVER_version), (4 << 16) | 19);
@@ -53,6 +55,7 @@ TEST_F(Hypercalls, XenVersion)
     EXPECT_EQ(call(XEN_HYPERCALL_xen_version, XENVER_build_id, kScratch), -XEN_EPERM);
 }
 
+// Xen 4.19: xen/drivers/char/console.c, do_console_io.
 TEST_F(Hypercalls, ConsoleIo)
 {
     const char msg[] = "hello console";
@@ -99,6 +102,7 @@ TEST_F(Hypercalls, SchedOpShutdownAndCodes)
     EXPECT_EQ(call(XEN_HYPERCALL_sched_op, 77), -XEN_ENOSYS);
 }
 
+// Xen 4.19: xen/arch/x86/hvm/hvm.c, hvmop_set_param / hvmop_get_param / hvm_allow_set_param.
 TEST_F(Hypercalls, HvmParams)
 {
     put(xen_hvm_param { DOMID_SELF, HVM_PARAM_CALLBACK_IRQ, (2ull << 56) | 0xf3 });
@@ -128,6 +132,8 @@ TEST_F(Hypercalls, HvmParams)
 }
 
 // Issue 10: the hypercall only says "an event for the monitor"; the VMM decides whether one exists.
+// Xen 4.19: xen/arch/x86/hvm/hvm.c, do_hvm_op (HVMOP_guest_request_vm_event: a non-NULL argument is
+// -EINVAL).
 TEST_F(Hypercalls, GuestRequestVmEventTakesNoArgument)
 {
     EXPECT_EQ(call(XEN_HYPERCALL_hvm_op, HVMOP_guest_request_vm_event, 0), 0);
@@ -136,6 +142,7 @@ TEST_F(Hypercalls, GuestRequestVmEventTakesNoArgument)
     EXPECT_EQ(last->effect, HypercallEffect::None);
 }
 
+// Xen 4.19: xen/arch/x86/hvm/hvm.c, hvmop_set_evtchn_upcall_vector.
 TEST_F(Hypercalls, UpcallVectorPerVcpu)
 {
     put(xen_hvm_evtchn_upcall_vector { 2, 0xe0 });
@@ -147,6 +154,7 @@ TEST_F(Hypercalls, UpcallVectorPerVcpu)
     EXPECT_EQ(call(XEN_HYPERCALL_hvm_op, HVMOP_set_evtchn_upcall_vector, kScratch), -XEN_EINVAL);
 }
 
+// Xen 4.19: xen/arch/x86/mm.c, arch_memory_op (XENMEM_memory_map).
 TEST_F(Hypercalls, MemoryMapTruncatesAndReportsCount)
 {
     struct {
@@ -169,6 +177,7 @@ TEST_F(Hypercalls, MemoryMapTruncatesAndReportsCount)
     EXPECT_EQ(call(XEN_HYPERCALL_memory_op, XENMEM_memory_map, kScratch), -XEN_EFAULT);
 }
 
+// Xen 4.19: xen/arch/x86/mm.c, arch_memory_op; xen/common/compat/memory.c (the 32-bit layout).
 TEST_F(Hypercalls, MemoryMapFor32BitCallers)
 {
     struct {
@@ -230,6 +239,7 @@ TEST_F(Hypercalls, Reservations)
     EXPECT_EQ(call(XEN_HYPERCALL_memory_op, 63, kScratch), -XEN_ENOSYS);
 }
 
+// Xen 4.19: xen/common/domain.c, do_vcpu_op (domain_vcpu: -ENOENT first; VCPUOP_is_up).
 TEST_F(Hypercalls, VcpuOpIsUp)
 {
     EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_is_up, 0), 1);
@@ -240,6 +250,7 @@ TEST_F(Hypercalls, VcpuOpIsUp)
     EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, 99, 4), -XEN_ENOENT); // the vCPU is checked first
 }
 
+// Xen 4.19: xen/arch/x86/hvm/hypercall.c, hvm_hypercall (64-bit: rdi rsi rdx r10 r8 r9).
 TEST(HypercallRegs, SixtyFourBitConventionTakesRdiRsiRdxR10R8R9)
 {
     xkvm::x86::Regs r;
@@ -251,6 +262,7 @@ TEST(HypercallRegs, SixtyFourBitConventionTakesRdiRsiRdxR10R8R9)
     EXPECT_EQ(hc.args, (std::array<uint64_t, 6> { r.gpr[Rdi], r.gpr[Rsi], r.gpr[Rdx], r.gpr[R10], r.gpr[R8], r.gpr[R9] }));
 }
 
+// Xen 4.19: xen/arch/x86/hvm/hypercall.c, hvm_hypercall (32-bit: ebx ecx edx esi edi ebp).
 TEST(HypercallRegs, ThirtyTwoBitConventionTakesEbxEcxEdxEsiEdiEbpTruncated)
 {
     xkvm::x86::Regs r;

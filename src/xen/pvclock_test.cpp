@@ -5,6 +5,7 @@
 
 using namespace xkvm::xen;
 
+// Xen 4.19: xen/arch/x86/time.c, set_time_scale (tsc_to_system_mul, tsc_shift).
 TEST(PvClock, ScaleIsPreciseForCommonFrequencies)
 {
     for (uint32_t khz : { 1'000'000u, 2'100'000u, 2'995'200u, 3'700'000u, 100'000u, 5'000'000u }) {
@@ -20,6 +21,8 @@ TEST(PvClock, ScaleIsPreciseForCommonFrequencies)
     EXPECT_EQ(clock_params_for(0, false).mul, 0u);
 }
 
+// Xen 4.19: xen/arch/x86/time.c, __update_vcpu_system_time (odd version while writing);
+// public/xen.h.
 TEST(PvClock, RecordFollowsTheSeqlockAndFlags)
 {
     vcpu_info vi {};

@@ -99,6 +99,7 @@ struct Balloon : ::testing::Test {
     }
 };
 
+// Xen 4.19: xen/common/memory.c, decrease_reservation / populate_physmap.
 TEST_F(Balloon, OrderZeroOutAndBackIn)
 {
     ASSERT_TRUE(platform.mem->write_obj<uint64_t>(0x5000, 0xdeadbeef));
@@ -111,6 +112,7 @@ TEST_F(Balloon, OrderZeroOutAndBackIn)
     EXPECT_EQ(current(), int64_t(kMapped));
 }
 
+// Xen 4.19: xen/common/memory.c, decrease_reservation / populate_physmap.
 TEST_F(Balloon, Order9And18OutAndBackIn)
 {
     ASSERT_TRUE(platform.mem->fill(0x200000, 0x5a, 2 * MiB));
@@ -132,6 +134,8 @@ TEST_F(Balloon, Order9And18OutAndBackIn)
     EXPECT_EQ(platform.mem->mapped_in(0, 1 * GiB).size(), 1u);
 }
 
+// Xen 4.19: xen/common/memory.c, populate_physmap / increase_reservation (domain over max_pages:
+// the count so far).
 TEST_F(Balloon, TheMaximumReservationStopsTheCount)
 {
     // 512 pages of headroom over what is mapped, 1024 free in the growth area.
@@ -144,6 +148,7 @@ TEST_F(Balloon, TheMaximumReservationStopsTheCount)
     EXPECT_EQ(current(), int64_t(kMapped + 3));
 }
 
+// Xen 4.19: xen/common/memory.c, do_memory_op (extent_order > max_order: 0).
 TEST_F(Balloon, OrdersAboveTheLimitDoNothing)
 {
     EXPECT_EQ(balloon(XENMEM_decrease_reservation, { 0 }, 19), 0);
@@ -157,6 +162,7 @@ TEST_F(Balloon, OrdersAboveTheLimitDoNothing)
     EXPECT_EQ(balloon(XENMEM_decrease_reservation, { 0 }, 9), 1);
 }
 
+// Xen 4.19: xen/common/memory.c, decrease_reservation (guest_remove_page fails: the count so far).
 TEST_F(Balloon, ExtentsThatAreNotPopulatedStopTheCount)
 {
     EXPECT_EQ(balloon(XENMEM_decrease_reservation, { 9 }, 0), 1);
@@ -173,6 +179,7 @@ TEST_F(Balloon, ExtentsThatAreNotPopulatedStopTheCount)
     EXPECT_EQ(balloon(XENMEM_populate_physmap, { 0x1000, 0x1001, 0x1002, 0x1003 }, 0), 4);
 }
 
+// Xen 4.19: xen/common/memory.c, decrease_reservation / guest_remove_page.
 TEST_F(Balloon, FramesThatAreNotRamCannotBeBallooned)
 {
     add_shared_info(0x80);
@@ -181,6 +188,8 @@ TEST_F(Balloon, FramesThatAreNotRamCannotBeBallooned)
     EXPECT_EQ(balloon(XENMEM_populate_physmap, { 1ull << 36 }, 0), 0); // beyond the DMA width
 }
 
+// Xen 4.19: xen/common/memory.c, do_memory_op (start_extent in cmd >> MEMOP_EXTENT_SHIFT;
+// unreadable arguments: start_extent).
 TEST_F(Balloon, ArgumentsAndContinuations)
 {
     EXPECT_EQ(balloon(XENMEM_decrease_reservation, { 20, 21, 22 }, 0, 1), 3); // starts at extent 1
@@ -202,6 +211,8 @@ TEST_F(Balloon, ArgumentsAndContinuations)
     EXPECT_EQ(memop(XENMEM_decrease_reservation, kArgs), 0);
 }
 
+// Xen 4.19: xen/common/memory.c, xenmem_add_to_physmap (XENMAPSPACE_gmfn) and
+// xatp_permission_check.
 TEST_F(Balloon, GmfnMovesARamPage)
 {
     ASSERT_TRUE(platform.mem->write_obj<uint64_t>(0x30000, 0x30));
@@ -223,6 +234,8 @@ TEST_F(Balloon, GmfnMovesARamPage)
     EXPECT_EQ(move(XENMAPSPACE_gmfn, 0x34, 1ull << 40), -XEN_EINVAL);
 }
 
+// Xen 4.19: xen/common/memory.c, xenmem_add_to_physmap (XENMAPSPACE_gmfn_range: page by page, stops
+// at an error).
 TEST_F(Balloon, GmfnRangeMovesPageByPage)
 {
     EXPECT_EQ(move(XENMAPSPACE_gmfn_range, 0x40, kMapped + 0x40, 3), 0);
@@ -277,6 +290,8 @@ TEST_F(Balloon, AddToPhysmapBatchReportsEachFrame)
     EXPECT_EQ(memop(XENMEM_add_to_physmap_batch, kArgs), -XEN_EFAULT);
 }
 
+// Xen 4.19: xen/common/memory.c, do_memory_op (XENMEM_remove_from_physmap:
+// rcu_lock_domain_by_any_id, XSM_TARGET, guest_remove_page).
 TEST_F(Balloon, RemoveFromPhysmap)
 {
     EXPECT_EQ(remove(0x70), 0);
@@ -296,6 +311,7 @@ TEST_F(Balloon, RemoveFromPhysmap)
     EXPECT_FALSE(mapped(0x72));
 }
 
+// Xen 4.19: xen/common/compat/memory.c, compat_memory_op.
 TEST_F(Balloon, ThirtyTwoBitCallers)
 {
     ASSERT_TRUE(platform.mem->write_obj<uint32_t>(kList, 40));

@@ -58,6 +58,8 @@ TEST_F(SharedInfoMoves, AThousandMovesLeaveRamWholeAndTheMapUnfragmented)
     EXPECT_TRUE(platform.mem->is_mapped(0x10000));
 }
 
+// Xen 4.19: xen/common/memory.c, xenmem_add_to_physmap (XENMAPSPACE_shared_info: a failed move
+// leaves the old mapping).
 TEST_F(SharedInfoMoves, AMoveThatCannotBeMadeChangesNothing)
 {
     ASSERT_EQ(move_to(0x200), 0);

@@ -24,6 +24,8 @@ struct VcpuOps : XenFixture {
 
 } // namespace
 
+// Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_set_singleshot_timer); xen/common/sched/core.c,
+// vcpu_singleshot_timer_fn.
 TEST_F(VcpuOps, SingleshotFiresAtTheDeadlineNeverEarly)
 {
     evtchn_port_t port = bind_timer(0);
@@ -51,6 +53,8 @@ TEST_F(VcpuOps, SingleshotInThePast)
     EXPECT_TRUE(pending(port)); // fires at once
 }
 
+// Xen 4.19: xen/common/sched/core.c, do_set_timer_op (0 stops); xen/common/compat/... 32-bit:
+// xen/arch/x86/hvm/hypercall.c (two registers).
 TEST_F(VcpuOps, StopSingleshotAndSetTimerOp)
 {
     evtchn_port_t port = bind_timer(0);
@@ -71,6 +75,8 @@ TEST_F(VcpuOps, StopSingleshotAndSetTimerOp)
     EXPECT_TRUE(pending(port));
 }
 
+// Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_set_periodic_timer, MILLISECS(1) ..
+// STIME_DELTA_MAX); xen/common/sched/core.c, vcpu_periodic_timer_work.
 TEST_F(VcpuOps, PeriodicTicksAndStops)
 {
     evtchn_port_t port = bind_timer(1);
@@ -118,6 +124,8 @@ TEST_F(VcpuOps, PeriodicTicksAndStops)
     EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_set_periodic_timer, 1, 0x7fff0000000ull, 1), -XEN_EFAULT);
 }
 
+// Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_register_vcpu_info), map_guest_area,
+// vcpu_info_populate.
 TEST_F(VcpuOps, RegisterVcpuInfoRules)
 {
     shinfo()->vcpu_info[1].evtchn_upcall_mask = 1;
@@ -147,6 +155,8 @@ TEST_F(VcpuOps, RegisterVcpuInfoRules)
     EXPECT_EQ(domain->shared_info().vcpu_info(1), reinterpret_cast<uint8_t*>(vi));
 }
 
+// Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_initialise / up / down / is_up);
+// xen/arch/x86/hvm/domain.c, arch_set_info_hvm_guest.
 TEST_F(VcpuOps, InitialiseUpDown)
 {
     vcpu_hvm_context ctx {};
@@ -196,6 +206,7 @@ TEST_F(VcpuOps, InitialiseUpDown)
     EXPECT_EQ(call(XEN_HYPERCALL_vcpu_op, VCPUOP_initialise, 1, 0x7fff0000000ull), -XEN_EFAULT);
 }
 
+// Xen 4.19: xen/arch/x86/time.c, update_vcpu_system_time / update_domain_wallclock_time.
 TEST_F(VcpuOps, SharedInfoMappingPublishesClockAndWallclock)
 {
     EXPECT_EQ(shinfo()->wc_version, 0u);

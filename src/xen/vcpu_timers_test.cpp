@@ -46,6 +46,8 @@ struct ManualHost : TimerHost {
 // On Xen, once VCPUOP_stop_singleshot_timer returns the timer's event cannot arrive. An alarm that is
 // already raising the event when the guest stops the timer must finish before the stop returns, or
 // the guest clears what it sees pending and the event lands afterwards (and wakes its next poll).
+// Xen 4.19: xen/common/sched/core.c, vcpu_singleshot_timer_fn (stop_timer: no event after the stop
+// returns).
 TEST(VcpuTimers, AStopWaitsForAnEventAlreadyOnItsWay)
 {
     ManualHost host;
@@ -71,6 +73,7 @@ TEST(VcpuTimers, AStopWaitsForAnEventAlreadyOnItsWay)
 }
 
 // A stop that comes first wins: the alarm that runs afterwards raises nothing.
+// Xen 4.19: xen/common/sched/core.c, vcpu_singleshot_timer_fn.
 TEST(VcpuTimers, AnAlarmAfterTheStopRaisesNothing)
 {
     ManualHost host;

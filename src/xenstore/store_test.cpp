@@ -205,6 +205,7 @@ TEST_F(xenstore_store, NodeSizeAndPermCountQuotas)
     EXPECT_EQ(error_of(write(kDom1Caller, "/guest/big", big)), ENOSPC);
     EXPECT_EQ(store.find("/guest/big"), nullptr);
     EXPECT_TRUE(write(kDom1Caller, "/guest/ok", std::string(quota.max_node_size - 8, 'x')).has_value());
+    EXPECT_EQ(error_of(write(kDom1Caller, "/guest/over", std::string(quota.max_node_size - 7, 'x'))), ENOSPC); // a byte over
     EXPECT_TRUE(write(kDom0Caller, "/guest/dom0big", big).has_value());
 
     Perms six(6, Perm { 1, kAccessNone });
@@ -212,6 +213,7 @@ TEST_F(xenstore_store, NodeSizeAndPermCountQuotas)
     Perms five(5, Perm { 1, kAccessNone });
     EXPECT_EQ(error_of(set_perms(kDom1Caller, "/guest/ok", five)), ENOSPC); // 5 perms push it over the size
     EXPECT_TRUE(set_perms(kDom1Caller, "/guest", five).has_value());
+    EXPECT_EQ(error_of(set_perms(kDom1Caller, "/guest", six)), ENOSPC); // small, but one permission too many
 }
 
 TEST_F(xenstore_store, PathQuota)

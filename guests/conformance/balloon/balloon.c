@@ -46,14 +46,16 @@ static long current_pages(void)
 
 static volatile uint64_t* frame(xen_pfn_t gfn) { return (volatile uint64_t*)(uintptr_t)(gfn << PAGE_SHIFT); }
 
-/* Xen 4.19: xen/arch/x86/traps.c, cpuid_hypervisor_leaves (XEN_HVM_CPUID_IOMMU_MAPPINGS, public/arch-x86/cpuid.h). */
+/* Xen 4.19: xen/arch/x86/traps.c, cpuid_hypervisor_leaves (XEN_HVM_CPUID_IOMMU_MAPPINGS,
+ * public/arch-x86/cpuid.h). */
 TEST_CASE(cpuid_announces_iommu_mappings)
 {
     struct cpuid_regs r = cpuid(0x40000004, 0);
     CHECK(r.eax & XEN_HVM_CPUID_IOMMU_MAPPINGS);
 }
 
-/* Xen 4.19: xen/common/memory.c, decrease_reservation / populate_physmap (extents done as the result). */
+/* Xen 4.19: xen/common/memory.c, decrease_reservation / populate_physmap (extents done as the
+ * result). */
 TEST_CASE(order0_out_and_back_in)
 {
     long before = current_pages();
@@ -85,7 +87,8 @@ TEST_CASE(order9_out_and_back_in)
     CHECK_EQ(nonzero, 0);
 }
 
-/* Xen 4.19: xen/common/memory.c, populate_physmap / increase_reservation (domain_adjust_tot_pages against max_pages: 0 extents). */
+/* Xen 4.19: xen/common/memory.c, populate_physmap / increase_reservation (domain_adjust_tot_pages
+ * against max_pages: 0 extents). */
 TEST_CASE(maximum_reservation_is_enforced)
 {
     domid_t d = DOMID_SELF;
@@ -106,7 +109,8 @@ TEST_CASE(maximum_reservation_is_enforced)
 }
 
 /* Order 18 where the limit allows it; where it does not, the extent is refused (zero done). */
-/* Xen 4.19: xen/common/memory.c, populate_physmap (max_order: the toolstack raises a domain's limit). */
+/* Xen 4.19: xen/common/memory.c, populate_physmap (max_order: the toolstack raises a domain's
+ * limit). */
 TEST_CASE(order18_out_and_back_in)
 {
     if (max_order() < 18) {
@@ -129,7 +133,8 @@ TEST_CASE(order18_out_and_back_in)
     CHECK_EQ(frame(GIB_GFN + 262143)[0], 11);
 }
 
-/* Xen 4.19: xen/common/memory.c, do_memory_op (extent_order > max_order: 0 extents, nothing changed). */
+/* Xen 4.19: xen/common/memory.c, do_memory_op (extent_order > max_order: 0 extents, nothing
+ * changed). */
 TEST_CASE(orders_above_the_limit_do_nothing)
 {
     unsigned over = max_order() + 1;
@@ -140,7 +145,8 @@ TEST_CASE(orders_above_the_limit_do_nothing)
     CHECK_EQ(*frame(SCRATCH_GFN), 5); /* still there */
 }
 
-/* Xen 4.19: xen/common/memory.c, decrease_reservation / guest_remove_page (the count stops at the first failure). */
+/* Xen 4.19: xen/common/memory.c, decrease_reservation / guest_remove_page (the count stops at the
+ * first failure). */
 TEST_CASE(extents_that_are_not_populated_stop_the_count)
 {
     xen_pfn_t gfns[3] = {SCRATCH_GFN + 1, FRESH_GFN + 1, SCRATCH_GFN + 2};
@@ -151,7 +157,8 @@ TEST_CASE(extents_that_are_not_populated_stop_the_count)
     REQUIRE_EQ(in1(SCRATCH_GFN + 1, 0), 1);
 }
 
-/* Xen 4.19: xen/common/memory.c, do_memory_op (copy_from_guest, domain lookup and empty lists: start_extent extents done). */
+/* Xen 4.19: xen/common/memory.c, do_memory_op (copy_from_guest, domain lookup and empty lists:
+ * start_extent extents done). */
 TEST_CASE(bad_arguments_are_zero_extents)
 {
     xen_pfn_t gfn = SCRATCH_GFN;
@@ -196,7 +203,8 @@ TEST_CASE(add_to_physmap_batch_reports_each_frame)
 }
 
 /* Last: the removed page stays counted (as on Xen), so the reservation is full afterwards. */
-/* Xen 4.19: xen/common/memory.c, xenmem_add_to_physmap (XENMAPSPACE_gmfn, gmfn_range) and XENMEM_remove_from_physmap. */
+/* Xen 4.19: xen/common/memory.c, xenmem_add_to_physmap (XENMAPSPACE_gmfn, gmfn_range) and
+ * XENMEM_remove_from_physmap. */
 TEST_CASE(physmap_moves_and_removal)
 {
     *frame(SCRATCH_GFN + 3) = 0xabcdef;

@@ -30,7 +30,8 @@ TEST_CASE(console_io_write)
     CHECK_EQ(hypercall_console_io(CONSOLEIO_write, 0, line), 0); /* empty write */
 }
 
-/* Xen 4.19: xen/drivers/char/console.c, do_console_io (CONSOLEIO_read: the console ring is dom0's). */
+/* Xen 4.19: xen/drivers/char/console.c, do_console_io (CONSOLEIO_read: the console ring is
+ * dom0's). */
 TEST_CASE(console_io_read_returns_nothing)
 {
     char buf[16];

@@ -5,7 +5,8 @@
 
 #define BASE XEN_CPUID_FIRST_LEAF
 
-/* Xen 4.19: xen/arch/x86/traps.c, cpuid_hypervisor_leaves (leaf 0: XEN_CPUID_SIGNATURE_*, public/arch-x86/cpuid.h). */
+/* Xen 4.19: xen/arch/x86/traps.c, cpuid_hypervisor_leaves (leaf 0: XEN_CPUID_SIGNATURE_*,
+ * public/arch-x86/cpuid.h). */
 TEST_CASE(leaf0_signature_at_0x40000000)
 {
     struct cpuid_regs r = cpuid(BASE, 0);
@@ -20,7 +21,8 @@ TEST_CASE(leaf0_signature_at_0x40000000)
     CHECK_STREQ(text, "XenVMMXenVMM");
 }
 
-/* Xen 4.19: xen/arch/x86/traps.c, cpuid_hypervisor_leaves (limit = base + XEN_CPUID_MAX_NUM_LEAVES). */
+/* Xen 4.19: xen/arch/x86/traps.c, cpuid_hypervisor_leaves (limit = base +
+ * XEN_CPUID_MAX_NUM_LEAVES). */
 TEST_CASE(leaf0_max_leaf_covers_leaf5)
 {
     /* Xen: eax = base + XEN_CPUID_MAX_NUM_LEAVES (5) */
@@ -34,7 +36,8 @@ TEST_CASE(library_detects_xen_at_first_base)
     CHECK_EQ(xen_info.cpuid_base, BASE);
 }
 
-/* Xen 4.19: xen/arch/x86/traps.c, cpuid_hypervisor_leaves (leaf 1: xen_major_version() << 16 | minor). */
+/* Xen 4.19: xen/arch/x86/traps.c, cpuid_hypervisor_leaves (leaf 1: xen_major_version() << 16 |
+ * minor). */
 TEST_CASE(leaf1_version_matches_xen_version)
 {
     uint32_t v = cpuid(BASE + 1, 0).eax;
@@ -52,7 +55,8 @@ TEST_CASE(leaf2_hypercall_pages_and_msr)
     CHECK_EQ(r.ecx, 0);                  /* no feature flags set for HVM */
 }
 
-/* Xen 4.19: xen/arch/x86/traps.c, cpuid_hypervisor_leaves (leaf 3, XEN_CPUID_TSC_* in public/arch-x86/cpuid.h). */
+/* Xen 4.19: xen/arch/x86/traps.c, cpuid_hypervisor_leaves (leaf 3, XEN_CPUID_TSC_* in
+ * public/arch-x86/cpuid.h). */
 TEST_CASE(leaf3_time_leaf_present)
 {
     struct cpuid_regs r = cpuid(BASE + 3, 0);
@@ -61,7 +65,8 @@ TEST_CASE(leaf3_time_leaf_present)
     CHECK_NE(cpuid(BASE + 3, 2).eax, 0); /* sub-leaf 2: host TSC kHz */
 }
 
-/* Xen 4.19: xen/arch/x86/traps.c, cpuid_hypervisor_leaves (leaf 4: XEN_HVM_CPUID_VCPU_ID_PRESENT, XEN_HVM_CPUID_DOMID_PRESENT). */
+/* Xen 4.19: xen/arch/x86/traps.c, cpuid_hypervisor_leaves (leaf 4: XEN_HVM_CPUID_VCPU_ID_PRESENT,
+ * XEN_HVM_CPUID_DOMID_PRESENT). */
 TEST_CASE(leaf4_hvm_flags_vcpu_and_domid)
 {
     struct cpuid_regs r = cpuid(BASE + 4, 0);
@@ -85,7 +90,8 @@ TEST_CASE(leaf4_domid_matches_xenstore)
     CHECK_EQ(strtoul(buf, NULL, 10), cpuid(BASE + 4, 0).ecx);
 }
 
-/* Xen 4.19: xen/arch/x86/traps.c, cpuid_hypervisor_leaves (sub-leaf != 0 and leaf 5 are PV-only or empty). */
+/* Xen 4.19: xen/arch/x86/traps.c, cpuid_hypervisor_leaves (sub-leaf != 0 and leaf 5 are PV-only or
+ * empty). */
 TEST_CASE(leaf4_subleaf1_and_leaf5_are_empty_for_hvm)
 {
     /* Xen answers leaf 4 only for sub-leaf 0, and leaf 5 (PV parameters) not at all for HVM guests. */

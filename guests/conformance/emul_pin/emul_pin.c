@@ -49,7 +49,8 @@ TEST_CASE(cpuid_leaf2_edx_bits)
     CHECK_EQ(cpuid(xen_info.cpuid_base + 2, 0).edx, conf_arg_ulong("edx", 0));
 }
 
-/* Xen 4.19: xen/common/event_channel.c, evtchn_bind_virq (virq >= NR_VIRQS: -EINVAL without the bit, as on Xen 4.19). */
+/* Xen 4.19: xen/common/event_channel.c, evtchn_bind_virq (virq >= NR_VIRQS: -EINVAL without the
+ * bit, as on Xen 4.19). */
 TEST_CASE(pin_virqs_exist_only_with_the_evtchn_bit)
 {
     REQUIRE(ev_setup(true));
@@ -104,7 +105,8 @@ static bool pit_ticked(void* arg)
     return evtchn_mode() ? evtchn_count(pit_port) >= 5 : guest_irq_count(PIT_VECTOR) >= 5;
 }
 
-/* Xen 4.19: xen/arch/x86/hvm/irq.c, hvm_isa_irq_to_gsi (ISA IRQ 0 is GSI 2); with the bit: DIFF emul_pin_virqs. */
+/* Xen 4.19: xen/arch/x86/hvm/irq.c, hvm_isa_irq_to_gsi (ISA IRQ 0 is GSI 2); with the bit: DIFF
+ * emul_pin_virqs. */
 TEST_CASE(pit_interrupts_take_one_path)
 {
     REQUIRE(xen_shared_info() != NULL);

@@ -71,7 +71,8 @@ static long block_on_ipi(void* arg)
 
 static bool blocked_cpu_done(void* arg) { return !blocking[(uintptr_t)arg]; }
 
-/* Xen 4.19: xen/common/sched/core.c, vcpu_block_enable_events; xen/common/event_2l.c, evtchn_2l_set_pending. */
+/* Xen 4.19: xen/common/sched/core.c, vcpu_block_enable_events; xen/common/event_2l.c,
+ * evtchn_2l_set_pending. */
 TEST_CASE(block_ends_on_an_event_from_another_vcpu)
 {
     if (ev_vcpus() < 2)
@@ -136,7 +137,8 @@ static long poll_listed(void* arg)
     return 0;
 }
 
-/* Xen 4.19: xen/common/sched/core.c, do_poll; xen/common/event_channel.c, evtchn_port_set_pending (wakes pollers whether masked or not). */
+/* Xen 4.19: xen/common/sched/core.c, do_poll; xen/common/event_channel.c, evtchn_port_set_pending
+ * (wakes pollers whether masked or not). */
 TEST_CASE(poll_wakes_on_a_listed_port_masked_or_not)
 {
     REQUIRE(timer[0] != 0);
@@ -213,7 +215,8 @@ static long poll_for_ipi(void* arg)
 
 static bool cpu_blocking(void* arg) { return blocking[(uintptr_t)arg]; }
 
-/* Xen 4.19: xen/common/sched/core.c, do_poll; xen/common/event_channel.c, evtchn_port_set_pending (vcpu_unblock of pollers). */
+/* Xen 4.19: xen/common/sched/core.c, do_poll; xen/common/event_channel.c, evtchn_port_set_pending
+ * (vcpu_unblock of pollers). */
 TEST_CASE(poll_wakes_on_an_event_from_another_vcpu)
 {
     if (ev_vcpus() < 2)
@@ -227,7 +230,8 @@ TEST_CASE(poll_wakes_on_an_event_from_another_vcpu)
     }
 }
 
-/* Xen 4.19: xen/common/sched/core.c, do_poll (port_is_valid per port in order: -EINVAL; a pending one ends the loop). */
+/* Xen 4.19: xen/common/sched/core.c, do_poll (port_is_valid per port in order: -EINVAL; a pending
+ * one ends the loop). */
 TEST_CASE(poll_checks_ports_in_order)
 {
     REQUIRE(timer[0] != 0);

@@ -13,7 +13,8 @@ static evtchn_port_t unbound, ipi, timer_port, closed_port;
 
 static long op(int cmd, void* arg) { return hypercall_event_channel_op(cmd, arg); }
 
-/* Xen 4.19: xen/common/event_channel.c, evtchn_alloc_unbound / evtchn_bind_ipi / evtchn_bind_virq / evtchn_close. */
+/* Xen 4.19: xen/common/event_channel.c, evtchn_alloc_unbound / evtchn_bind_ipi / evtchn_bind_virq
+ * / evtchn_close. */
 TEST_CASE(setup_one_port_of_each_kind)
 {
     REQUIRE(ev_setup(false));
@@ -24,7 +25,8 @@ TEST_CASE(setup_one_port_of_each_kind)
     REQUIRE_EQ(xen_evtchn_close(closed_port), 0);
 }
 
-/* Xen 4.19: xen/common/event_channel.c, evtchn_send (free or VIRQ port: -EINVAL; ECS_UNBOUND: dropped, 0). */
+/* Xen 4.19: xen/common/event_channel.c, evtchn_send (free or VIRQ port: -EINVAL; ECS_UNBOUND:
+ * dropped, 0). */
 TEST_CASE(send_on_a_bad_port_is_einval)
 {
     REQUIRE(closed_port != 0);
@@ -36,7 +38,8 @@ TEST_CASE(send_on_a_bad_port_is_einval)
     CHECK_EQ(xen_evtchn_send(unbound), 0);               /* nobody listens yet: dropped */
 }
 
-/* Xen 4.19: xen/common/event_channel.c, evtchn_close (port_is_valid, ECS_FREE / ECS_RESERVED: -EINVAL). */
+/* Xen 4.19: xen/common/event_channel.c, evtchn_close (port_is_valid, ECS_FREE / ECS_RESERVED:
+ * -EINVAL). */
 TEST_CASE(close_of_a_bad_port_is_einval)
 {
     REQUIRE(closed_port != 0);
@@ -45,7 +48,8 @@ TEST_CASE(close_of_a_bad_port_is_einval)
     CHECK_EQ(xen_evtchn_close(BEYOND), -XEN_EINVAL);
 }
 
-/* Xen 4.19: xen/common/event_channel.c, evtchn_unmask (port_is_valid only); xen/common/event_2l.c, evtchn_2l_unmask. */
+/* Xen 4.19: xen/common/event_channel.c, evtchn_unmask (port_is_valid only); xen/common/event_2l.c,
+ * evtchn_2l_unmask. */
 TEST_CASE(unmask_checks_only_the_range)
 {
     REQUIRE(closed_port != 0);
@@ -62,7 +66,8 @@ TEST_CASE(unmask_checks_only_the_range)
     xen_evtchn_unmask_local(closed_port);
 }
 
-/* Xen 4.19: xen/common/event_channel.c, evtchn_status (port_is_valid: -EINVAL; ECS_FREE reads EVTCHNSTAT_closed). */
+/* Xen 4.19: xen/common/event_channel.c, evtchn_status (port_is_valid: -EINVAL; ECS_FREE reads
+ * EVTCHNSTAT_closed). */
 TEST_CASE(status_of_bad_ports)
 {
     REQUIRE(closed_port != 0);
@@ -77,7 +82,8 @@ TEST_CASE(status_of_bad_ports)
     CHECK_EQ(st.u.unbound.dom, xen_info.domid); /* DOMID_SELF is stored as the domain's id */
 }
 
-/* Xen 4.19: xen/common/event_channel.c, evtchn_bind_vcpu (domain_vcpu: -ENOENT first; IPI and per-vCPU VIRQ: -EINVAL). */
+/* Xen 4.19: xen/common/event_channel.c, evtchn_bind_vcpu (domain_vcpu: -ENOENT first; IPI and
+ * per-vCPU VIRQ: -EINVAL). */
 TEST_CASE(bind_vcpu_errors)
 {
     REQUIRE(closed_port != 0);
@@ -93,7 +99,8 @@ TEST_CASE(bind_vcpu_errors)
     CHECK_EQ(xen_evtchn_bind_vcpu(unbound, n - 1), 0);
 }
 
-/* Xen 4.19: xen/common/event_channel.c, evtchn_bind_virq (virq range, virq_is_global, domain_vcpu, already bound: -EEXIST). */
+/* Xen 4.19: xen/common/event_channel.c, evtchn_bind_virq (virq range, virq_is_global, domain_vcpu,
+ * already bound: -EEXIST). */
 TEST_CASE(bind_virq_errors)
 {
     REQUIRE(timer_port != 0);
@@ -127,7 +134,8 @@ TEST_CASE(bind_ipi_on_a_missing_vcpu_is_enoent)
     CHECK_EQ(xen_evtchn_bind_ipi(0xffffffffu, &p), -XEN_ENOENT);
 }
 
-/* Xen 4.19: xen/common/event_channel.c, evtchn_bind_interdomain (rcu_lock_domain_by_any_id: -ESRCH; not ECS_UNBOUND or not offered to us: -EINVAL). */
+/* Xen 4.19: xen/common/event_channel.c, evtchn_bind_interdomain (rcu_lock_domain_by_any_id:
+ * -ESRCH; not ECS_UNBOUND or not offered to us: -EINVAL). */
 TEST_CASE(bind_interdomain_errors)
 {
     REQUIRE(unbound != 0);
@@ -145,7 +153,8 @@ TEST_CASE(bind_interdomain_errors)
     CHECK_EQ(xen_evtchn_bind_interdomain(DOMID_SELF, unbound, &p), -XEN_EINVAL); /* bound now */
 }
 
-/* Xen 4.19: xen/common/event_channel.c, evtchn_alloc_unbound / evtchn_status / evtchn_reset (lookup -ESRCH, then XSM -EPERM). */
+/* Xen 4.19: xen/common/event_channel.c, evtchn_alloc_unbound / evtchn_status / evtchn_reset
+ * (lookup -ESRCH, then XSM -EPERM). */
 TEST_CASE(other_domains_are_eperm_or_esrch)
 {
     struct evtchn_alloc_unbound a = {.dom = 0, .remote_dom = DOMID_SELF};

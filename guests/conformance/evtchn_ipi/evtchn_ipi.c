@@ -55,7 +55,8 @@ static long ping_rounds(void* arg)
     return missed;
 }
 
-/* Xen 4.19: xen/common/event_channel.c, evtchn_bind_ipi (the port notifies the vCPU it was bound on). */
+/* Xen 4.19: xen/common/event_channel.c, evtchn_bind_ipi (the port notifies the vCPU it was bound
+ * on). */
 TEST_CASE(bind_ipi_on_every_vcpu)
 {
     REQUIRE(ev_setup(false));
@@ -90,7 +91,8 @@ static void every_ordered_pair(void)
     CHECK_EQ(wrong_cpu, 0);
 }
 
-/* Xen 4.19: xen/common/event_channel.c, evtchn_send (ECS_IPI: evtchn_port_set_pending on notify_vcpu_id); xen/arch/x86/hvm/irq.c, hvm_assert_evtchn_irq. */
+/* Xen 4.19: xen/common/event_channel.c, evtchn_send (ECS_IPI: evtchn_port_set_pending on
+ * notify_vcpu_id); xen/arch/x86/hvm/irq.c, hvm_assert_evtchn_irq. */
 TEST_CASE(every_ordered_pair_with_callback_vector)
 {
     REQUIRE(ping[0] != 0);
@@ -101,7 +103,8 @@ TEST_CASE(every_ordered_pair_with_callback_vector)
     CHECK(guest_irq_count(EV_CALLBACK_VECTOR) - before >= (unsigned long)ROUNDS * ev_vcpus() * ev_vcpus());
 }
 
-/* Xen 4.19: xen/arch/x86/hvm/hvm.c, hvmop_set_evtchn_upcall_vector; xen/arch/x86/hvm/irq.c, hvm_assert_evtchn_irq (the per-vCPU vector is used when set). */
+/* Xen 4.19: xen/arch/x86/hvm/hvm.c, hvmop_set_evtchn_upcall_vector; xen/arch/x86/hvm/irq.c,
+ * hvm_assert_evtchn_irq (the per-vCPU vector is used when set). */
 TEST_CASE(every_ordered_pair_with_percpu_vector)
 {
     REQUIRE(ping[0] != 0);

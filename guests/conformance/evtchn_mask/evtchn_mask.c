@@ -103,7 +103,8 @@ TEST_CASE(unmask_with_nothing_pending_delivers_nothing)
     }
 }
 
-/* Xen 4.19: xen/common/event_2l.c, evtchn_2l_unmask (guest_test_and_clear_bit on a clear mask does nothing). */
+/* Xen 4.19: xen/common/event_2l.c, evtchn_2l_unmask (guest_test_and_clear_bit on a clear mask does
+ * nothing). */
 TEST_CASE(unmask_of_a_mask_the_guest_cleared_delivers_nothing)
 {
     REQUIRE(ipi[0] != 0);
@@ -122,7 +123,8 @@ TEST_CASE(unmask_of_a_mask_the_guest_cleared_delivers_nothing)
     ev_clear_port(p);
 }
 
-/* Xen 4.19: xen/common/event_channel.c, evtchn_bind_vcpu (notify_vcpu_id changes for unbound/interdomain ports). */
+/* Xen 4.19: xen/common/event_channel.c, evtchn_bind_vcpu (notify_vcpu_id changes for
+ * unbound/interdomain ports). */
 TEST_CASE(bind_vcpu_moves_delivery)
 {
     REQUIRE(ipi[0] != 0);
@@ -151,7 +153,8 @@ TEST_CASE(bind_vcpu_moves_delivery)
     }
 }
 
-/* Xen 4.19: xen/common/event_channel.c, evtchn_bind_vcpu; xen/common/event_2l.c, evtchn_2l_unmask (delivered on the new vCPU). */
+/* Xen 4.19: xen/common/event_channel.c, evtchn_bind_vcpu; xen/common/event_2l.c, evtchn_2l_unmask
+ * (delivered on the new vCPU). */
 TEST_CASE(pending_masked_event_follows_bind_vcpu)
 {
     REQUIRE(loop_remote != 0);

@@ -17,7 +17,8 @@ static bool port_closed(evtchn_port_t p)
     return xen_evtchn_status(DOMID_SELF, p, &st) == 0 && st.status == EVTCHNSTAT_closed;
 }
 
-/* Xen 4.19: xen/common/event_channel.c, get_free_port (lowest first up to max_evtchn_port, then -ENOSPC). */
+/* Xen 4.19: xen/common/event_channel.c, get_free_port (lowest first up to max_evtchn_port, then
+ * -ENOSPC). */
 TEST_CASE(allocate_until_enospc)
 {
     REQUIRE(ev_setup(false));
@@ -45,7 +46,8 @@ TEST_CASE(allocate_until_enospc)
     CHECK_EQ(xen_evtchn_status(DOMID_SELF, MAX_EVTCHN_PORT + 1, &st), -XEN_EINVAL); /* never a port */
 }
 
-/* Xen 4.19: xen/common/event_channel.c, get_free_port (every binding op allocates through it: -ENOSPC). */
+/* Xen 4.19: xen/common/event_channel.c, get_free_port (every binding op allocates through it:
+ * -ENOSPC). */
 TEST_CASE(every_way_to_a_port_is_enospc_when_full)
 {
     REQUIRE(opened[MAX_EVTCHN_PORT]);

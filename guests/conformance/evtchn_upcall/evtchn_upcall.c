@@ -23,7 +23,8 @@ static void low_handler(struct trap_frame* f)
     lapic_eoi();
 }
 
-/* Xen 4.19: xen/arch/x86/traps.c, cpuid_hypervisor_leaves (XEN_HVM_CPUID_UPCALL_VECTOR, public/arch-x86/cpuid.h). */
+/* Xen 4.19: xen/arch/x86/traps.c, cpuid_hypervisor_leaves (XEN_HVM_CPUID_UPCALL_VECTOR,
+ * public/arch-x86/cpuid.h). */
 TEST_CASE(cpuid_announces_the_upcall_vector)
 {
     CHECK(xen_info.hvm_features & XEN_HVM_CPUID_UPCALL_VECTOR);
@@ -103,7 +104,8 @@ static long drain(void* arg)
     return 0;
 }
 
-/* Xen 4.19: xen/arch/x86/hvm/irq.c, hvm_assert_evtchn_irq (HVMIRQ_callback_vector: vlapic_set_irq, no EOI needed). */
+/* Xen 4.19: xen/arch/x86/hvm/irq.c, hvm_assert_evtchn_irq (HVMIRQ_callback_vector: vlapic_set_irq,
+ * no EOI needed). */
 TEST_CASE(callback_vector_reaches_every_vcpu_without_eoi)
 {
     REQUIRE(ipi[0] != 0);
@@ -126,7 +128,8 @@ TEST_CASE(callback_vector_wakes_halted_and_blocked_vcpus)
     wake_other_vcpus(block_once);
 }
 
-/* Xen 4.19: xen/arch/x86/hvm/irq.c, hvm_set_callback_via / hvm_assert_evtchn_irq (HVMIRQ_callback_gsi). */
+/* Xen 4.19: xen/arch/x86/hvm/irq.c, hvm_set_callback_via / hvm_assert_evtchn_irq
+ * (HVMIRQ_callback_gsi). */
 TEST_CASE(gsi_callback_goes_through_the_ioapic_entry)
 {
     REQUIRE(ipi[0] != 0);
@@ -154,7 +157,8 @@ TEST_CASE(gsi_callback_goes_through_the_ioapic_entry)
         printf("  (%lu GSI interrupts with nothing pending, in %u us)\n", extra, EV_QUIET_US);
 }
 
-/* Xen 4.19: xen/arch/x86/hvm/irq.c, hvm_assert_evtchn_irq (the GSI is asserted for vCPU 0's events only). */
+/* Xen 4.19: xen/arch/x86/hvm/irq.c, hvm_assert_evtchn_irq (the GSI is asserted for vCPU 0's events
+ * only). */
 TEST_CASE(gsi_callback_is_vcpu0s_only)
 {
     REQUIRE(ipi[0] != 0);
@@ -172,7 +176,8 @@ TEST_CASE(gsi_callback_is_vcpu0s_only)
     }
 }
 
-/* Xen 4.19: xen/arch/x86/hvm/hvm.c, hvmop_set_evtchn_upcall_vector (vector < 0x10: -EINVAL; domain_vcpu: -ENOENT); xen/arch/x86/hvm/irq.c, hvm_assert_evtchn_irq. */
+/* Xen 4.19: xen/arch/x86/hvm/hvm.c, hvmop_set_evtchn_upcall_vector (vector < 0x10: -EINVAL;
+ * domain_vcpu: -ENOENT); xen/arch/x86/hvm/irq.c, hvm_assert_evtchn_irq. */
 TEST_CASE(percpu_vector_takes_priority)
 {
     REQUIRE(ipi[0] != 0);

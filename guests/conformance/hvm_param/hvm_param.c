@@ -23,7 +23,8 @@ static bool reserved_in_memory_map(uint64_t pfn)
     return false;
 }
 
-/* Xen 4.19: tools/libs/guest/xg_dom_x86.c (the toolstack sets STORE_PFN / CONSOLE_PFN); xen/arch/x86/hvm/hvm.c, hvmop_get_param. */
+/* Xen 4.19: tools/libs/guest/xg_dom_x86.c (the toolstack sets STORE_PFN / CONSOLE_PFN);
+ * xen/arch/x86/hvm/hvm.c, hvmop_get_param. */
 TEST_CASE(store_and_console_pages)
 {
     uint64_t store = 0, console = 0;
@@ -46,7 +47,8 @@ static void check_channel(uint64_t port)
     CHECK_EQ(st.u.interdomain.dom, 0); /* the backends are dom0's */
 }
 
-/* Xen 4.19: tools/libs/light/libxl_dom.c (store and console channels are dom0's); xen/arch/x86/hvm/hvm.c, hvmop_get_param. */
+/* Xen 4.19: tools/libs/light/libxl_dom.c (store and console channels are dom0's);
+ * xen/arch/x86/hvm/hvm.c, hvmop_get_param. */
 TEST_CASE(store_and_console_channels)
 {
     uint64_t store = 0, console = 0;
@@ -59,7 +61,8 @@ TEST_CASE(store_and_console_channels)
     check_channel(console);
 }
 
-/* Xen 4.19: xen/arch/x86/hvm/hvm.c, hvm_set_param (HVM_PARAM_CALLBACK_IRQ); xen/arch/x86/hvm/irq.c, hvm_set_callback_via. */
+/* Xen 4.19: xen/arch/x86/hvm/hvm.c, hvm_set_param (HVM_PARAM_CALLBACK_IRQ);
+ * xen/arch/x86/hvm/irq.c, hvm_set_callback_via. */
 TEST_CASE(callback_irq_is_stored)
 {
     uint64_t v = 0x1234;
@@ -76,7 +79,8 @@ TEST_CASE(callback_irq_is_stored)
     }
 }
 
-/* Xen 4.19: xen/arch/x86/hvm/hvm.c, hvmop_get_param (rcu_lock_domain_by_any_id takes DOMID_SELF or the own id). */
+/* Xen 4.19: xen/arch/x86/hvm/hvm.c, hvmop_get_param (rcu_lock_domain_by_any_id takes DOMID_SELF or
+ * the own id). */
 TEST_CASE(explicit_own_domid_works)
 {
     uint64_t a = 0, b = 1;
@@ -85,7 +89,8 @@ TEST_CASE(explicit_own_domid_works)
     CHECK_EQ(a, b);
 }
 
-/* Xen 4.19: xen/arch/x86/hvm/hvm.c, hvmop_get_param / hvmop_set_param (index >= HVM_NR_PARAMS: -EINVAL). */
+/* Xen 4.19: xen/arch/x86/hvm/hvm.c, hvmop_get_param / hvmop_set_param (index >= HVM_NR_PARAMS:
+ * -EINVAL). */
 TEST_CASE(bad_param_index_is_einval)
 {
     uint64_t v = 0;
@@ -96,7 +101,8 @@ TEST_CASE(bad_param_index_is_einval)
     CHECK_EQ(param_op(HVMOP_set_param, DOMID_SELF, 1000, &v), -XEN_EINVAL);
 }
 
-/* Xen 4.19: xen/arch/x86/hvm/hvm.c, hvm_allow_set_param (not guest-settable, set by the domain itself: -EPERM). */
+/* Xen 4.19: xen/arch/x86/hvm/hvm.c, hvm_allow_set_param (not guest-settable, set by the domain
+ * itself: -EPERM). */
 TEST_CASE(toolstack_params_are_eperm)
 {
     uint64_t store = 0, v;

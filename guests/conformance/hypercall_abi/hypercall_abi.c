@@ -41,7 +41,8 @@ TEST_CASE(msr_reads_as_zero)
         CHECK_EQ(rdmsr(XEN_HYPERCALL_MSR), 0);
 }
 
-/* Xen 4.19: xen/arch/x86/traps.c, guest_wrmsr_xen; xen/arch/x86/hvm/hypercall.c (hypercall page stubs, 32 bytes each). */
+/* Xen 4.19: xen/arch/x86/traps.c, guest_wrmsr_xen; xen/arch/x86/hvm/hypercall.c (hypercall page
+ * stubs, 32 bytes each). */
 TEST_CASE(msr_write_fills_page)
 {
     REQUIRE_EQ(xen_setup_hypercall_page(), 0);
@@ -49,7 +50,8 @@ TEST_CASE(msr_write_fills_page)
     CHECK_EQ(hypercall_xen_version(XENVER_version, NULL), xen_info.cpuid_version);
 }
 
-/* Xen 4.19: xen/arch/x86/hvm/vmx/vmx.c, vmx_init_hypercall_page (mov $nr,%eax; vmcall; ret; ud2 in the iret slot). */
+/* Xen 4.19: xen/arch/x86/hvm/vmx/vmx.c, vmx_init_hypercall_page (mov $nr,%eax; vmcall; ret; ud2 in
+ * the iret slot). */
 TEST_CASE(page_layout_matches_xen)
 {
     /* Each 32-byte stub starts `mov $nr, %eax`; the iret slot is ud2 (not available to HVM guests). */

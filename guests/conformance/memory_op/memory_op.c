@@ -87,7 +87,8 @@ static long reservation(unsigned cmd, domid_t domid)
     return hypercall_memory_op(cmd, &d);
 }
 
-/* Xen 4.19: xen/common/memory.c, do_memory_op (XENMEM_current_reservation / maximum_reservation: domain_tot_pages / max_pages). */
+/* Xen 4.19: xen/common/memory.c, do_memory_op (XENMEM_current_reservation / maximum_reservation:
+ * domain_tot_pages / max_pages). */
 TEST_CASE(reservations)
 {
     unsigned long mib = conf_arg_ulong("memory_mib", 0);
@@ -99,7 +100,8 @@ TEST_CASE(reservations)
     CHECK_EQ(reservation(XENMEM_current_reservation, (domid_t)xen_info.domid), cur);
 }
 
-/* Xen 4.19: xen/common/memory.c, do_memory_op (rcu_lock_domain_by_any_id, xsm_memory_stat_reservation: -EPERM; copy_from_guest: -EFAULT). */
+/* Xen 4.19: xen/common/memory.c, do_memory_op (rcu_lock_domain_by_any_id,
+ * xsm_memory_stat_reservation: -EPERM; copy_from_guest: -EFAULT). */
 TEST_CASE(reservation_negative_cases)
 {
     CHECK_EQ(reservation(XENMEM_current_reservation, 0), -XEN_EPERM);

@@ -18,7 +18,8 @@ struct mono_stats {
 };
 static struct mono_stats stats[SMP_MAX_CPUS];
 
-/* Xen 4.19: xen/arch/x86/time.c, __update_vcpu_system_time (even version, XEN_PVCLOCK_TSC_STABLE_BIT, public/xen.h). */
+/* Xen 4.19: xen/arch/x86/time.c, __update_vcpu_system_time (even version,
+ * XEN_PVCLOCK_TSC_STABLE_BIT, public/xen.h). */
 TEST_CASE(every_vcpu_has_a_stable_record)
 {
     REQUIRE(ev_setup(false));
@@ -48,7 +49,8 @@ static long clock_agrees(void* arg)
     return CHECK(ev_clock_agrees()) ? 0 : 1;
 }
 
-/* Xen 4.19: xen/arch/x86/time.c, __update_vcpu_system_time; xen/arch/x86/hvm/hvm.c, do_hvm_op (HVMOP_get_time). */
+/* Xen 4.19: xen/arch/x86/time.c, __update_vcpu_system_time; xen/arch/x86/hvm/hvm.c, do_hvm_op
+ * (HVMOP_get_time). */
 TEST_CASE(system_time_is_the_hypervisors_time)
 {
     REQUIRE(xen_shared_info() != NULL);

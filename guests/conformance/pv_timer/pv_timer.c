@@ -78,7 +78,8 @@ static bool system_time_past(void* arg) { return pvclock_ns() >= *(const uint64_
 /* First of the periodic cases: no periodic tick has come yet on vCPU 0, so the first one is due
  * (Xen's next tick is the last one plus a period: with none yet, that is long past once system time
  * is beyond a period, whatever the clock's origin). */
-/* Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_set_periodic_timer); xen/common/sched/core.c, vcpu_periodic_timer_work. */
+/* Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_set_periodic_timer); xen/common/sched/core.c,
+ * vcpu_periodic_timer_work. */
 TEST_CASE(periodic_timer_ticks_at_once_when_set)
 {
     REQUIRE(timer[0] != 0);
@@ -111,7 +112,8 @@ static long singleshot_on_time(void* arg)
     return 0;
 }
 
-/* Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_set_singleshot_timer); xen/common/sched/core.c, vcpu_singleshot_timer_fn. */
+/* Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_set_singleshot_timer);
+ * xen/common/sched/core.c, vcpu_singleshot_timer_fn. */
 TEST_CASE(singleshot_fires_after_its_deadline_once)
 {
     REQUIRE(timer[0] != 0);
@@ -137,7 +139,8 @@ static long singleshot_in_the_past(void* arg)
     return 0;
 }
 
-/* Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_set_singleshot_timer: a past deadline fires at once). */
+/* Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_set_singleshot_timer: a past deadline fires at
+ * once). */
 TEST_CASE(singleshot_with_a_past_deadline_fires_at_once)
 {
     REQUIRE(timer[0] != 0);
@@ -215,7 +218,8 @@ TEST_CASE(set_timer_op_fires_after_its_deadline)
     CHECK_EQ(ev_on_each_cpu(timer_op, NULL), 0);
 }
 
-/* Xen 4.19: xen/common/sched/core.c, do_set_timer_op (offset > (1 << 50) or negative deadline: NOW() + MILLISECS(100)). */
+/* Xen 4.19: xen/common/sched/core.c, do_set_timer_op (offset > (1 << 50) or negative deadline:
+ * NOW() + MILLISECS(100)). */
 TEST_CASE(set_timer_op_far_future_fires_after_100ms)
 {
     REQUIRE(timer[0] != 0);
@@ -284,7 +288,8 @@ TEST_CASE(periodic_timer_of_another_vcpu)
     CHECK_EQ(wrong_cpu, 0);
 }
 
-/* Xen 4.19: xen/common/domain.c, do_vcpu_op (period < MILLISECS(1) or > STIME_DELTA_MAX: -EINVAL; singleshot of another vCPU: -EINVAL). */
+/* Xen 4.19: xen/common/domain.c, do_vcpu_op (period < MILLISECS(1) or > STIME_DELTA_MAX: -EINVAL;
+ * singleshot of another vCPU: -EINVAL). */
 TEST_CASE(timer_arguments_xen_refuses)
 {
     REQUIRE(timer[0] != 0);

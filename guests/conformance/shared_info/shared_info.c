@@ -48,7 +48,8 @@ static void clear_all(struct shared_info* s)
     WRITE_ONCE(s->vcpu_info[0].evtchn_upcall_pending, 0);
 }
 
-/* Xen 4.19: xen/common/event_2l.c, evtchn_2l_set_pending (word = port / BITS_PER_EVTCHN_WORD of the guest's layout); xen/include/public/xen.h. */
+/* Xen 4.19: xen/common/event_2l.c, evtchn_2l_set_pending (word = port / BITS_PER_EVTCHN_WORD of
+ * the guest's layout); xen/include/public/xen.h. */
 TEST_CASE(event_uses_native_layout)
 {
     struct shared_info* s = xen_shared_info();
@@ -82,7 +83,8 @@ TEST_CASE(masked_port_pends_without_upcall_until_unmasked)
     clear_all(s);
 }
 
-/* Xen 4.19: xen/common/memory.c, xenmem_add_to_physmap (a second XENMAPSPACE_shared_info moves the page); DIFF shared_info_move_restores_ram. */
+/* Xen 4.19: xen/common/memory.c, xenmem_add_to_physmap (a second XENMAPSPACE_shared_info moves the
+ * page); DIFF shared_info_move_restores_ram. */
 TEST_CASE(remap_moves_shared_info)
 {
     REQUIRE(high_port != 0);

@@ -79,7 +79,8 @@ static void boot(unsigned first, enum smp_boot_method how)
     }
 }
 
-/* Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_initialise, VCPUOP_up); xen/arch/x86/hvm/domain.c, arch_set_info_hvm_guest. */
+/* Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_initialise, VCPUOP_up);
+ * xen/arch/x86/hvm/domain.c, arch_set_info_hvm_guest. */
 TEST_CASE(boot_with_vcpuop_initialise)
 {
     boot(1, SMP_BOOT_VCPUOP);

@@ -52,7 +52,8 @@ static long register_raw(unsigned v, uint64_t mfn, uint32_t offset)
     return hypercall_vcpu_op(VCPUOP_register_vcpu_info, v, &r);
 }
 
-/* Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_register_vcpu_info) and map_guest_area (crossing or misaligned: -ENXIO; not RAM: -EINVAL). */
+/* Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_register_vcpu_info) and map_guest_area
+ * (crossing or misaligned: -ENXIO; not RAM: -EINVAL). */
 TEST_CASE(register_refuses_bad_places)
 {
     REQUIRE(ipi[0] != 0);
@@ -88,7 +89,8 @@ static void check_populated(unsigned v, const struct vcpu_info* vi, uint32_t mul
     CHECK_EQ(vi->evtchn_upcall_pending, 1);
 }
 
-/* Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_register_vcpu_info for any vCPU of the domain); vcpu_info_populate. */
+/* Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_register_vcpu_info for any vCPU of the
+ * domain); vcpu_info_populate. */
 TEST_CASE(register_a_vcpu_before_it_starts)
 {
     unsigned v = ev_vcpus() - 1;
@@ -128,7 +130,8 @@ static long move_own(void* arg)
     return 0;
 }
 
-/* Xen 4.19: xen/common/domain.c, vcpu_info_populate (contents copied, evtchn_pending_sel all ones). */
+/* Xen 4.19: xen/common/domain.c, vcpu_info_populate (contents copied, evtchn_pending_sel all
+ * ones). */
 TEST_CASE(each_vcpu_moves_its_own_vcpu_info)
 {
     REQUIRE(ipi[0] != 0);
@@ -149,7 +152,8 @@ static long still_first_place(void* arg)
     return 0;
 }
 
-/* Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_register_vcpu_info: vcpu_info_area already set: -EBUSY, before map_guest_area). */
+/* Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_register_vcpu_info: vcpu_info_area already
+ * set: -EBUSY, before map_guest_area). */
 TEST_CASE(second_registration_is_ebusy)
 {
     REQUIRE(ipi[0] != 0);

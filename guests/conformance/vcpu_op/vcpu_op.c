@@ -44,7 +44,8 @@ TEST_CASE(unknown_subop_is_enosys)
     CHECK_EQ(hypercall_vcpu_op(0x7fffffff, 0, NULL), -XEN_ENOSYS);
 }
 
-/* Xen 4.19: xen/common/domain.c, do_vcpu_op (copy_from_guest: -EFAULT); xen/arch/x86/domain.c, arch_initialise_vcpu. */
+/* Xen 4.19: xen/common/domain.c, do_vcpu_op (copy_from_guest: -EFAULT); xen/arch/x86/domain.c,
+ * arch_initialise_vcpu. */
 TEST_CASE(bad_pointer_is_efault)
 {
     CHECK_EQ(hypercall_vcpu_op(VCPUOP_register_vcpu_info, 0, (void*)CONF_BAD_GPA), -XEN_EFAULT);

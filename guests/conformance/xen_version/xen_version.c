@@ -24,7 +24,8 @@ TEST_CASE(extraversion)
     CHECK_EQ((uint8_t)buf[XEN_EXTRAVERSION_LEN], 0x55); /* exactly 16 bytes written */
 }
 
-/* Xen 4.19: xen/common/kernel.c, do_xen_version (XENVER_capabilities); xen/arch/x86/setup.c, arch_get_xen_caps. */
+/* Xen 4.19: xen/common/kernel.c, do_xen_version (XENVER_capabilities); xen/arch/x86/setup.c,
+ * arch_get_xen_caps. */
 TEST_CASE(capabilities_list_hvm_guest_types)
 {
     static char caps[XEN_CAPABILITIES_INFO_LEN];
@@ -139,14 +140,16 @@ TEST_CASE(unknown_subop_is_enosys)
     CHECK_EQ(hypercall_xen_version(0x7fffffff, buf), -XEN_ENOSYS);
 }
 
-/* Xen 4.19: xen/common/kernel.c, do_xen_version (XENVER_build_id: xsm_xen_version refuses an unprivileged domain: -EPERM). */
+/* Xen 4.19: xen/common/kernel.c, do_xen_version (XENVER_build_id: xsm_xen_version refuses an
+ * unprivileged domain: -EPERM). */
 TEST_CASE(build_id_is_eperm)
 {
     static char buf[256];
     CHECK_EQ(hypercall_xen_version(XENVER_build_id, buf), -XEN_EPERM);
 }
 
-/* Xen 4.19: xen/common/kernel.c, do_xen_version (xsm_xen_version: "<denied>" for XENVER_commandline). */
+/* Xen 4.19: xen/common/kernel.c, do_xen_version (xsm_xen_version: "<denied>" for
+ * XENVER_commandline). */
 TEST_CASE(commandline_is_denied_string)
 {
     /* Xen copies "<denied>" for sub-ops the domain may not see, and succeeds. */
@@ -157,7 +160,8 @@ TEST_CASE(commandline_is_denied_string)
     CHECK_STREQ(buf, "<denied>");
 }
 
-/* Xen 4.19: xen/common/kernel.c, do_xen_version (XENVER_pagesize with a non-NULL argument: -EINVAL). */
+/* Xen 4.19: xen/common/kernel.c, do_xen_version (XENVER_pagesize with a non-NULL argument:
+ * -EINVAL). */
 TEST_CASE(pagesize_takes_null_argument)
 {
     CHECK_EQ(hypercall_xen_version(XENVER_pagesize, NULL), 4096);

@@ -40,7 +40,8 @@ TEST_CASE(get_domain_path)
     CHECK_STREQ(buf, home);
 }
 
-/* Xen 4.19: docs/misc/xenstore.txt (WRITE, READ, DIRECTORY, RM); docs/misc/xenstore-paths.pandoc (~/data is guest-writable). */
+/* Xen 4.19: docs/misc/xenstore.txt (WRITE, READ, DIRECTORY, RM); docs/misc/xenstore-paths.pandoc
+ * (~/data is guest-writable). */
 TEST_CASE(write_read_rm_under_data)
 {
     CHECK_EQ(xs_write("data/conformance", "hello xenstore"), 0);
@@ -148,7 +149,8 @@ TEST_CASE(transaction_abort)
     CHECK_EQ(xs_transaction_end(tx, true), -XEN_ENOENT); /* ended: the id is gone */
 }
 
-/* Xen 4.19: docs/misc/xenstore.txt (TRANSACTION_END: EAGAIN on a conflict); tools/xenstored/transaction.c. */
+/* Xen 4.19: docs/misc/xenstore.txt (TRANSACTION_END: EAGAIN on a conflict);
+ * tools/xenstored/transaction.c. */
 TEST_CASE(transaction_conflict_is_eagain)
 {
     CHECK_EQ(xs_write("data/tx-conflict", "0"), 0);
