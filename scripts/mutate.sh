@@ -36,9 +36,11 @@ run_tests() {
   done
 }
 
-# PRE_TEST discovery: a rebuild does not run every test binary to list its tests.
+# No unity build: a mutation recompiles one file. PRE_TEST discovery: a rebuild does not run every
+# test binary to list its tests.
 cmake -S "$top" -B "$bdir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DXKVM_UNIT_ONLY=ON \
-  -DXKVM_BUILD_GUESTS=OFF -DXKVM_BUILD_BENCH=OFF -DCMAKE_GTEST_DISCOVER_TESTS_DISCOVERY_MODE=PRE_TEST \
+  -DXKVM_BUILD_GUESTS=OFF -DXKVM_BUILD_BENCH=OFF -DXKVM_UNITY_BUILD=OFF \
+  -DCMAKE_GTEST_DISCOVER_TESTS_DISCOVERY_MODE=PRE_TEST \
   >/dev/null || exit 1
 # shellcheck disable=SC2086 # word splitting of the test list is intended
 build $all_tests || { echo "the unmutated unit tests do not build"; exit 1; }

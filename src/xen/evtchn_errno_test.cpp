@@ -11,9 +11,9 @@ using namespace xkvm::xen::testing;
 
 namespace {
 
-constexpr evtchn_port_t kBeyond = 4096; // EVTCHN_2L_NR_CHANNELS for a 64-bit guest (event_2l.c)
-constexpr domid_t kNoDomain = 0x7000;   // below DOMID_FIRST_RESERVED, never created
-constexpr uint64_t kBadPtr = 0x7fff0000000ull;
+constexpr evtchn_port_t kBeyond2l = 4096; // EVTCHN_2L_NR_CHANNELS for a 64-bit guest (event_2l.c)
+constexpr domid_t kNobodysDomain = 0x7000;   // below DOMID_FIRST_RESERVED, never created
+constexpr uint64_t kUnreachableArg = 0x7fff0000000ull;
 
 struct EvtchnErrno : XenFixture {
     evtchn_port_t unbound = 0, ipi = 0, timer = 0, closed = 0;
@@ -101,7 +101,7 @@ TEST_F(EvtchnErrno, SendOnABadPortIsEinval)
 {
     EXPECT_EQ(send(0), -XEN_EINVAL);
     EXPECT_EQ(send(closed), -XEN_EINVAL);
-    EXPECT_EQ(send(kBeyond), -XEN_EINVAL);
+    EXPECT_EQ(send(kBeyond2l), -XEN_EINVAL);
     EXPECT_EQ(send(0xffffffffu), -XEN_EINVAL);
     EXPECT_EQ(send(timer), -XEN_EINVAL);
     EXPECT_EQ(send(unbound), 0);
@@ -112,7 +112,7 @@ TEST_F(EvtchnErrno, CloseOfABadPortIsEinval)
 {
     EXPECT_EQ(close(0), -XEN_EINVAL);
     EXPECT_EQ(close(closed), -XEN_EINVAL);
-    EXPECT_EQ(close(kBeyond), -XEN_EINVAL);
+    EXPECT_EQ(close(kBeyond2l), -XEN_EINVAL);
 }
 
 // xen/common/event_channel.c, evtchn_unmask checks only port_is_valid; port 0 and a closed port
@@ -120,7 +120,7 @@ TEST_F(EvtchnErrno, CloseOfABadPortIsEinval)
 // here).
 TEST_F(EvtchnErrno, UnmaskChecksOnlyTheRange)
 {
-    EXPECT_EQ(unmask(kBeyond), -XEN_EINVAL);
+    EXPECT_EQ(unmask(kBeyond2l), -XEN_EINVAL);
     EXPECT_EQ(unmask(0xffffffffu), -XEN_EINVAL);
     shinfo()->evtchn_mask[0] |= 1ull | (1ull << closed);
     EXPECT_EQ(unmask(0), 0);
@@ -134,7 +134,7 @@ TEST_F(EvtchnErrno, UnmaskChecksOnlyTheRange)
 // domain's id).
 TEST_F(EvtchnErrno, StatusOfBadPorts)
 {
-    EXPECT_EQ(status(DOMID_SELF, kBeyond), -XEN_EINVAL);
+    EXPECT_EQ(status(DOMID_SELF, kBeyond2l), -XEN_EINVAL);
     EXPECT_EQ(status(DOMID_SELF, 0), 0);
     EXPECT_EQ(get<evtchn_status>().status, unsigned(EVTCHNSTAT_closed));
     EXPECT_EQ(status(DOMID_SELF, closed), 0);
@@ -150,11 +150,11 @@ TEST_F(EvtchnErrno, BindVcpuErrors)
 {
     EXPECT_EQ(bind_vcpu(0, 0), -XEN_EINVAL);
     EXPECT_EQ(bind_vcpu(closed, 0), -XEN_EINVAL);
-    EXPECT_EQ(bind_vcpu(kBeyond, 0), -XEN_EINVAL);
+    EXPECT_EQ(bind_vcpu(kBeyond2l, 0), -XEN_EINVAL);
     EXPECT_EQ(bind_vcpu(ipi, 0), -XEN_EINVAL);
     EXPECT_EQ(bind_vcpu(timer, 0), -XEN_EINVAL);
     EXPECT_EQ(bind_vcpu(unbound, 4), -XEN_ENOENT);
-    EXPECT_EQ(bind_vcpu(kBeyond, 4), -XEN_ENOENT);
+    EXPECT_EQ(bind_vcpu(kBeyond2l, 4), -XEN_ENOENT);
     EXPECT_EQ(bind_vcpu(unbound, 0xffffffffu), -XEN_ENOENT);
     EXPECT_EQ(bind_vcpu(unbound, 3), 0);
 }
@@ -197,11 +197,11 @@ TEST_F(EvtchnErrno, BindInterdomainErrors)
     EXPECT_EQ(bind_interdomain(DOMID_SELF, ipi), -XEN_EINVAL);
     EXPECT_EQ(bind_interdomain(DOMID_SELF, 0), -XEN_EINVAL);
     EXPECT_EQ(bind_interdomain(DOMID_SELF, closed), -XEN_EINVAL);
-    EXPECT_EQ(bind_interdomain(DOMID_SELF, kBeyond), -XEN_EINVAL);
+    EXPECT_EQ(bind_interdomain(DOMID_SELF, kBeyond2l), -XEN_EINVAL);
     evtchn_port_t for_dom0 = alloc_unbound(0);
     EXPECT_EQ(bind_interdomain(DOMID_SELF, for_dom0), -XEN_EINVAL);
     EXPECT_EQ(bind_interdomain(0, 1), -XEN_EINVAL);
-    EXPECT_EQ(bind_interdomain(kNoDomain, 1), -XEN_ESRCH);
+    EXPECT_EQ(bind_interdomain(kNobodysDomain, 1), -XEN_ESRCH);
     EXPECT_EQ(bind_interdomain(DOMID_INVALID, 1), -XEN_ESRCH);
     ASSERT_EQ(bind_interdomain(DOMID_SELF, unbound), 0);
     EXPECT_EQ(bind_interdomain(DOMID_SELF, unbound), -XEN_EINVAL);
@@ -214,17 +214,17 @@ TEST_F(EvtchnErrno, OtherDomainsAreEpermOrEsrch)
 {
     put(evtchn_alloc_unbound { 0, DOMID_SELF, 0 });
     EXPECT_EQ(op(EVTCHNOP_alloc_unbound), -XEN_EPERM);
-    put(evtchn_alloc_unbound { kNoDomain, DOMID_SELF, 0 });
+    put(evtchn_alloc_unbound { kNobodysDomain, DOMID_SELF, 0 });
     EXPECT_EQ(op(EVTCHNOP_alloc_unbound), -XEN_ESRCH);
     EXPECT_EQ(status(0, 1), -XEN_EPERM);
-    EXPECT_EQ(status(kNoDomain, 1), -XEN_ESRCH);
+    EXPECT_EQ(status(kNobodysDomain, 1), -XEN_ESRCH);
     put(evtchn_reset { 0 });
     EXPECT_EQ(op(EVTCHNOP_reset), -XEN_EPERM);
-    put(evtchn_reset { kNoDomain });
+    put(evtchn_reset { kNobodysDomain });
     EXPECT_EQ(op(EVTCHNOP_reset), -XEN_ESRCH);
-    evtchn_port_t p = alloc_unbound(kNoDomain);
+    evtchn_port_t p = alloc_unbound(kNobodysDomain);
     EXPECT_EQ(status(DOMID_SELF, p), 0);
-    EXPECT_EQ(get<evtchn_status>().u.unbound.dom, kNoDomain);
+    EXPECT_EQ(get<evtchn_status>().u.unbound.dom, kNobodysDomain);
 }
 
 // xen/common/event_channel.c, do_event_channel_op copies every argument in first: -EFAULT.
@@ -233,7 +233,7 @@ TEST_F(EvtchnErrno, BadPointersAreEfault)
     for (unsigned cmd : { EVTCHNOP_alloc_unbound, EVTCHNOP_bind_interdomain, EVTCHNOP_bind_virq, EVTCHNOP_close,
                           EVTCHNOP_send, EVTCHNOP_status, EVTCHNOP_bind_ipi, EVTCHNOP_bind_vcpu, EVTCHNOP_unmask,
                           EVTCHNOP_reset })
-        EXPECT_EQ(op(cmd, kBadPtr), -XEN_EFAULT) << "EVTCHNOP " << cmd;
+        EXPECT_EQ(op(cmd, kUnreachableArg), -XEN_EFAULT) << "EVTCHNOP " << cmd;
 }
 
 // xen/common/event_channel.c, do_event_channel_op's default: -ENOSYS; evtchn_set_priority with the

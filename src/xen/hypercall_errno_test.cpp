@@ -16,9 +16,9 @@ using namespace xkvm::xen::testing;
 
 namespace {
 
-constexpr uint64_t kBadPtr = 0x7fff0000000ull; // far beyond guest RAM
-constexpr uint64_t kPorts = XenFixture::kScratch + 0x100;
-constexpr uint64_t kMs = 1'000'000;
+constexpr uint64_t kUnreadableArg = 0x7fff0000000ull; // far beyond guest RAM
+constexpr uint64_t kPollList = XenFixture::kScratch + 0x100;
+constexpr uint64_t kOneMs = 1'000'000;
 
 struct HypercallErrno : XenFixture {
     shared_info* shinfo() { return reinterpret_cast<shared_info*>(platform.mem->host_base() + platform.shared_info_offset); }
@@ -26,7 +26,7 @@ struct HypercallErrno : XenFixture {
     {
         return call(XEN_HYPERCALL_sched_op, cmd, arg, 0, 0, 0, mode64);
     }
-    int64_t poll(uint32_t nr, uint64_t ports = kPorts, uint64_t timeout = 0)
+    int64_t poll(uint32_t nr, uint64_t ports = kPollList, uint64_t timeout = 0)
     {
         put(sched_poll { reinterpret_cast<evtchn_port_t*>(ports), nr, timeout });
         return sched(SCHEDOP_poll);
@@ -66,7 +66,7 @@ struct HypercallErrno : XenFixture {
 TEST_F(HypercallErrno, SchedOpYieldReturnsZero)
 {
     EXPECT_EQ(sched(SCHEDOP_yield, 0), 0);
-    EXPECT_EQ(sched(SCHEDOP_yield, kBadPtr), 0);
+    EXPECT_EQ(sched(SCHEDOP_yield, kUnreadableArg), 0);
 }
 
 // xen/arch/x86/hvm/hypercall.c: hvm_hypercall_table has no sched_op_compat (PV only): -ENOSYS.
@@ -90,15 +90,15 @@ TEST_F(HypercallErrno, SchedOpBlockUnmasksEventDelivery)
 TEST_F(HypercallErrno, SchedOpPollReturnsForPendingPortOrPastTimeout)
 {
     evtchn_port_t p = pending_ipi();
-    put(p, kPorts);
+    put(p, kPollList);
     EXPECT_EQ(poll(1), 0);
     EXPECT_EQ(last->effect, HypercallEffect::None);
     shinfo()->evtchn_pending[0] = 0;
-    EXPECT_EQ(poll(1, kPorts, 1), 0); // 1 ns after boot: long gone
+    EXPECT_EQ(poll(1, kPollList, 1), 0); // 1 ns after boot: long gone
     EXPECT_EQ(last->effect, HypercallEffect::None);
-    EXPECT_EQ(poll(1, kPorts, platform.now_ns), 0); // due now: the poll timer fires at once
+    EXPECT_EQ(poll(1, kPollList, platform.now_ns), 0); // due now: the poll timer fires at once
     EXPECT_EQ(last->effect, HypercallEffect::None);
-    EXPECT_EQ(poll(1, kPorts, platform.now_ns + 1), 0);
+    EXPECT_EQ(poll(1, kPollList, platform.now_ns + 1), 0);
     EXPECT_EQ(last->effect, HypercallEffect::Block);
 }
 
@@ -111,13 +111,13 @@ TEST_F(HypercallErrno, SetTimerOpFarFutureBoundary)
     evtchn_port_t port = get<evtchn_bind_virq>(kScratch + 0x800).port;
     auto pending = [&] { return ((shinfo()->evtchn_pending[port / 64] >> (port % 64)) & 1) != 0; };
     EXPECT_EQ(call(XEN_HYPERCALL_set_timer_op, platform.now_ns + (1ull << 50)), 0);
-    platform.advance(100 * kMs - 1);
+    platform.advance(100 * kOneMs - 1);
     EXPECT_FALSE(pending());
     platform.advance(1);
     EXPECT_TRUE(pending());
     shinfo()->evtchn_pending[port / 64] = 0;
     EXPECT_EQ(call(XEN_HYPERCALL_set_timer_op, platform.now_ns + (1ull << 50) - 1), 0);
-    platform.advance(200 * kMs);
+    platform.advance(200 * kOneMs);
     EXPECT_FALSE(pending());
 }
 
@@ -126,23 +126,23 @@ TEST_F(HypercallErrno, SetTimerOpFarFutureBoundary)
 // the 32-bit layout (compat/sched.c).
 TEST_F(HypercallErrno, SchedOpPollNegativeCases)
 {
-    EXPECT_EQ(poll(129, kPorts, 1), -XEN_EINVAL);
-    EXPECT_EQ(poll(1, kBadPtr, 1), -XEN_EFAULT);
-    put<evtchn_port_t>(1u << 20, kPorts);
-    EXPECT_EQ(poll(1, kPorts, 1), -XEN_EINVAL);
-    EXPECT_EQ(sched(SCHEDOP_poll, kBadPtr), -XEN_EFAULT);
-    put(sched_poll_compat32 { static_cast<uint32_t>(kPorts), 129, 1 });
+    EXPECT_EQ(poll(129, kPollList, 1), -XEN_EINVAL);
+    EXPECT_EQ(poll(1, kUnreadableArg, 1), -XEN_EFAULT);
+    put<evtchn_port_t>(1u << 20, kPollList);
+    EXPECT_EQ(poll(1, kPollList, 1), -XEN_EINVAL);
+    EXPECT_EQ(sched(SCHEDOP_poll, kUnreadableArg), -XEN_EFAULT);
+    put(sched_poll_compat32 { static_cast<uint32_t>(kPollList), 129, 1 });
     EXPECT_EQ(sched(SCHEDOP_poll, kScratch, false), -XEN_EINVAL);
-    put(sched_poll_compat32 { static_cast<uint32_t>(kPorts), 1, 1 });
+    put(sched_poll_compat32 { static_cast<uint32_t>(kPollList), 1, 1 });
     EXPECT_EQ(sched(SCHEDOP_poll, kScratch, false), -XEN_EINVAL);
 }
 
 // xen/common/sched/core.c, do_sched_op: copy_from_guest fails -> -EFAULT, and the domain runs on.
 TEST_F(HypercallErrno, SchedOpShutdownBadPointerIsEfaultAndDomainRuns)
 {
-    EXPECT_EQ(sched(SCHEDOP_shutdown, kBadPtr), -XEN_EFAULT);
+    EXPECT_EQ(sched(SCHEDOP_shutdown, kUnreadableArg), -XEN_EFAULT);
     EXPECT_EQ(last->effect, HypercallEffect::None);
-    EXPECT_EQ(sched(SCHEDOP_shutdown_code, kBadPtr), -XEN_EFAULT);
+    EXPECT_EQ(sched(SCHEDOP_shutdown_code, kUnreadableArg), -XEN_EFAULT);
     EXPECT_FALSE(domain->preset_shutdown_code().has_value());
 }
 
@@ -159,7 +159,7 @@ TEST_F(HypercallErrno, SchedOpRemoteShutdownNeedsPrivilege)
     EXPECT_EQ(sched(SCHEDOP_remote_shutdown), -XEN_ESRCH);
     put(sched_remote_shutdown { 0x7000, SHUTDOWN_poweroff });
     EXPECT_EQ(sched(SCHEDOP_remote_shutdown), -XEN_ESRCH);
-    EXPECT_EQ(sched(SCHEDOP_remote_shutdown, kBadPtr), -XEN_EFAULT);
+    EXPECT_EQ(sched(SCHEDOP_remote_shutdown, kUnreadableArg), -XEN_EFAULT);
 }
 
 // xen/common/sched/core.c, do_sched_op: default -> -ENOSYS.
@@ -205,8 +205,8 @@ TEST_F(HypercallErrno, HvmParamOtherDomainIsEperm)
 // xen/arch/x86/hvm/hvm.c, do_hvm_op: copy_from_guest -> -EFAULT; default -> -ENOSYS.
 TEST_F(HypercallErrno, HvmParamBadPointerAndUnknownSubop)
 {
-    EXPECT_EQ(call(XEN_HYPERCALL_hvm_op, HVMOP_get_param, kBadPtr), -XEN_EFAULT);
-    EXPECT_EQ(call(XEN_HYPERCALL_hvm_op, HVMOP_set_param, kBadPtr), -XEN_EFAULT);
+    EXPECT_EQ(call(XEN_HYPERCALL_hvm_op, HVMOP_get_param, kUnreadableArg), -XEN_EFAULT);
+    EXPECT_EQ(call(XEN_HYPERCALL_hvm_op, HVMOP_set_param, kUnreadableArg), -XEN_EFAULT);
     EXPECT_EQ(call(XEN_HYPERCALL_hvm_op, 99, kScratch), -XEN_ENOSYS);
     EXPECT_EQ(call(XEN_HYPERCALL_hvm_op, 0x7fffffff, kScratch), -XEN_ENOSYS);
 }
@@ -235,10 +235,10 @@ TEST_F(HypercallErrno, MemoryMapBadPointersAreEfault)
         uint32_t nr;
         uint32_t pad;
         uint64_t buf;
-    } m { 4, 0, kBadPtr };
+    } m { 4, 0, kUnreadableArg };
     put(m);
     EXPECT_EQ(call(XEN_HYPERCALL_memory_op, XENMEM_memory_map, kScratch), -XEN_EFAULT);
-    EXPECT_EQ(call(XEN_HYPERCALL_memory_op, XENMEM_memory_map, kBadPtr), -XEN_EFAULT);
+    EXPECT_EQ(call(XEN_HYPERCALL_memory_op, XENMEM_memory_map, kUnreadableArg), -XEN_EFAULT);
 }
 
 // xen/common/memory.c, do_memory_op XENMEM_maximum_reservation: dom0 exists, xsm refuses (-EPERM);
@@ -247,7 +247,7 @@ TEST_F(HypercallErrno, MemoryOpReservationNegativeCasesAndUnknownSubop)
 {
     put<domid_t>(0);
     EXPECT_EQ(call(XEN_HYPERCALL_memory_op, XENMEM_maximum_reservation, kScratch), -XEN_EPERM);
-    EXPECT_EQ(call(XEN_HYPERCALL_memory_op, XENMEM_maximum_reservation, kBadPtr), -XEN_EFAULT);
+    EXPECT_EQ(call(XEN_HYPERCALL_memory_op, XENMEM_maximum_reservation, kUnreadableArg), -XEN_EFAULT);
     put<domid_t>(DOMID_SELF);
     EXPECT_EQ(call(XEN_HYPERCALL_memory_op, 60, kScratch), -XEN_ENOSYS);
 }
@@ -283,9 +283,9 @@ TEST_F(HypercallErrno, VcpuOpMissingVcpuUnknownSubopAndUpWithoutInitialise)
     EXPECT_EQ(vcpu_op(VCPUOP_up, 1), -XEN_EINVAL);
     EXPECT_EQ(vcpu_op(VCPUOP_is_up, 1), 0);
     // x86/domain.c, arch_initialise_vcpu: the context unreadable -> -EFAULT, and nothing starts.
-    EXPECT_EQ(vcpu_op(VCPUOP_initialise, 1, kBadPtr), -XEN_EFAULT);
+    EXPECT_EQ(vcpu_op(VCPUOP_initialise, 1, kUnreadableArg), -XEN_EFAULT);
     EXPECT_EQ(vcpu_op(VCPUOP_up, 1), -XEN_EINVAL);
-    EXPECT_EQ(vcpu_op(VCPUOP_register_vcpu_info, 0, kBadPtr), -XEN_EFAULT);
+    EXPECT_EQ(vcpu_op(VCPUOP_register_vcpu_info, 0, kUnreadableArg), -XEN_EFAULT);
 }
 
 // pv_timer guest. xen/common/domain.c, do_vcpu_op: VCPUOP_set_periodic_timer: period < 1 ms
@@ -294,16 +294,16 @@ TEST_F(HypercallErrno, VcpuOpMissingVcpuUnknownSubopAndUpWithoutInitialise)
 TEST_F(HypercallErrno, TimerArgumentsXenRefuses)
 {
     EXPECT_EQ(periodic(0, 0), -XEN_EINVAL);
-    EXPECT_EQ(periodic(0, kMs - 1), -XEN_EINVAL);
+    EXPECT_EQ(periodic(0, kOneMs - 1), -XEN_EINVAL);
     EXPECT_EQ(periodic(0, 1ull << 62), -XEN_EINVAL);
     EXPECT_EQ(periodic(0, 1ull << 63), -XEN_EINVAL);
     EXPECT_EQ(periodic(0, (1ull << 62) - 1), 0);
-    EXPECT_EQ(periodic(4, 2 * kMs), -XEN_ENOENT);
-    EXPECT_EQ(vcpu_op(VCPUOP_set_periodic_timer, 0, kBadPtr), -XEN_EFAULT);
-    EXPECT_EQ(vcpu_op(VCPUOP_set_singleshot_timer, 0, kBadPtr), -XEN_EFAULT);
+    EXPECT_EQ(periodic(4, 2 * kOneMs), -XEN_ENOENT);
+    EXPECT_EQ(vcpu_op(VCPUOP_set_periodic_timer, 0, kUnreadableArg), -XEN_EFAULT);
+    EXPECT_EQ(vcpu_op(VCPUOP_set_singleshot_timer, 0, kUnreadableArg), -XEN_EFAULT);
     EXPECT_EQ(vcpu_op(VCPUOP_set_singleshot_timer, 4, 0), -XEN_ENOENT);
     for (uint32_t v = 1; v < 4; ++v) {
-        EXPECT_EQ(vcpu_op(VCPUOP_set_singleshot_timer, v, kBadPtr), -XEN_EINVAL) << "vcpu " << v;
+        EXPECT_EQ(vcpu_op(VCPUOP_set_singleshot_timer, v, kUnreadableArg), -XEN_EINVAL) << "vcpu " << v;
         EXPECT_EQ(vcpu_op(VCPUOP_stop_singleshot_timer, v, 0), -XEN_EINVAL) << "vcpu " << v;
     }
 }
@@ -317,7 +317,7 @@ TEST_F(HypercallErrno, RegisterVcpuInfoRefusesBadPlacesAndSecondRegistration)
         EXPECT_EQ(register_vcpu_info(v, 0x300, 4096 - 32), -XEN_ENXIO) << "vcpu " << v;
         EXPECT_EQ(register_vcpu_info(v, 0x300, 4096 - 64 + 8), -XEN_ENXIO) << "vcpu " << v;
         EXPECT_EQ(register_vcpu_info(v, 0x300, 68), -XEN_ENXIO) << "vcpu " << v;
-        EXPECT_EQ(register_vcpu_info(v, kBadPtr >> 12, 0), -XEN_EINVAL) << "vcpu " << v;
+        EXPECT_EQ(register_vcpu_info(v, kUnreadableArg >> 12, 0), -XEN_EINVAL) << "vcpu " << v;
         EXPECT_EQ(register_vcpu_info(v, 1ull << 60, 0), -XEN_EINVAL) << "vcpu " << v;
     }
     ASSERT_EQ(register_vcpu_info(1, 0x300, 64), 0);

@@ -205,7 +205,8 @@ TEST_F(xenstore_store, NodeSizeAndPermCountQuotas)
     EXPECT_EQ(error_of(write(kDom1Caller, "/guest/big", big)), ENOSPC);
     EXPECT_EQ(store.find("/guest/big"), nullptr);
     EXPECT_TRUE(write(kDom1Caller, "/guest/ok", std::string(quota.max_node_size - 8, 'x')).has_value());
-    EXPECT_EQ(error_of(write(kDom1Caller, "/guest/over", std::string(quota.max_node_size - 7, 'x'))), ENOSPC); // a byte over
+    // A byte over the limit.
+    EXPECT_EQ(error_of(write(kDom1Caller, "/guest/over", std::string(quota.max_node_size - 7, 'x'))), ENOSPC);
     EXPECT_TRUE(write(kDom0Caller, "/guest/dom0big", big).has_value());
 
     Perms six(6, Perm { 1, kAccessNone });
