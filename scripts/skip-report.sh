@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Reports every test CTest skipped, with the reason the test printed (its "SKIP: ..." line), from the
-# JUnit file of a run (ctest --output-junit). A skip is allowed only for something this machine lacks
+# JUnit files of one or more runs (ctest --output-junit). A skip is allowed only for something this machine lacks
 # (see ALLOWED); any other skip, or one without a reason, fails the run. XKVM_REQUIRE_KVM=1 makes
 # the tests themselves fail instead of skipping for want of KVM.
 set -euo pipefail
-junit=${1:?usage: skip-report.sh <ctest junit file>}
+[ $# -ge 1 ] || { echo "usage: skip-report.sh <ctest junit file>..." >&2; exit 2; }
 # What a machine may really lack: KVM (for the kvm backend's own tests), NUMA nodes, host CPUs,
 # a passthrough device or IOMMU, a host that runs 32-bit code.
 ALLOWED='kvm|/dev/kvm|NUMA|node|host CPUs|passthrough|IOMMU|32-bit code'
@@ -14,7 +14,7 @@ report=$(awk '
                  skipped = ($0 ~ /status="notrun"/) || ($0 ~ /status="disabled"/); reason = "" }
   skipped && reason == "" && /SKIP: / { reason = $0; sub(/.*SKIP: /, "", reason) }
   skipped && /<\/testcase>/ { if (reason == "") reason = "(no reason printed)"; print name "\t" reason; skipped = 0 }
-' "$junit")
+' "$@")
 
 if [ -z "$report" ]; then
   echo "skips: none"
