@@ -5,10 +5,10 @@
 
 namespace xkvm::vmm {
 
-Result<std::unique_ptr<DaemonXenstore>> DaemonXenstore::create()
+Result<std::unique_ptr<DaemonXenstore>> DaemonXenstore::create(uint32_t domid)
 {
     auto queue = TRY(FrameQueue::create(kMaxQueued));
-    return std::unique_ptr<DaemonXenstore>(new DaemonXenstore(std::move(queue)));
+    return std::unique_ptr<DaemonXenstore>(new DaemonXenstore(std::move(queue), domid));
 }
 
 void DaemonXenstore::send(const xenstore::Message& request)
@@ -28,15 +28,40 @@ void DaemonXenstore::reset()
 
 std::vector<ipc::Frame> DaemonXenstore::take_outgoing()
 {
-    return m_queue.take();
+    auto frames = m_queue.take();
+    for (auto& f : frames) {
+        if (f.kind != ipc::FrameKind::Xenstore) {
+            m_session.reset(); // the xs-reset event
+            continue;
+        }
+        // Our own encoding of a request the link parsed: it decodes.
+        if (auto msg = xenstore::decode_message(
+                std::span(reinterpret_cast<const uint8_t*>(f.payload.data()), f.payload.size())))
+            m_session.sent(*msg);
+    }
+    return frames;
 }
 
 Status DaemonXenstore::deliver(XenstoreLink& link, const ipc::Frame& frame)
 {
     auto msg = TRY(xenstore::decode_message(
         std::span(reinterpret_cast<const uint8_t*>(frame.payload.data()), frame.payload.size())));
-    link.deliver(msg);
+    if (m_session.answered(msg))
+        link.deliver(msg);
     return {};
+}
+
+void DaemonXenstore::requeue_for_new_daemon()
+{
+    std::vector<ipc::Frame> frames;
+    for (auto& msg : m_session.replay()) {
+        auto bytes = msg.encode();
+        frames.push_back(ipc::Frame::make(ipc::FrameKind::Xenstore, std::string(bytes.begin(), bytes.end())));
+    }
+    m_queue.push_front(std::move(frames));
+    if (m_session.overflowed())
+        log::get("xenstore")->warn("the guest's xenstore session was too large to record whole; a new "
+                                   "xkvmd gets part of it back");
 }
 
 size_t DaemonXenstore::dropped() const

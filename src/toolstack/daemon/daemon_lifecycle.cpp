@@ -33,6 +33,8 @@ std::array<uint8_t, 16> random_uuid()
 
 std::string describe_wait_status(int status)
 {
+    if (status < 0)
+        return "ended (a previous daemon's child: no exit status)";
     if (WIFSIGNALED(status))
         return fmt::format("killed by signal {}", WTERMSIG(status));
     if (WIFEXITED(status))
