@@ -313,7 +313,7 @@ int ControlLoop::run()
                 }
             if (!open || !*open) {
                 if (!m_machine || m_exit) {
-                    log::get("vmm")->info("control channel closed before the domain was built; exiting");
+                    log::get("vmm")->info("control channel closed with no domain to keep running; exiting");
                     return m_exit_code ? m_exit_code : 0;
                 }
                 detach("the control channel closed");

@@ -26,6 +26,10 @@ Status ControlLoop::listen_for_daemon(const std::string& rundir, uint32_t domid)
 void ControlLoop::detach(std::string_view why)
 {
     m_chan.reset();
+    if (!m_machine) {
+        m_exit = true; // nothing built: nothing to keep running
+        return;
+    }
     // What the old daemon never answered, and the guest's watches and nodes, go to the next one.
     m_xs->requeue_for_new_daemon();
     log::get("vmm")->warn("domain {}: xkvmd is gone ({}); the domain runs on, waiting for a daemon at {}", m_domid, why,

@@ -134,6 +134,9 @@ std::optional<Daemon::Clock::time_point> Daemon::run_timers(Clock::time_point no
     if (size_t n = m_store.expire_transactions())
         log::get("xkvmd")->info("discarded {} xenstore transaction(s) open too long", n);
     earlier(m_store.next_transaction_expiry());
+    // Before any waiter hears that a domain is gone, its record is gone too.
+    if (m_records_dirty)
+        sync_records();
     check_waiters();
     return deadline;
 }

@@ -80,7 +80,7 @@ void Daemon::readopt_domains()
         readopt(l.record.release_value());
     }
     destroy_orphans(recorded);
-    m_records_dirty = true;
+    sync_records(); // what was handled as a crash leaves no record behind
 }
 
 void Daemon::readopt(DomainRecord from_disk)
