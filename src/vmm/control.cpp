@@ -336,7 +336,7 @@ int ControlLoop::run()
 void ControlLoop::serve_machine_fds(const std::vector<pollfd>& fds)
 {
     if (fds[1].revents & POLLIN)
-        send_outgoing(m_xs->take_outgoing());
+        send_outgoing(m_xs->take_outgoing(m_machine->xenstore()));
     if (fds[2].revents & POLLIN)
         send_outgoing(m_relay->take_outgoing());
     if (fds[3].revents & POLLIN)

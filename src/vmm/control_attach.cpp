@@ -31,7 +31,7 @@ void ControlLoop::detach(std::string_view why)
         return;
     }
     // What the old daemon never answered, and the guest's watches and nodes, go to the next one.
-    m_xs->requeue_for_new_daemon();
+    m_xs->requeue_for_new_daemon(m_machine->xenstore());
     log::get("vmm")->warn("domain {}: xkvmd is gone ({}); the domain runs on, waiting for a daemon at {}", m_domid, why,
                    m_control_path);
 }

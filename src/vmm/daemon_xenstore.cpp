@@ -26,20 +26,24 @@ void DaemonXenstore::reset()
     (void)m_queue.push(ipc::json_frame(ipc::Json { { "event", "xs-reset" } }));
 }
 
-std::vector<ipc::Frame> DaemonXenstore::take_outgoing()
+std::vector<ipc::Frame> DaemonXenstore::take_outgoing(XenstoreLink& link)
 {
-    auto frames = m_queue.take();
-    for (auto& f : frames) {
+    std::vector<ipc::Frame> out;
+    for (auto& f : m_queue.take()) {
         if (f.kind != ipc::FrameKind::Xenstore) {
             m_session.reset(); // the xs-reset event
+            out.push_back(std::move(f));
             continue;
         }
         // Our own encoding of a request the link parsed: it decodes.
-        if (auto msg = xenstore::decode_message(
-                std::span(reinterpret_cast<const uint8_t*>(f.payload.data()), f.payload.size())))
-            m_session.sent(*msg);
+        auto msg = xenstore::decode_message(
+            std::span(reinterpret_cast<const uint8_t*>(f.payload.data()), f.payload.size()));
+        if (msg && !m_session.sent(*msg))
+            link.deliver(XenstoreSession::lost_transaction(*msg));
+        else
+            out.push_back(std::move(f));
     }
-    return frames;
+    return out;
 }
 
 Status DaemonXenstore::deliver(XenstoreLink& link, const ipc::Frame& frame)
@@ -51,10 +55,13 @@ Status DaemonXenstore::deliver(XenstoreLink& link, const ipc::Frame& frame)
     return {};
 }
 
-void DaemonXenstore::requeue_for_new_daemon()
+void DaemonXenstore::requeue_for_new_daemon(XenstoreLink& link)
 {
+    auto replay = m_session.replay();
+    for (auto& msg : replay.to_guest)
+        link.deliver(msg);
     std::vector<ipc::Frame> frames;
-    for (auto& msg : m_session.replay()) {
+    for (auto& msg : replay.to_daemon) {
         auto bytes = msg.encode();
         frames.push_back(ipc::Frame::make(ipc::FrameKind::Xenstore, std::string(bytes.begin(), bytes.end())));
     }

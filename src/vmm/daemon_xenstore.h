@@ -37,12 +37,13 @@ public:
     // Readable when there is something to take.
     int wake_fd() const { return m_queue.wake_fd(); }
     // Frames for the daemon: Xenstore frames for requests, a Json {"event":"xs-reset"} for a reset.
-    std::vector<ipc::Frame> take_outgoing();
+    // Requests in a transaction the old daemon took with it are answered into `link` instead.
+    std::vector<ipc::Frame> take_outgoing(XenstoreLink& link);
     // A frame from the daemon for the guest. EPROTO if it is not one well-formed xenstore message.
     // Answers to the replayed session are not passed on.
     Status deliver(XenstoreLink& link, const ipc::Frame& frame);
     // The daemon went away: what restores the guest's session goes first to the next one.
-    void requeue_for_new_daemon();
+    void requeue_for_new_daemon(XenstoreLink& link);
     const XenstoreSession& session() const { return m_session; }
 
     size_t dropped() const;

@@ -1,5 +1,7 @@
 #include "vmm/xenstore_session.h"
 
+#include <cstdlib>
+
 namespace xkvm::vmm {
 
 using xenstore::Message;
@@ -30,13 +32,24 @@ bool XenstoreSession::fits(size_t bytes)
     return true;
 }
 
-void XenstoreSession::sent(const Message& request)
+bool XenstoreSession::sent(const Message& request)
 {
+    if (request.tx_id != 0 && m_lost_tx.count(request.tx_id)) {
+        if (request.msg_type() == MsgType::TransactionEnd)
+            m_lost_tx.erase(request.tx_id);
+        return false;
+    }
     if (m_in_flight.size() >= kMaxInFlight) {
         m_overflowed = true;
-        return;
+        return true;
     }
     m_in_flight.push_back(request);
+    return true;
+}
+
+Message XenstoreSession::lost_transaction(const Message& request)
+{
+    return xenstore::error_reply(request, EAGAIN);
 }
 
 bool XenstoreSession::answered(const Message& reply)
@@ -48,7 +61,7 @@ bool XenstoreSession::answered(const Message& reply)
         if (it->req_id != reply.req_id || it->tx_id != reply.tx_id)
             continue;
         if (reply.msg_type() != MsgType::Error)
-            record(*it);
+            record(*it, reply);
         m_in_flight.erase(it);
         break;
     }
@@ -64,8 +77,17 @@ void XenstoreSession::erase_subtree(const std::string& path)
     }
 }
 
-void XenstoreSession::record(const Message& request)
+void XenstoreSession::record(const Message& request, const Message& reply)
 {
+    if (request.msg_type() == MsgType::TransactionStart) {
+        uint32_t tx = static_cast<uint32_t>(std::strtoul(reply.payload.c_str(), nullptr, 10));
+        m_lost_tx.erase(tx); // the new store hands out ids the old one had: this one is live
+        if (tx && m_open_tx.size() < kMaxInFlight)
+            m_open_tx.insert(tx);
+        return;
+    }
+    if (request.msg_type() == MsgType::TransactionEnd)
+        m_open_tx.erase(request.tx_id);
     if (request.tx_id != 0)
         return; // inside a transaction: not recorded (transactions die with the daemon)
     auto args = xenstore::split_first(request.payload);
@@ -115,12 +137,16 @@ void XenstoreSession::reset()
     m_nodes.clear();
     m_watches.clear();
     m_replay_ids.clear();
+    m_open_tx.clear();
+    m_lost_tx.clear();
     m_bytes = 0;
     m_overflowed = false;
 }
 
-std::vector<Message> XenstoreSession::replay()
+XenstoreSession::Replay XenstoreSession::replay()
 {
+    m_lost_tx.insert(m_open_tx.begin(), m_open_tx.end());
+    m_open_tx.clear();
     std::set<uint32_t> taken;
     for (auto& m : m_in_flight)
         taken.insert(m.req_id);
@@ -131,7 +157,8 @@ std::vector<Message> XenstoreSession::replay()
         m_replay_ids.insert(next);
         return next--;
     };
-    std::vector<Message> out;
+    Replay r;
+    auto& out = r.to_daemon;
     m_replay_ids.clear();
     for (auto& [path, value] : m_nodes) {
         if (value)
@@ -141,10 +168,14 @@ std::vector<Message> XenstoreSession::replay()
     }
     for (auto& [path, token] : m_watches)
         out.push_back(Message::make(MsgType::Watch, fresh_id(), 0, path + '\0' + token + '\0'));
-    for (auto& m : m_in_flight)
-        out.push_back(std::move(m));
+    for (auto& m : m_in_flight) {
+        if (m.tx_id == 0 || !m_lost_tx.count(m.tx_id))
+            out.push_back(std::move(m));
+        else
+            r.to_guest.push_back(lost_transaction(m));
+    }
     m_in_flight.clear();
-    return out;
+    return r;
 }
 
 } // namespace xkvm::vmm

@@ -68,7 +68,7 @@ TEST(XenstoreSession, ANewStoreGetsTheGuestsNodesAndWatchesBack)
 
     Daemon fresh;
     EXPECT_EQ(fresh.read("/local/domain/7/control/feature-poweroff"), "<none>");
-    auto replay = session.replay();
+    auto replay = session.replay().to_daemon;
     ASSERT_EQ(replay.size(), 3u); // two writes, one watch
     for (auto& m : replay)
         EXPECT_TRUE(fresh.guest(session, m).empty()) << "an answer to the replay reached the guest";
@@ -92,7 +92,7 @@ TEST(XenstoreSession, UnansweredRequestsAreSentAgainWithTheirOwnIds)
     session.sent(req(MsgType::Read, 41, std::string("name") + '\0'));
     EXPECT_EQ(session.in_flight(), 1u);
     Daemon fresh;
-    auto replay = session.replay();
+    auto replay = session.replay().to_daemon;
     ASSERT_EQ(replay.size(), 1u);
     EXPECT_EQ(replay[0].req_id, 41u);
     auto to_guest = fresh.guest(session, replay[0]);
@@ -111,11 +111,39 @@ TEST(XenstoreSession, ReplayIdsAvoidTheGuestsOwnAndTransactionsAreNotRecorded)
     session.sent(in_tx);
     EXPECT_TRUE(session.answered(xenstore::ok_reply(in_tx)));
     session.sent(req(MsgType::Read, 0xfffffff0u, std::string("a") + '\0'));
-    auto replay = session.replay();
+    auto replay = session.replay().to_daemon;
     ASSERT_EQ(replay.size(), 2u);
     EXPECT_EQ(replay[0].msg_type(), MsgType::Write);
     EXPECT_NE(replay[0].req_id, 0xfffffff0u);
     EXPECT_EQ(replay[1].req_id, 0xfffffff0u);
+}
+
+TEST(XenstoreSession, ATransactionTheOldDaemonTookWithItEndsInEagain)
+{
+    XenstoreSession session("/local/domain/7");
+    Daemon old;
+    auto started = old.guest(session, req(MsgType::TransactionStart, 1, std::string("") + '\0'));
+    ASSERT_EQ(started.size(), 1u);
+    uint32_t tx = static_cast<uint32_t>(std::stoul(started[0].payload));
+    Message in_tx = Message::make(MsgType::Write, 2, tx, std::string("t") + '\0' + "v");
+    ASSERT_TRUE(session.sent(in_tx)); // the old daemon dies before answering
+
+    auto replay = session.replay();
+    EXPECT_TRUE(replay.to_daemon.empty());
+    ASSERT_EQ(replay.to_guest.size(), 1u);
+    EXPECT_EQ(replay.to_guest[0].msg_type(), MsgType::Error);
+    EXPECT_EQ(replay.to_guest[0].req_id, 2u);
+    EXPECT_EQ(replay.to_guest[0].payload, std::string("EAGAIN") + '\0');
+    // Its end is answered here too, once; the guest starts again and its new transaction works.
+    Message end = Message::make(MsgType::TransactionEnd, 3, tx, std::string("T") + '\0');
+    EXPECT_FALSE(session.sent(end));
+    Daemon fresh;
+    auto again = fresh.guest(session, req(MsgType::TransactionStart, 4, std::string("") + '\0'));
+    ASSERT_EQ(again.size(), 1u);
+    uint32_t tx2 = static_cast<uint32_t>(std::stoul(again[0].payload));
+    auto wrote = fresh.guest(session, Message::make(MsgType::Write, 5, tx2, std::string("t") + '\0' + "v"));
+    ASSERT_EQ(wrote.size(), 1u);
+    EXPECT_NE(wrote[0].msg_type(), MsgType::Error);
 }
 
 TEST(XenstoreSession, AResetForgetsEverythingAndTheRecordIsBounded)
@@ -124,7 +152,7 @@ TEST(XenstoreSession, AResetForgetsEverythingAndTheRecordIsBounded)
     Daemon old;
     old.guest(session, req(MsgType::Watch, 1, std::string("x") + '\0' + "t" + '\0'));
     session.reset();
-    EXPECT_TRUE(session.replay().empty());
+    EXPECT_TRUE(session.replay().to_daemon.empty());
 
     std::string big(3000, 'v');
     for (uint32_t i = 0; i < 1000; ++i) {
