@@ -222,13 +222,27 @@ TEST_F(DaemonProcess, AClientOfAnotherUserIsTurnedAway)
 
 // Re-adoption (daemon_adopt.cpp): a stand-in VMM, a child of ours listening where a real one would,
 // answers `adopt`, `status` and `destroy` (exit 0), and exits 3 if anything comes before `adopt`.
-pid_t fake_vmm(UniqueFd listener, uint32_t domid)
+// It listens itself (the daemon learns the VMM's pid from the listener's credentials) and returns
+// once it does.
+pid_t fake_vmm(const fs::path& socket, uint32_t domid)
 {
+    int ready[2];
+    if (::pipe(ready) != 0)
+        return -1;
     pid_t pid = ::fork();
-    if (pid != 0)
-        return pid;
-    pollfd p { listener.get(), POLLIN, 0 };
-    auto fd = ::poll(&p, 1, 30'000) == 1 ? ipc::accept_unix(listener.get()) : Result<UniqueFd>(fail(ETIMEDOUT, "-"));
+    if (pid != 0) {
+        ::close(ready[1]);
+        char c = 0;
+        bool ok = ::read(ready[0], &c, 1) == 1;
+        ::close(ready[0]);
+        return ok ? pid : -1;
+    }
+    auto listener = ipc::listen_unix(socket.string());
+    if (!listener)
+        ::_exit(7);
+    (void)!::write(ready[1], "L", 1);
+    pollfd p { listener->get(), POLLIN, 0 };
+    auto fd = ::poll(&p, 1, 30'000) == 1 ? ipc::accept_unix(listener->get()) : Result<UniqueFd>(fail(ETIMEDOUT, "-"));
     if (!fd)
         ::_exit(4);
     auto chan = ipc::Channel::create(fd.release_value()).release_value();
@@ -275,16 +289,13 @@ std::string record_text(uint32_t domid, const std::string& name, pid_t vmm)
 
 TEST_F(DaemonProcess, ARestartedDaemonAdoptsLiveVmmsAndCleansUpTheRest)
 {
-    auto listener = ipc::listen_unix((m_rundir / "5").string() + "/control.sock");
-    ASSERT_FALSE(listener); // no directory yet
     ASSERT_EQ(::mkdir((m_rundir / "5").c_str(), 0700), 0);
-    listener = ipc::listen_unix((m_rundir / "5" / "control.sock").string());
-    ASSERT_TRUE(listener) << listener.error().message;
-    pid_t vmm = fake_vmm(listener.release_value(), 5);
+    pid_t vmm = fake_vmm(m_rundir / "5" / "control.sock", 5);
     ASSERT_GT(vmm, 0);
     ASSERT_TRUE(save_record(m_rundir.string(), 5, record_text(5, "kept", vmm)));
     // Domain 9's VMM is gone: a socket file nobody listens on.
     ASSERT_EQ(::mkdir((m_rundir / "9").c_str(), 0700), 0);
+    // Discarded on purpose: closing the listener leaves the socket file with nobody behind it.
     (void)ipc::listen_unix((m_rundir / "9" / "control.sock").string());
     ASSERT_TRUE(save_record(m_rundir.string(), 9, record_text(9, "gone", vmm + 100000)));
     std::ofstream(m_rundir / "domains" / "12.json") << R"({"version": 1, "domid": 12})";
