@@ -67,7 +67,7 @@ TEST(XenstoreSession, ANewStoreGetsTheGuestsNodesAndWatchesBack)
     EXPECT_EQ(session.in_flight(), 0u);
 
     Daemon fresh;
-    EXPECT_EQ(fresh.read("/local/domain/7/control/feature-poweroff"), "<none>");
+    EXPECT_EQ(fresh.read("/local/domain/7/control/feature-poweroff"), ""); // made for the guest to fill in
     auto replay = session.replay().to_daemon;
     ASSERT_EQ(replay.size(), 3u); // two writes, one watch
     for (auto& m : replay)
@@ -107,8 +107,8 @@ TEST(XenstoreSession, ReplayIdsAvoidTheGuestsOwnAndTransactionsAreNotRecorded)
 {
     XenstoreSession session("/local/domain/7");
     Daemon old;
-    old.guest(session, req(MsgType::Write, 1, std::string("a") + '\0' + "1"));
-    Message in_tx = Message::make(MsgType::Write, 2, 99, std::string("b") + '\0' + "2");
+    old.guest(session, req(MsgType::Write, 1, std::string("data/a") + '\0' + "1"));
+    Message in_tx = Message::make(MsgType::Write, 2, 99, std::string("data/b") + '\0' + "2");
     session.sent(in_tx);
     EXPECT_TRUE(session.answered(xenstore::ok_reply(in_tx)));
     session.sent(req(MsgType::Read, 0xfffffff0u, std::string("a") + '\0'));
@@ -126,7 +126,7 @@ TEST(XenstoreSession, ATransactionTheOldDaemonTookWithItEndsInEagain)
     auto started = old.guest(session, req(MsgType::TransactionStart, 1, std::string("") + '\0'));
     ASSERT_EQ(started.size(), 1u);
     uint32_t tx = static_cast<uint32_t>(std::stoul(started[0].payload));
-    Message in_tx = Message::make(MsgType::Write, 2, tx, std::string("t") + '\0' + "v");
+    Message in_tx = Message::make(MsgType::Write, 2, tx, std::string("data/t") + '\0' + "v");
     ASSERT_TRUE(session.sent(in_tx)); // the old daemon dies before answering
 
     auto replay = session.replay();
@@ -142,7 +142,7 @@ TEST(XenstoreSession, ATransactionTheOldDaemonTookWithItEndsInEagain)
     auto again = fresh.guest(session, req(MsgType::TransactionStart, 4, std::string("") + '\0'));
     ASSERT_EQ(again.size(), 1u);
     uint32_t tx2 = static_cast<uint32_t>(std::stoul(again[0].payload));
-    auto wrote = fresh.guest(session, Message::make(MsgType::Write, 5, tx2, std::string("t") + '\0' + "v"));
+    auto wrote = fresh.guest(session, Message::make(MsgType::Write, 5, tx2, std::string("data/t") + '\0' + "v"));
     ASSERT_EQ(wrote.size(), 1u);
     EXPECT_NE(wrote[0].msg_type(), MsgType::Error);
 }

@@ -10,7 +10,7 @@
 #include "toolstack/daemon/daemon.h"
 
 #include <fcntl.h>
-#include <sys/pidfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -128,7 +128,7 @@ Result<std::unique_ptr<VmmLink>> Daemon::connect_vmm(const DomainRecord& rec)
     auto cred = TRY(ipc::peer_credentials(fd.get()));
     if (cred.pid != rec.vmm_pid)
         log::get("xkvmd")->warn("domain {}: its VMM is pid {}, not {} as recorded", rec.domid, cred.pid, rec.vmm_pid);
-    UniqueFd pidfd(::pidfd_open(cred.pid, 0));
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, cred.pid, 0))); // glibc 2.36's wrapper lacks C linkage
     if (!pidfd)
         return make_unexpected(Error::from_errno(fmt::format("pidfd_open {}", cred.pid)));
     auto link = TRY(VmmLink::adopt(cred.pid, rec.domid, std::move(fd)));

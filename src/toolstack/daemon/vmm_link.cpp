@@ -2,7 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/pidfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -65,7 +65,7 @@ Result<std::unique_ptr<VmmLink>> VmmLink::adopt(pid_t pid, uint32_t domid, Uniqu
 void VmmLink::kill()
 {
     if (m_pidfd)
-        ::pidfd_send_signal(m_pidfd.get(), SIGKILL, nullptr, 0);
+        ::syscall(SYS_pidfd_send_signal, m_pidfd.get(), SIGKILL, nullptr, 0); // glibc 2.36's wrapper lacks C linkage
     else
         ::kill(m_pid, SIGKILL);
 }
