@@ -94,6 +94,7 @@ TEST_F(CliReadopt, ASigkilledDaemonLeavesTheGuestRunningAndTheNextOneTakesItBack
     EXPECT_TRUE(eventually([&] { return !running(*vmm); }, 10s));
     EXPECT_TRUE(processes("xkvm-vmm").empty());
     EXPECT_TRUE(domain_dirs().empty()) << fmt::format("{}", fmt::join(domain_dirs(), " "));
+    EXPECT_FALSE(std::filesystem::exists(m_rundir + "/domains")) << "a record outlived its domain";
     EXPECT_FALSE(list_row("g"));
 }
 
@@ -132,6 +133,7 @@ TEST_F(CliReadopt, AVmmThatDiedWhileTheDaemonWasDownIsACrash)
     EXPECT_EQ(listed.rc, 0);
     EXPECT_EQ(listed.out.find("g "), std::string::npos) << listed.out;
     EXPECT_TRUE(domain_dirs().empty()) << fmt::format("{}", fmt::join(domain_dirs(), " "));
+    EXPECT_FALSE(std::filesystem::exists(m_rundir + "/domains")) << "a record outlived its domain";
     EXPECT_NE(read_file(m_rundir + "/xkvmd.log").find("handled as a crash"), std::string::npos);
 }
 

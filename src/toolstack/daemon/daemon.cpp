@@ -344,24 +344,6 @@ void Daemon::reap_children()
     }
 }
 
-void Daemon::vmm_ended(pid_t pid, int status)
-{
-    auto it = m_vmms.find(pid);
-    if (it == m_vmms.end())
-        return;
-    // Its last words (a build error, a shutdown event) are still in the socket: read them first.
-    if (it->second->channel_open())
-        vmm_readable(*it->second);
-    it = m_vmms.find(pid);
-    if (it == m_vmms.end())
-        return;
-    it->second->exited = true;
-    it->second->wait_status = status;
-    vmm_exited(*it->second);
-    m_vmms.erase(pid);
-    m_records_dirty = true;
-}
-
 VmmLink* Daemon::link_of(const DomainRecord& rec)
 {
     if (!rec.vmm_pid)
@@ -401,28 +383,6 @@ void Daemon::check_waiters()
     for (auto& w : m_waiters)
         keep.push_back(std::move(w));
     m_waiters = std::move(keep);
-}
-
-void Daemon::shutdown_all()
-{
-    for (auto* rec : m_table.all())
-        forget(rec->domid);
-    for (auto& [pid, link] : m_vmms) {
-        link->kill();
-        int status;
-        if (link->our_child()) {
-            ::waitpid(pid, &status, 0);
-        } else {
-            pollfd p { link->pidfd(), POLLIN, 0 };
-            ::poll(&p, 1, 2000);
-        }
-        ipc::remove_tree(ipc::domain_dir(m_opts.rundir, link->domid()));
-    }
-    // Stopping the daemon ends its domains: nothing is left to re-adopt.
-    ipc::remove_tree(ipc::domain_records_dir(m_opts.rundir));
-    m_vmms.clear();
-    for (auto* rec : m_table.all())
-        ipc::remove_tree(ipc::domain_dir(m_opts.rundir, rec->domid));
 }
 
 } // namespace xkvm::toolstack
