@@ -68,8 +68,9 @@ Result<ipc::Json> ControlLoop::adopt(const Call& call)
         struct stat st;
         if (::fstat(call.fds[0].get(), &st) < 0 || !S_ISFIFO(st.st_mode))
             return fail(EINVAL, "adopt: the log descriptor is not a pipe");
-        ::dup2(call.fds[0].get(), STDERR_FILENO);
-        ::dup2(call.fds[0].get(), STDOUT_FILENO);
+        // Only stderr: the sandbox allows dup2 onto nothing else (src/sandbox/syscall_tables.cpp).
+        if (::dup2(call.fds[0].get(), STDERR_FILENO) < 0)
+            return make_unexpected(Error::from_errno("adopt: dup2"));
     }
     // A shutdown while no daemon was there is reported now, after this reply.
     m_shutdown_reported = false;
