@@ -35,6 +35,7 @@ inline constexpr std::string_view kConsoleInput = "console-input";
 inline constexpr std::string_view kShutdownRequest = "shutdown-request";
 inline constexpr std::string_view kDebugVirq = "debug-virq";
 inline constexpr std::string_view kEndConsole = "end-console";
+inline constexpr std::string_view kAdopt = "adopt"; // a restarted xkvmd on <rundir>/<domid>/control.sock
 inline constexpr std::string_view kEvtchnConnect = "evtchn-connect";
 inline constexpr std::string_view kEvtchnPeerClosed = "evtchn-peer-closed";
 inline constexpr std::string_view kEvtchnDomainGone = "evtchn-domain-gone";

@@ -30,6 +30,17 @@ std::string monitor_socket_path(const std::string& rundir, uint32_t domid)
     return domain_dir(rundir, domid) + "/monitor.sock";
 }
 
+std::string control_socket_path(const std::string& rundir, uint32_t domid)
+{
+    return domain_dir(rundir, domid) + "/control.sock";
+}
+
+std::string domain_records_dir(const std::string& rundir) { return rundir + "/domains"; }
+std::string domain_record_path(const std::string& rundir, uint32_t domid)
+{
+    return fmt::format("{}/{}.json", domain_records_dir(rundir), domid);
+}
+
 Status make_dirs(const std::string& path, unsigned mode)
 {
     std::string partial;

@@ -5,6 +5,8 @@
 //   <rundir>/xkvmd.log               the daemon's stderr
 //   <rundir>/<domid>/console.sock    a domain's console, served by its VMM
 //   <rundir>/<domid>/monitor.sock    a domain's vm_event monitor endpoint, served by its VMM
+//   <rundir>/<domid>/control.sock    a domain's control socket, where a restarted xkvmd finds its VMM
+//   <rundir>/domains/<domid>.json    xkvmd's record of a domain, to re-adopt it after a restart
 #pragma once
 
 #include <cstdint>
@@ -24,6 +26,9 @@ std::string daemon_log_path(const std::string& rundir);
 std::string domain_dir(const std::string& rundir, uint32_t domid);
 std::string console_socket_path(const std::string& rundir, uint32_t domid);
 std::string monitor_socket_path(const std::string& rundir, uint32_t domid);
+std::string control_socket_path(const std::string& rundir, uint32_t domid);
+std::string domain_records_dir(const std::string& rundir);
+std::string domain_record_path(const std::string& rundir, uint32_t domid);
 
 // mkdir -p with `mode` for the directories it creates.
 Status make_dirs(const std::string& path, unsigned mode = 0700);

@@ -70,12 +70,18 @@ Result<UniqueFd> accept_unix(int listener)
     }
 }
 
-Status check_peer_uid(int fd)
+Result<ucred> peer_credentials(int fd)
 {
     ucred cred {};
     socklen_t len = sizeof(cred);
     if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
         return make_unexpected(Error::from_errno("SO_PEERCRED"));
+    return cred;
+}
+
+Status check_peer_uid(int fd)
+{
+    ucred cred = TRY(peer_credentials(fd));
     if (cred.uid != ::geteuid() && cred.uid != 0)
         return fail(EACCES, "a client of uid {} (pid {}) is neither root nor uid {}", cred.uid, cred.pid, ::geteuid());
     return {};

@@ -1,6 +1,8 @@
 // Unix stream sockets for the toolstack: listening, connecting, socket pairs.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <string>
 #include <utility>
 
@@ -20,5 +22,7 @@ Result<std::pair<UniqueFd, UniqueFd>> socket_pair();
 Result<UniqueFd> accept_unix(int listener);
 // The peer of a connected Unix socket (SO_PEERCRED) is this user or root; EACCES otherwise.
 Status check_peer_uid(int fd);
+// The peer's credentials as the kernel recorded them at connect (or socketpair) time.
+Result<ucred> peer_credentials(int fd);
 
 } // namespace xkvm::ipc

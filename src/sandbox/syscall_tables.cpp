@@ -6,6 +6,7 @@
 #include <linux/falloc.h>
 #include <linux/sched.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 namespace xkvm::sandbox {
 
@@ -89,6 +90,8 @@ constexpr AllowedCall kControl[] = {
     allow("sched_setaffinity"),
     // The console socket goes when the domain ends.
     allow("unlink"),
+    // adopt: a restarted daemon's log pipe becomes our stderr (vmm/control_attach.cpp); nothing else.
+    allow_if("dup2", 1, ~0ull, STDERR_FILENO),
 };
 
 constexpr AllowedCall kVcpu[] = {

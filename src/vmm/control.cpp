@@ -4,6 +4,7 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -62,10 +63,14 @@ ControlLoop::~ControlLoop()
     }
     if (!m_console_path.empty())
         ::unlink(m_console_path.c_str());
+    if (!m_control_path.empty())
+        ::unlink(m_control_path.c_str());
 }
 
 void ControlLoop::send(const Json& j, std::vector<UniqueFd> fds)
 {
+    if (!m_chan)
+        return; // no daemon to tell; what matters is asked again by the next one (control_attach.cpp)
     ipc::Frame f = ipc::json_frame(j);
     f.fds = std::move(fds);
     if (auto r = m_chan->send(std::move(f)); !r)
@@ -74,6 +79,8 @@ void ControlLoop::send(const Json& j, std::vector<UniqueFd> fds)
 
 void ControlLoop::send_outgoing(std::vector<ipc::Frame> frames)
 {
+    if (!m_chan)
+        return;
     for (auto& f : frames)
         if (auto r = m_chan->send(std::move(f)); !r)
             log::get("vmm")->warn("control channel: {}", r.error().message);
@@ -93,7 +100,7 @@ Status ControlLoop::build(const Json& req, uint64_t id)
     // The creator's choice (the CLI's XKVM_ACCEL) wins over the daemon's environment.
     hv::Accel accel = spec.accel.empty() ? TRY(hv::accel_from_environment()) : TRY(hv::parse_accel(spec.accel));
     m_machine = TRY(Machine::create(spec, accel));
-    m_xs = TRY(DaemonXenstore::create());
+    m_xs = TRY(DaemonXenstore::create(spec.domid));
     m_machine->xenstore().set_backend(m_xs.get());
     m_relay = TRY(EvtchnRelay::create(m_machine->xen().evtchn()));
     m_machine->xen().evtchn().set_broker(m_relay.get());
@@ -104,6 +111,8 @@ Status ControlLoop::build(const Json& req, uint64_t id)
     ::unlink(m_console_path.c_str());
     m_listener = TRY(ipc::listen_unix(m_console_path));
     TRY(m_machine->monitor().listen(ipc::monitor_socket_path(rundir, spec.domid)));
+    m_domid = spec.domid;
+    TRY(listen_for_daemon(rundir, spec.domid));
 
     m_history = m_machine->console().subscribe(1, [this](std::string_view bytes) {
         std::lock_guard guard(m_console_lock);
@@ -158,7 +167,7 @@ Status ControlLoop::handle_frame(ipc::Frame& f)
     if (f.kind == ipc::FrameKind::Xenstore) {
         if (!m_machine)
             return fail(EPROTO, "xenstore traffic before build");
-        return DaemonXenstore::deliver(m_machine->xenstore(), f);
+        return m_xs->deliver(m_machine->xenstore(), f);
     }
     auto j = TRY(ipc::parse_json(f));
     // Replies to our own requests (an interdomain bind) carry no "op".
@@ -176,8 +185,8 @@ void ControlLoop::report_shutdown()
     if (m_shutdown_reported)
         return;
     auto info = m_machine->shutdown_info();
-    if (!info)
-        return;
+    if (!info || !attached())
+        return; // without a daemon: told to the next one when it adopts us
     m_shutdown_reported = true;
     distribute_console(); // the last words reach the clients before the daemon decides
     send(Json { { "event", "shutdown" }, { "reason", info->reason }, { "detail", info->detail } });
@@ -275,13 +284,16 @@ int ControlLoop::run()
     while (!m_exit) {
         std::erase_if(m_clients, [](const auto& c) { return !c->fd; });
         std::vector<pollfd> fds;
-        fds.push_back({ m_chan->fd(), short(POLLIN | (m_chan->has_pending_output() ? POLLOUT : 0)), 0 });
+        // Without a daemon the guest's xenstore requests and interdomain binds stay queued.
+        int chan_fd = m_chan ? m_chan->fd() : -1;
+        fds.push_back({ chan_fd, short(POLLIN | (m_chan && m_chan->has_pending_output() ? POLLOUT : 0)), 0 });
         if (m_machine) {
-            fds.push_back({ m_xs->wake_fd(), POLLIN, 0 });
-            fds.push_back({ m_relay->wake_fd(), POLLIN, 0 });
+            fds.push_back({ m_chan ? m_xs->wake_fd() : -1, POLLIN, 0 });
+            fds.push_back({ m_chan ? m_relay->wake_fd() : -1, POLLIN, 0 });
             fds.push_back({ m_console_wake.get(), POLLIN, 0 });
             fds.push_back({ m_shutdown_wake.get(), POLLIN, 0 });
             fds.push_back({ m_listener ? m_listener.get() : -1, POLLIN, 0 });
+            fds.push_back({ m_daemon_listener.get(), POLLIN, 0 });
             for (auto& c : m_clients)
                 fds.push_back({ c->fd.get(), short(POLLIN | (c->out.empty() ? 0 : POLLOUT)), 0 });
         }
@@ -291,7 +303,7 @@ int ControlLoop::run()
             log::get("vmm")->error("poll: {}", errno_string(errno));
             return 1;
         }
-        if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+        if (m_chan && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
             std::vector<ipc::Frame> frames;
             auto open = m_chan->receive(frames);
             for (auto& f : frames)
@@ -300,49 +312,63 @@ int ControlLoop::run()
                     open = false;
                 }
             if (!open || !*open) {
-                // No daemon, no domain: nobody could manage it any more.
-                log::get("vmm")->info("control channel closed; destroying the domain");
-                return m_exit_code ? m_exit_code : 0;
+                if (!m_machine || m_exit) {
+                    log::get("vmm")->info("control channel closed with no domain to keep running; exiting");
+                    return m_exit_code ? m_exit_code : 0;
+                }
+                detach("the control channel closed");
             }
         }
-        if (m_machine) {
-            if (fds[1].revents & POLLIN)
-                send_outgoing(m_xs->take_outgoing());
-            if (fds[2].revents & POLLIN)
-                send_outgoing(m_relay->take_outgoing());
-            if (fds[3].revents & POLLIN)
-                distribute_console();
-            if (fds[4].revents & POLLIN)
-                report_shutdown();
-            if (fds[5].revents & POLLIN)
-                accept_clients();
-            constexpr size_t kFirstClient = 6;
-            for (size_t i = kFirstClient; i < fds.size() && i - kFirstClient < m_clients.size(); ++i) {
-                Client& c = *m_clients[i - kFirstClient];
-                if (fds[i].revents & POLLOUT)
-                    flush_client(c);
-                if (c.fd && (fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                    client_readable(c);
-            }
-        }
-        if (auto r = m_chan->flush(); !r)
-            return 1;
+        if (m_machine)
+            serve_machine_fds(fds);
+        if (m_chan)
+            if (auto r = m_chan->flush(); !r)
+                detach(r.error().message);
     }
     // Answer the last request before going.
-    (void)m_chan->flush_blocking(1s);
+    if (m_chan)
+        (void)m_chan->flush_blocking(1s);
     if (m_machine)
         close_consoles();
     return m_exit_code;
 }
 
+void ControlLoop::serve_machine_fds(const std::vector<pollfd>& fds)
+{
+    if (fds[1].revents & POLLIN)
+        send_outgoing(m_xs->take_outgoing(m_machine->xenstore()));
+    if (fds[2].revents & POLLIN)
+        send_outgoing(m_relay->take_outgoing());
+    if (fds[3].revents & POLLIN)
+        distribute_console();
+    if (fds[4].revents & POLLIN)
+        report_shutdown();
+    if (fds[5].revents & POLLIN)
+        accept_clients();
+    if (fds[6].revents & POLLIN)
+        accept_daemon();
+    constexpr size_t kFirstClient = 7;
+    for (size_t i = kFirstClient; i < fds.size() && i - kFirstClient < m_clients.size(); ++i) {
+        Client& c = *m_clients[i - kFirstClient];
+        if (fds[i].revents & POLLOUT)
+            flush_client(c);
+        if (c.fd && (fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+            client_readable(c);
+    }
+}
+
 int run_control_channel(int control_fd)
 {
+    // Our stderr is xkvmd's log pipe: once the daemon is gone, a write must fail, not kill the domain.
+    ::signal(SIGPIPE, SIG_IGN);
+    // The socket pair was made by the daemon: its credentials say who may adopt us later.
+    auto daemon = ipc::peer_credentials(control_fd);
     auto chan = ipc::Channel::create(UniqueFd(control_fd));
-    if (!chan) {
-        std::fprintf(stderr, "xkvm-vmm: %s\n", chan.error().message.c_str());
+    if (!daemon || !chan) {
+        std::fprintf(stderr, "xkvm-vmm: %s\n", (daemon ? chan.error() : daemon.error()).message.c_str());
         return 1;
     }
-    ControlLoop loop(chan.release_value());
+    ControlLoop loop(chan.release_value(), daemon->uid);
     return loop.run();
 }
 

@@ -15,6 +15,8 @@
 //     end-console                   -        (the domain is preserved after shutdown: close consoles)
 //     debug-virq                    -        (xl debug-keys q: VIRQ_DEBUG on every vCPU)
 //     destroy                       -        (then the process exits)
+//     adopt + [log pipe]            domid, pid, paused   (a restarted daemon on control.sock; our
+//                                            stderr becomes the pipe; a shutdown it missed follows)
 //     evtchn-connect | evtchn-peer-closed | evtchn-domain-gone   interdomain event channels
 //                                            (evtchn_relay.h)
 //   VMM -> daemon requests: evtchn-bind (evtchn_relay.h); the daemon's replies carry no "op".
@@ -26,7 +28,8 @@
 //
 // The console is served at <rundir>/<domid>/console.sock: a client gets the history, then the live
 // output; bytes it sends are typed into the guest. Connections close when the domain shuts down.
-// If the control channel closes (the daemon died) the domain is destroyed.
+// If the control channel closes after the build (the daemon died), the domain runs on and waits
+// for the next daemon at <rundir>/<domid>/control.sock (control_attach.cpp); before it, we exit.
 #pragma once
 
 namespace xkvm::vmm {

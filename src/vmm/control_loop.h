@@ -3,6 +3,9 @@
 // control.cpp (the loop) and control_ops.cpp (the operation table and status).
 #pragma once
 
+#include <poll.h>
+#include <sys/types.h>
+
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -23,7 +26,9 @@ namespace xkvm::vmm {
 
 class ControlLoop {
 public:
-    explicit ControlLoop(std::unique_ptr<ipc::Channel> chan) : m_chan(std::move(chan)) { }
+    // `daemon_uid`: the user of the daemon that started us; only its xkvmd may adopt us later.
+    ControlLoop(std::unique_ptr<ipc::Channel> chan, uid_t daemon_uid)
+        : m_chan(std::move(chan)), m_daemon_uid(daemon_uid) { }
     ~ControlLoop();
     int run();
 
@@ -47,15 +52,28 @@ private:
     Result<ipc::Json> relay(const Call& call);
     ipc::Json status();
     void report_shutdown();
+    void serve_machine_fds(const std::vector<pollfd>& fds);
     void accept_clients();
     void client_readable(Client& c);
     void distribute_console();
     void flush_client(Client& c);
     void close_consoles();
+    // control_attach.cpp: outliving xkvmd. Without a daemon the domain runs on, and a restarted
+    // xkvmd connects to <rundir>/<domid>/control.sock and sends `adopt`.
+    Status listen_for_daemon(const std::string& rundir, uint32_t domid);
+    void accept_daemon();
+    void detach(std::string_view why);
+    Result<ipc::Json> adopt(const Call& call);
+    bool attached() const { return m_chan != nullptr; }
+
     void send(const ipc::Json& j, std::vector<UniqueFd> fds = {});
     void send_outgoing(std::vector<ipc::Frame> frames);
 
-    std::unique_ptr<ipc::Channel> m_chan;
+    std::unique_ptr<ipc::Channel> m_chan; // null while no daemon is attached
+    uid_t m_daemon_uid;
+    uint32_t m_domid = 0;
+    UniqueFd m_daemon_listener;
+    std::string m_control_path;
     // Declared before the machine: it delivers into the machine's event channels, so it is stopped
     // first and destroyed last.
     std::unique_ptr<EvtchnRelay> m_relay;

@@ -133,6 +133,7 @@ Result<Json> ControlLoop::dispatch(const Call& call)
              return Json::object();
          } },
         { ops::kEndConsole, [](ControlLoop& l, Machine&, const Call&) -> Done { return l.close_consoles(), Json::object(); } },
+        { ops::kAdopt, [](ControlLoop& l, Machine&, const Call& c) { return l.adopt(c); } },
         { ops::kDestroy, [](ControlLoop& l, Machine&, const Call&) -> Done { return l.m_exit = true, Json::object(); } },
         { ops::kSandboxProbe, [](ControlLoop&, Machine&, const Call&) { return sandbox_probe(); } },
         { ops::kEvtchnConnect, [](ControlLoop& l, Machine&, const Call& c) { return l.relay(c); } },

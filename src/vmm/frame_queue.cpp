@@ -45,4 +45,17 @@ std::vector<ipc::Frame> FrameQueue::take()
     return out;
 }
 
+void FrameQueue::push_front(std::vector<ipc::Frame> frames)
+{
+    if (frames.empty())
+        return;
+    {
+        std::lock_guard guard(*m_lock);
+        for (auto it = frames.rbegin(); it != frames.rend(); ++it)
+            m_queue.push_front(std::move(*it));
+    }
+    uint64_t one = 1;
+    (void)!::write(m_wake.get(), &one, sizeof(one));
+}
+
 } // namespace xkvm::vmm

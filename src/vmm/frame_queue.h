@@ -22,6 +22,9 @@ public:
     // Drops queued frames that match (e.g. requests made void by a reconnect).
     void drop_if(const std::function<bool(const ipc::Frame&)>& pred);
     std::vector<ipc::Frame> take();
+    // Puts `frames` ahead of what is queued, in their order, past the bound if need be (they were
+    // queued once already).
+    void push_front(std::vector<ipc::Frame> frames);
     int wake_fd() const { return m_wake.get(); }
 
 private:

@@ -73,6 +73,8 @@ Result<std::unique_ptr<Daemon>> Daemon::create(DaemonOptions opts)
     // What xl sets up for the host at boot: dom0's name and id, and the parent of every domain's home.
     TRY(d->xs_call(xenstore::MsgType::Write, std::string("/local/domain/0/name") + '\0' + "Domain-0"));
     TRY(d->xs_call(xenstore::MsgType::Write, std::string("/local/domain/0/domid") + '\0' + "0"));
+    // Domains a previous daemon left running (daemon_adopt.cpp).
+    d->readopt_domains();
     return d;
 }
 
@@ -122,14 +124,19 @@ std::optional<Daemon::Clock::time_point> Daemon::run_timers(Clock::time_point no
     for (auto& [pid, link] : m_vmms) {
         if (link->kill_deadline && *link->kill_deadline <= now && !link->exited) {
             log::get("xkvmd")->warn("the VMM of domain {} (pid {}) did not exit; killing it", link->domid(), pid);
-            ::kill(pid, SIGKILL);
+            link->kill();
             link->kill_deadline.reset();
         }
+        size_t before = link->pending();
         earlier(link->expire(now));
+        m_records_dirty = m_records_dirty || link->pending() != before;
     }
     if (size_t n = m_store.expire_transactions())
         log::get("xkvmd")->info("discarded {} xenstore transaction(s) open too long", n);
     earlier(m_store.next_transaction_expiry());
+    // Before any waiter hears that a domain is gone, its record is gone too.
+    if (m_records_dirty)
+        sync_records();
     check_waiters();
     return deadline;
 }
@@ -154,6 +161,14 @@ bool Daemon::poll_once(Clock::time_point now, std::optional<Clock::time_point> d
     size_t log_index = fds.size();
     if (m_log)
         fds.push_back({ m_log->read_fd(), POLLIN, 0 });
+    // VMMs a previous daemon started: not our children, so no SIGCHLD; their pidfds say they ended.
+    size_t pidfd_index = fds.size();
+    std::vector<pid_t> adopted_pids;
+    for (auto& [pid, link] : m_vmms)
+        if (!link->our_child()) {
+            fds.push_back({ link->pidfd(), POLLIN, 0 });
+            adopted_pids.push_back(pid);
+        }
     int timeout = -1;
     if (deadline)
         timeout = static_cast<int>(std::max<int64_t>(
@@ -171,6 +186,11 @@ bool Daemon::poll_once(Clock::time_point now, std::optional<Clock::time_point> d
     if (fds[0].revents & POLLIN)
         accept_clients();
     serve_peers(fds, client_ids, vmm_pids);
+    for (size_t i = 0; i < adopted_pids.size(); ++i)
+        if (fds[pidfd_index + i].revents & POLLIN)
+            vmm_ended(adopted_pids[i], -1);
+    if (m_records_dirty)
+        sync_records();
     return true;
 }
 
@@ -237,6 +257,7 @@ void Daemon::client_readable(Client& c)
             break;
         }
         handle_request(id, *j);
+        m_records_dirty = true;
         if (!m_clients.count(id))
             return;
     }
@@ -278,6 +299,7 @@ void Daemon::vmm_readable(VmmLink& link)
             open = make_unexpected(j.release_error());
             break;
         }
+        m_records_dirty = true;
         if (!link.complete(*j, f.fds)) {
             if (j->contains("op"))
                 vmm_request(link, *j, std::move(f.fds));
@@ -291,7 +313,7 @@ void Daemon::vmm_readable(VmmLink& link)
         if (!open) {
             // A VMM that breaks the protocol is not trusted with its domain any longer.
             log::get("xkvmd")->error("VMM of domain {} (pid {}): {}; killing it", link.domid(), pid, open.error().message);
-            ::kill(pid, SIGKILL);
+            link.kill();
         }
         link.close_channel();
     }
@@ -318,16 +340,7 @@ void Daemon::reap_children()
         pid_t pid = ::waitpid(-1, &status, WNOHANG);
         if (pid <= 0)
             return;
-        auto it = m_vmms.find(pid);
-        if (it == m_vmms.end())
-            continue;
-        // Its last words (a build error, a shutdown event) are still in the socket: read them first.
-        if (it->second->channel_open())
-            vmm_readable(*it->second);
-        it->second->exited = true;
-        it->second->wait_status = status;
-        vmm_exited(*it->second);
-        m_vmms.erase(pid);
+        vmm_ended(pid, status);
     }
 }
 
@@ -370,21 +383,6 @@ void Daemon::check_waiters()
     for (auto& w : m_waiters)
         keep.push_back(std::move(w));
     m_waiters = std::move(keep);
-}
-
-void Daemon::shutdown_all()
-{
-    for (auto* rec : m_table.all())
-        forget(rec->domid);
-    for (auto& [pid, link] : m_vmms) {
-        ::kill(pid, SIGKILL);
-        int status;
-        ::waitpid(pid, &status, 0);
-        ipc::remove_tree(ipc::domain_dir(m_opts.rundir, link->domid()));
-    }
-    m_vmms.clear();
-    for (auto* rec : m_table.all())
-        ipc::remove_tree(ipc::domain_dir(m_opts.rundir, rec->domid));
 }
 
 } // namespace xkvm::toolstack

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,8 @@ private:
     void vmm_readable(VmmLink& link);
     void handle_signals();
     void reap_children();
+    // A VMM process ended (`status`: waitpid's, or -1 for one that was not our child).
+    void vmm_ended(pid_t pid, int status);
     void check_waiters();
     void shutdown_all();
     void reply(uint64_t client, uint64_t id, Result<ipc::Json> r);
@@ -125,6 +128,15 @@ private:
     void restart_domain(DomainRecord& rec, bool rename_old);
     void vmm_exited(VmmLink& link);
 
+    // daemon_adopt.cpp: surviving our own crash. Records in <rundir>/domains (domain_record.h)
+    // kept in step with the table; at start, the domains they name are taken back.
+    void sync_records();
+    void readopt_domains();
+    void readopt(DomainRecord rec);
+    Result<std::unique_ptr<VmmLink>> connect_vmm(const DomainRecord& rec);
+    void adopted(uint32_t domid, pid_t pid, Result<ipc::Json> r);
+    void destroy_orphans(const std::set<uint32_t>& recorded);
+
     // daemon_evtchn.cpp: the event-channel broker between VMMs
     void evtchn_bind(VmmLink& from, uint64_t id, const ipc::Json& req, std::vector<UniqueFd> fds);
     void evtchn_closed(VmmLink& from, const ipc::Json& ev);
@@ -155,6 +167,8 @@ private:
     uint64_t m_next_client = 1;
     uint32_t m_next_xs_req = 1;
     Clock::time_point m_idle_since = Clock::now();
+    std::map<uint32_t, std::string> m_saved_records; // what <rundir>/domains/<domid>.json holds
+    bool m_records_dirty = false;
     bool m_stop = false;
 };
 

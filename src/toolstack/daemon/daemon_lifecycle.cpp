@@ -1,8 +1,9 @@
 // Domains coming and going: create (spawn + build), the guest's shutdown and on_poweroff/on_reboot/
-// on_crash, destroy, restart, and a VMM that dies under its domain.
+// on_crash, destroy, restart, a VMM that dies under its domain, and ending them all on SIGTERM.
 #include "ipc/ops.h"
 #include "toolstack/daemon/daemon.h"
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -33,6 +34,8 @@ std::array<uint8_t, 16> random_uuid()
 
 std::string describe_wait_status(int status)
 {
+    if (status < 0)
+        return "ended (a previous daemon's child: no exit status)";
     if (WIFSIGNALED(status))
         return fmt::format("killed by signal {}", WTERMSIG(status));
     if (WIFEXITED(status))
@@ -250,6 +253,46 @@ void Daemon::vmm_exited(VmmLink& link)
     if (rec->state == DomainState::Running)
         guest_shutdown(*rec, SHUTDOWN_crash,
                        fmt::format("the VMM process died ({})", describe_wait_status(link.wait_status)));
+}
+
+void Daemon::vmm_ended(pid_t pid, int status)
+{
+    auto it = m_vmms.find(pid);
+    if (it == m_vmms.end())
+        return;
+    // Its last words (a build error, a shutdown event) are still in the socket: read them first.
+    if (it->second->channel_open())
+        vmm_readable(*it->second);
+    it = m_vmms.find(pid);
+    if (it == m_vmms.end())
+        return;
+    it->second->exited = true;
+    it->second->wait_status = status;
+    vmm_exited(*it->second);
+    m_vmms.erase(pid);
+    m_records_dirty = true;
+}
+
+void Daemon::shutdown_all()
+{
+    for (auto* rec : m_table.all())
+        forget(rec->domid);
+    for (auto& [pid, link] : m_vmms) {
+        link->kill();
+        int status;
+        if (link->our_child()) {
+            ::waitpid(pid, &status, 0);
+        } else {
+            pollfd p { link->pidfd(), POLLIN, 0 };
+            ::poll(&p, 1, 2000);
+        }
+        ipc::remove_tree(ipc::domain_dir(m_opts.rundir, link->domid()));
+    }
+    // Stopping the daemon ends its domains: nothing is left to re-adopt.
+    ipc::remove_tree(ipc::domain_records_dir(m_opts.rundir));
+    m_vmms.clear();
+    for (auto* rec : m_table.all())
+        ipc::remove_tree(ipc::domain_dir(m_opts.rundir, rec->domid));
 }
 
 } // namespace xkvm::toolstack

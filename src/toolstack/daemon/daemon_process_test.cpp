@@ -16,6 +16,7 @@
 #include "ipc/channel.h"
 #include "ipc/json_message.h"
 #include "ipc/socket.h"
+#include "toolstack/daemon/domain_record.h"
 
 namespace xkvm::toolstack {
 namespace {
@@ -217,6 +218,113 @@ TEST_F(DaemonProcess, AClientOfAnotherUserIsTurnedAway)
     auto chan = connect();
     ASSERT_TRUE(chan);
     EXPECT_TRUE(call(*chan, { { "op", "ping" }, { "id", 1 } }));
+}
+
+// Re-adoption (daemon_adopt.cpp): a stand-in VMM, a child of ours listening where a real one would,
+// answers `adopt`, `status` and `destroy` (exit 0), and exits 3 if anything comes before `adopt`.
+// It listens itself (the daemon learns the VMM's pid from the listener's credentials) and returns
+// once it does.
+pid_t fake_vmm(const fs::path& socket, uint32_t domid)
+{
+    int ready[2];
+    if (::pipe(ready) != 0)
+        return -1;
+    pid_t pid = ::fork();
+    if (pid != 0) {
+        ::close(ready[1]);
+        char c = 0;
+        bool ok = ::read(ready[0], &c, 1) == 1;
+        ::close(ready[0]);
+        return ok ? pid : -1;
+    }
+    auto listener = ipc::listen_unix(socket.string());
+    if (!listener)
+        ::_exit(7);
+    (void)!::write(ready[1], "L", 1);
+    pollfd p { listener->get(), POLLIN, 0 };
+    auto fd = ::poll(&p, 1, 30'000) == 1 ? ipc::accept_unix(listener->get()) : Result<UniqueFd>(fail(ETIMEDOUT, "-"));
+    if (!fd)
+        ::_exit(4);
+    auto chan = ipc::Channel::create(fd.release_value()).release_value();
+    bool adopted = false;
+    for (;;) {
+        pollfd q { chan->fd(), POLLIN, 0 };
+        if (::poll(&q, 1, 30'000) != 1)
+            ::_exit(5);
+        std::vector<ipc::Frame> frames;
+        auto open = chan->receive(frames);
+        for (auto& f : frames) {
+            auto j = ipc::parse_json(f).release_value();
+            std::string op = j["op"];
+            uint64_t id = j["id"];
+            if (!adopted && op != "adopt")
+                ::_exit(3);
+            adopted = true;
+            ipc::Json reply = op == "adopt" ? ipc::Json { { "domid", domid }, { "pid", ::getpid() }, { "paused", false } }
+                : op == "status" ? ipc::Json { { "paused", false }, { "shutdown", false }, { "cpu_time_ns", 0 }, { "vcpus", ipc::Json::array() } }
+                                 : ipc::Json::object();
+            (void)chan->send(ipc::json_frame(ipc::ok_reply(id, reply)));
+            (void)chan->flush_blocking(1s);
+            if (op == "destroy")
+                ::_exit(0);
+        }
+        if (!open || !*open)
+            ::_exit(6);
+    }
+}
+
+std::string record_text(uint32_t domid, const std::string& name, pid_t vmm)
+{
+    DomainRecord rec;
+    rec.domid = domid;
+    rec.name = name;
+    rec.state = DomainState::Running;
+    rec.vmm_pid = vmm;
+    rec.config.name = name;
+    rec.config.type = config::DomainType::Pvh;
+    rec.config.kernel = "/nonexistent-kernel";
+    rec.spec = { { "domid", domid } };
+    return record_to_json(rec).dump();
+}
+
+TEST_F(DaemonProcess, ARestartedDaemonAdoptsLiveVmmsAndCleansUpTheRest)
+{
+    ASSERT_EQ(::mkdir((m_rundir / "5").c_str(), 0700), 0);
+    pid_t vmm = fake_vmm(m_rundir / "5" / "control.sock", 5);
+    ASSERT_GT(vmm, 0);
+    ASSERT_TRUE(save_record(m_rundir.string(), 5, record_text(5, "kept", vmm)));
+    // Domain 9's VMM is gone: a socket file nobody listens on.
+    ASSERT_EQ(::mkdir((m_rundir / "9").c_str(), 0700), 0);
+    // Discarded on purpose: closing the listener leaves the socket file with nobody behind it.
+    (void)ipc::listen_unix((m_rundir / "9" / "control.sock").string());
+    ASSERT_TRUE(save_record(m_rundir.string(), 9, record_text(9, "gone", vmm + 100000)));
+    std::ofstream(m_rundir / "domains" / "12.json") << R"({"version": 1, "domid": 12})";
+    ASSERT_EQ(::mkdir((m_rundir / "20").c_str(), 0700), 0); // no record: an orphan
+
+    ASSERT_TRUE(start("none")) << read_file(m_dir / "stderr");
+    auto chan = connect();
+    ASSERT_TRUE(chan);
+    auto list = call(*chan, { { "op", "list" }, { "id", 1 } });
+    ASSERT_TRUE(list) << list.error().message;
+    ASSERT_EQ((*list)["domains"].size(), 1u) << list->dump();
+    EXPECT_EQ((*list)["domains"][0]["domid"], 5);
+    EXPECT_EQ((*list)["domains"][0]["name"], "kept");
+    EXPECT_FALSE(fs::exists(m_rundir / "domains" / "9.json"));
+    EXPECT_FALSE(fs::exists(m_rundir / "9"));
+    EXPECT_FALSE(fs::exists(m_rundir / "20"));
+    EXPECT_TRUE(fs::exists(m_rundir / "domains" / "12.json.bad"));
+    std::string log = read_file(m_rundir / "xkvmd.log");
+    EXPECT_NE(log.find("12.json: ipc: field 'name'"), std::string::npos) << log;
+    EXPECT_NE(log.find("handled as a crash"), std::string::npos) << log;
+
+    // The adopted domain is managed like any other: destroy reaches its VMM, and its record goes.
+    auto destroyed = call(*chan, { { "op", "destroy" }, { "id", 2 }, { "dom", "kept" } });
+    ASSERT_TRUE(destroyed) << destroyed.error().message;
+    auto status = wait_child(vmm, 10s);
+    ASSERT_TRUE(status);
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << "the VMM heard something before adopt: " << *status;
+    EXPECT_FALSE(fs::exists(m_rundir / "domains" / "5.json"));
+    EXPECT_FALSE(fs::exists(m_rundir / "5"));
 }
 
 } // namespace

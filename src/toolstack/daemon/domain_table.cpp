@@ -45,6 +45,30 @@ Result<DomainRecord*> DomainTable::add(const std::string& name)
     return fail(ENOSPC, "no domain id left ({} domains exist)", m_domains.size());
 }
 
+Result<DomainRecord*> DomainTable::adopt(DomainRecord rec)
+{
+    if (rec.domid < kFirstDomid || rec.domid >= kDomidLimit)
+        return fail(EINVAL, "domain id {} is outside {}..{}", rec.domid, kFirstDomid, kDomidLimit - 1);
+    if (m_domains.count(rec.domid))
+        return fail(EEXIST, "domain {} exists already", rec.domid);
+    if (find_name(rec.name))
+        return fail(EEXIST, "a domain called '{}' already exists", rec.name);
+    uint32_t id = rec.domid;
+    auto owned = std::make_unique<DomainRecord>(std::move(rec));
+    auto* p = owned.get();
+    m_names.emplace(p->name, id);
+    m_domains.emplace(id, std::move(owned));
+    skip_past(id);
+    return p;
+}
+
+void DomainTable::skip_past(uint32_t domid)
+{
+    // Ids are handed out in a circle from m_next: only move forward, never back over live ids.
+    if (domid >= m_next && domid + 1 < kDomidLimit)
+        m_next = domid + 1;
+}
+
 Status DomainTable::rename(uint32_t domid, const std::string& name)
 {
     auto* rec = find(domid);

@@ -52,6 +52,11 @@ class DomainTable {
 public:
     // Reserves `name` and the next free domid (EEXIST: name taken; ENOSPC: no domid left).
     Result<DomainRecord*> add(const std::string& name);
+    // A domain a restarted daemon takes back (domain_record.h), under its own id and name (EEXIST
+    // when either is taken, EINVAL outside 1..0x7fef). New ids are then allocated past it.
+    Result<DomainRecord*> adopt(DomainRecord rec);
+    // New ids go past `domid` (one that may still be in use, though no record of it is trusted).
+    void skip_past(uint32_t domid);
     // Renames (EEXIST when the new name is taken).
     Status rename(uint32_t domid, const std::string& name);
     void remove(uint32_t domid);

@@ -2,7 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -34,15 +34,12 @@ Result<std::unique_ptr<VmmLink>> VmmLink::spawn(const std::string& vmm_path, uin
 {
     auto [ours, theirs] = TRY(ipc::socket_pair());
     std::string fd_arg = std::to_string(theirs.get());
-    pid_t parent = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0)
         return make_unexpected(Error::from_errno("fork"));
     if (pid == 0) {
-        // Child: only async-signal-safe calls until exec.
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (::getppid() != parent)
-            ::_exit(127);
+        // Child: only async-signal-safe calls until exec. No PR_SET_PDEATHSIG: the domain
+        // outlives a daemon that crashes.
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -63,6 +60,14 @@ Result<std::unique_ptr<VmmLink>> VmmLink::adopt(pid_t pid, uint32_t domid, Uniqu
     // A VMM that stops reading does not make us buffer without end (replies to it are dropped).
     chan->set_max_queued_bytes(kMaxQueuedBytes);
     return std::unique_ptr<VmmLink>(new VmmLink(pid, domid, std::move(chan)));
+}
+
+void VmmLink::kill()
+{
+    if (m_pidfd)
+        ::syscall(SYS_pidfd_send_signal, m_pidfd.get(), SIGKILL, nullptr, 0); // glibc 2.36's wrapper lacks C linkage
+    else
+        ::kill(m_pid, SIGKILL);
 }
 
 void VmmLink::request(std::string_view op, ipc::Json args, Callback done, std::chrono::milliseconds timeout)

@@ -31,10 +31,17 @@ public:
     // Bytes queued for a VMM that does not read.
     static constexpr size_t kMaxQueuedBytes = 16u << 20;
 
-    // Forks and execs `vmm_path --control-fd N`. The child dies with the daemon (PR_SET_PDEATHSIG).
+    // Forks and execs `vmm_path --control-fd N`. The child outlives the daemon: a daemon that dies
+    // leaves its domains running (daemon_adopt.cpp takes them back).
     static Result<std::unique_ptr<VmmLink>> spawn(const std::string& vmm_path, uint32_t domid);
     // A VMM whose control socket we already hold (tests; a daemon that re-adopts its VMMs).
     static Result<std::unique_ptr<VmmLink>> adopt(pid_t pid, uint32_t domid, UniqueFd control);
+    // A VMM that is not our child (a previous daemon's): we learn of its end through a pidfd, which
+    // the poll loop watches, and signal it through the pidfd (no pid reuse race).
+    void set_pidfd(UniqueFd pidfd) { m_pidfd = std::move(pidfd); }
+    int pidfd() const { return m_pidfd.get(); }
+    bool our_child() const { return !m_pidfd; }
+    void kill();
     size_t pending() const { return m_pending.size(); }
 
     pid_t pid() const { return m_pid; }
@@ -79,6 +86,7 @@ private:
     pid_t m_pid;
     uint32_t m_domid;
     std::unique_ptr<ipc::Channel> m_chan;
+    UniqueFd m_pidfd;
     bool m_open = true;
     uint64_t m_next_id = 1;
     std::map<uint64_t, Pending> m_pending;
