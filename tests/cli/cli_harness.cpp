@@ -60,7 +60,9 @@ std::string comm_of(pid_t pid)
     return s;
 }
 
-bool alive(pid_t pid)
+} // namespace
+
+bool process_alive(pid_t pid)
 {
     // A zombie is not alive for our purposes.
     std::ifstream in(fmt::format("/proc/{}/stat", pid));
@@ -70,8 +72,6 @@ bool alive(pid_t pid)
     auto close = line.rfind(')');
     return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
 }
-
-} // namespace
 
 void CliTest::SetUp()
 {
@@ -91,7 +91,7 @@ void CliTest::TearDown()
     // The daemon kills its VMMs on SIGTERM; anything else started for this rundir goes too.
     if (auto pid = daemon_pid()) {
         ::kill(*pid, SIGTERM);
-        eventually([&] { return !alive(*pid); }, 5s);
+        eventually([&] { return !process_alive(*pid); }, 5s);
         ::kill(*pid, SIGKILL);
     }
     std::string needle = "XKVM_RUNDIR=" + m_rundir + '\0';
@@ -241,7 +241,7 @@ std::vector<pid_t> CliTest::processes(const std::string& comm) const
     std::string needle = "XKVM_RUNDIR=" + m_rundir + '\0';
     for (auto& entry : std::filesystem::directory_iterator("/proc")) {
         pid_t pid = static_cast<pid_t>(std::atoi(entry.path().filename().c_str()));
-        if (pid <= 0 || pid == ::getpid() || !alive(pid))
+        if (pid <= 0 || pid == ::getpid() || !process_alive(pid))
             continue;
         if (comm_of(pid) == comm && environ_of(pid).find(needle) != std::string::npos)
             out.push_back(pid);
@@ -253,7 +253,7 @@ std::optional<pid_t> CliTest::daemon_pid() const
 {
     std::ifstream in(m_rundir + "/xkvmd.pid");
     pid_t pid = 0;
-    if (!(in >> pid) || pid <= 0 || !alive(pid))
+    if (!(in >> pid) || pid <= 0 || !process_alive(pid))
         return std::nullopt;
     return pid;
 }

@@ -22,6 +22,9 @@ namespace xkvm::testing {
 
 using namespace std::chrono_literals;
 
+// The process exists and is not a zombie.
+bool process_alive(pid_t pid);
+
 struct RunResult {
     int rc = -1; // exit code; -1 when killed at the deadline
     std::string out, err;

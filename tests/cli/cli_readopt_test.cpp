@@ -34,16 +34,6 @@ protected:
         return n;
     }
 
-    static bool running(pid_t pid) { return ::kill(pid, 0) == 0 && alive_not_zombie(pid); }
-    static bool alive_not_zombie(pid_t pid)
-    {
-        std::ifstream in(fmt::format("/proc/{}/stat", pid));
-        std::string line;
-        if (!std::getline(in, line))
-            return false;
-        auto close = line.rfind(')');
-        return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
-    }
 };
 
 TEST_F(CliReadopt, ASigkilledDaemonLeavesTheGuestRunningAndTheNextOneTakesItBack)
@@ -61,7 +51,7 @@ TEST_F(CliReadopt, ASigkilledDaemonLeavesTheGuestRunningAndTheNextOneTakesItBack
     size_t at_kill = ticks(read_file(console.out_path));
     EXPECT_TRUE(eventually([&] { return ticks(read_file(console.out_path)) >= at_kill + 5; }))
         << read_file(console.out_path);
-    EXPECT_TRUE(running(*vmm));
+    EXPECT_TRUE(process_alive(*vmm));
     EXPECT_FALSE(wait_exit(console, 0ms)) << "the console ended with the daemon";
 
     // The next command starts a daemon, which takes the domain back under its id and name.
@@ -91,7 +81,7 @@ TEST_F(CliReadopt, ASigkilledDaemonLeavesTheGuestRunningAndTheNextOneTakesItBack
         EXPECT_EQ(r.rc, 0) << r.err;
     }
     EXPECT_TRUE(wait_exit(console, 10s)) << "the console did not end with the domain";
-    EXPECT_TRUE(eventually([&] { return !running(*vmm); }, 10s));
+    EXPECT_TRUE(eventually([&] { return !process_alive(*vmm); }, 10s));
     EXPECT_TRUE(processes("xkvm-vmm").empty());
     EXPECT_TRUE(domain_dirs().empty()) << fmt::format("{}", fmt::join(domain_dirs(), " "));
     EXPECT_FALSE(std::filesystem::exists(m_rundir + "/domains")) << "a record outlived its domain";
@@ -127,7 +117,7 @@ TEST_F(CliReadopt, AVmmThatDiedWhileTheDaemonWasDownIsACrash)
     ASSERT_TRUE(vmm);
     kill_daemon();
     ASSERT_EQ(::kill(*vmm, SIGKILL), 0);
-    EXPECT_TRUE(eventually([&] { return !running(*vmm); }));
+    EXPECT_TRUE(eventually([&] { return !process_alive(*vmm); }));
     // on_crash defaults to destroy: the next daemon finds the VMM gone and ends the domain.
     auto listed = run({ "list" });
     EXPECT_EQ(listed.rc, 0);
