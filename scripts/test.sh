@@ -18,7 +18,7 @@ echo "== unit tests and fuzz corpora under ASan+UBSan"
 # fuzz targets are built as corpus replayers here (scripts/fuzz.sh builds them with libFuzzer).
 cmake -S "$top" -B "$top/build-asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
   -DXKVM_SANITIZE=ON -DXKVM_UNIT_ONLY=ON -DXKVM_FUZZ_REPLAY=ON >/dev/null
-cmake --build "$top/build-asan" --parallel "$jobs"
+cmake --build "$top/build-asan" --parallel "$jobs" --target unit_tests
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir "$top/build-asan" -L 'unit|fuzz' --no-tests=error --output-on-failure --parallel "$jobs" \
   --timeout 300 --output-junit "$top/build-asan/junit.xml"

@@ -138,10 +138,9 @@ protected:
         PlanContext ctx;
         ctx.domid = domid;
         ctx.topology = m_topo;
-        ctx.run_dir = m_dir->path().string();
+        ctx.log_dir = m_dir->path().string();
         if (host)
             ctx.host = *host;
-        fs::create_directories(m_dir->path() / std::to_string(domid));
         return plan_domain(*cfg, ctx);
     }
 

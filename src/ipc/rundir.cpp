@@ -16,9 +16,17 @@ std::string runtime_dir()
     return env && *env ? std::string(env) : std::string(kDefaultRundir);
 }
 
+std::string log_dir(const std::string& rundir)
+{
+    const char* env = std::getenv("XKVM_LOGDIR");
+    if (env && *env)
+        return env;
+    return rundir == kDefaultRundir ? kDefaultLogdir : rundir;
+}
+
 std::string daemon_socket_path(const std::string& rundir) { return rundir + "/xkvmd.sock"; }
 std::string daemon_pid_path(const std::string& rundir) { return rundir + "/xkvmd.pid"; }
-std::string daemon_log_path(const std::string& rundir) { return rundir + "/xkvmd.log"; }
+std::string daemon_log_path(const std::string& rundir) { return log_dir(rundir) + "/xkvmd.log"; }
 std::string domain_dir(const std::string& rundir, uint32_t domid) { return fmt::format("{}/{}", rundir, domid); }
 std::string console_socket_path(const std::string& rundir, uint32_t domid)
 {

@@ -27,6 +27,17 @@ std::string content(const fs::path& p)
     return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+TEST(RundirChecks, LogsLeaveTheRamBackedRundirForVarLogUnlessToldOtherwise)
+{
+    ::unsetenv("XKVM_LOGDIR");
+    EXPECT_EQ(daemon_log_path(kDefaultRundir), "/var/log/xkvm/xkvmd.log");
+    EXPECT_EQ(log_dir("/tmp/xkvm-test-17"), "/tmp/xkvm-test-17") << "a rundir of one's own keeps its logs";
+    ::setenv("XKVM_LOGDIR", "/srv/logs", 1);
+    EXPECT_EQ(daemon_log_path(kDefaultRundir), "/srv/logs/xkvmd.log");
+    EXPECT_EQ(log_dir("/tmp/xkvm-test-17"), "/srv/logs");
+    ::unsetenv("XKVM_LOGDIR");
+}
+
 TEST(RundirChecks, APrivateDirectoryIsAcceptedAndAMissingOneMadePrivate)
 {
     TempDir t("xkvm-rundir");

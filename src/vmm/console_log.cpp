@@ -1,5 +1,7 @@
 #include "vmm/console_log.h"
 
+#include <filesystem>
+
 namespace xkvm::vmm {
 
 Result<std::unique_ptr<ConsoleLog>> ConsoleLog::create(const std::string& path, size_t history_limit,
@@ -7,6 +9,9 @@ Result<std::unique_ptr<ConsoleLog>> ConsoleLog::create(const std::string& path, 
 {
     std::unique_ptr<RotatingFile> f;
     if (!path.empty()) {
+        // The default place (<logdir>/console/) may not exist yet on a fresh host.
+        std::error_code ec;
+        std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
         // Unbuffered (a crash must not lose the last words), capped, never through a symlink.
         auto file = RotatingFile::create(path, file_limit);
         if (!file)

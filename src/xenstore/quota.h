@@ -29,6 +29,11 @@ struct Quota {
     // discarded with its copy of the nodes it touched; using or ending it then gives EAGAIN, so the
     // guest starts it again. 0: no limit.
     std::chrono::milliseconds transaction_timeout { 10'000 };
+    // (Ours.) Memory the whole store may hold for all domains together: nodes, transactions and
+    // watches (Server::memory_used). At or past it, a guest's requests that could add to it get
+    // ENOSPC, and the toolstack cannot create another domain. Per-domain quotas bound one domain;
+    // this bounds the daemon however many domains run. 0: no limit.
+    size_t max_total_bytes = size_t(256) << 20;
 };
 
 } // namespace xkvm::xenstore

@@ -56,6 +56,36 @@ void Server::reset_connection(ConnId conn)
     it->second.tx_deadlines.clear();
 }
 
+size_t Server::memory_used() const
+{
+    size_t n = m_store.bytes();
+    for (const auto& [id, conn] : m_connections) {
+        n += conn.watches.bytes();
+        for (const auto& [tx_id, tx] : conn.transactions)
+            n += tx ? tx->bytes() : 0;
+    }
+    return n;
+}
+
+Status Server::check_memory_cap(const Connection& conn, const Message& req) const
+{
+    if (m_quota.max_total_bytes == 0 || conn.domid == 0)
+        return {};
+    const auto type = req.msg_type();
+    const bool grows = type == MsgType::Write || type == MsgType::Mkdir || type == MsgType::SetPerms
+        || type == MsgType::Watch || type == MsgType::TransactionStart
+        || (req.tx_id != 0 && type != MsgType::TransactionEnd); // a transaction keeps what it touches
+    if (grows && memory_used() >= m_quota.max_total_bytes)
+        return fail(ENOSPC, "xenstore holds {} bytes, at the daemon-wide cap", memory_used());
+    return {};
+}
+
+Server::Reply Server::admit_and_dispatch(Connection& conn, const Message& req)
+{
+    TRY(check_memory_cap(conn, req));
+    return dispatch(conn, req);
+}
+
 Caller Server::caller_for(DomId domid) const
 {
     Caller caller { domid, domid == 0, std::nullopt };
@@ -159,9 +189,8 @@ Status Server::handle(ConnId id, const Message& req)
     m_pending_changes.clear();
     m_pending_events.clear();
 
-    Reply result = req.payload.size() > kPayloadMax
-        ? Reply(fail(E2BIG, "payload of {} bytes", req.payload.size()))
-        : dispatch(it->second, req);
+    Reply result = req.payload.size() > kPayloadMax ? Reply(fail(E2BIG, "payload of {} bytes", req.payload.size()))
+                                                    : admit_and_dispatch(it->second, req);
     if (result) {
         send(id, reply_to(req, std::move(result.value())));
     } else {

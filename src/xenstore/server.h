@@ -85,6 +85,8 @@ public:
     size_t watch_count(DomId domid) const;
     size_t transaction_count(DomId domid) const;
     size_t connection_count() const { return m_connections.size(); }
+    // Bytes the store, every open transaction and every watch hold (against Quota::max_total_bytes).
+    size_t memory_used() const;
 
     // ---- Time ----
     using Clock = std::chrono::steady_clock;
@@ -115,6 +117,7 @@ private:
     using Reply = Result<std::string>;
 
     Reply dispatch(Connection& conn, const Message& req);
+    Reply admit_and_dispatch(Connection& conn, const Message& req);
     Caller caller_for(DomId domid) const;
     Result<std::string> resolve(const Connection& conn, std::string_view input) const;
     Result<NodeView*> view_for(Connection& conn, const Message& req);
@@ -123,6 +126,8 @@ private:
     void fire(const std::vector<Change>& changes);
     Change special_change(std::string_view path) const;
     void drop_domain_state(DomId domid);
+    // ENOSPC when the daemon-wide cap is reached and `req` from `conn` could add memory.
+    Status check_memory_cap(const Connection& conn, const Message& req) const;
 
     // Database (server_ops.cpp)
     Reply op_read(Connection& conn, const Message& req);

@@ -227,6 +227,9 @@ Status Server::destroy_domain(DomId domid)
 Status Server::create_domain_tree(DomId domid, std::string_view name)
 {
     TRY(check_guest_domid(domid));
+    if (m_quota.max_total_bytes != 0 && memory_used() >= m_quota.max_total_bytes)
+        return fail(ENOSPC, "xenstore holds {} MiB, at the daemon's memory cap of {} MiB: destroy a domain or "
+                    "start xkvmd with a larger --xenstore-cap-mib", memory_used() >> 20, m_quota.max_total_bytes >> 20);
     Caller dom0 { 0, true, std::nullopt };
     OpContext ctx { m_store, dom0, m_quota };
     const std::string home = home_path(domid);

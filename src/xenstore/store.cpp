@@ -18,6 +18,11 @@ size_t node_record_size(const Node& node)
     return size;
 }
 
+size_t held_bytes(const std::string& path, const Node& node)
+{
+    return path.size() + node_record_size(node) + kEntryOverhead;
+}
+
 Store::Store()
 {
     Node root;
@@ -36,8 +41,10 @@ Status Store::put(const std::string& path, Node node)
     if (node.perms.empty())
         return fail(EINVAL, "node {} without permissions", path);
     node.generation = next_generation();
+    m_bytes += held_bytes(path, node);
     auto it = m_nodes.find(path);
     if (it != m_nodes.end()) {
+        m_bytes -= held_bytes(path, it->second);
         m_owned[it->second.perms[0].domid]--;
         m_owned[node.perms[0].domid]++;
         it->second = std::move(node);
@@ -56,6 +63,7 @@ Status Store::erase(const std::string& path)
     if (path == "/")
         return fail(EINVAL, "the root cannot be removed");
     m_owned[it->second.perms[0].domid]--;
+    m_bytes -= held_bytes(path, it->second);
     m_nodes.erase(it);
     next_generation();
     return {};

@@ -28,6 +28,11 @@ struct Node {
 // 8 bytes per permission entry.
 size_t node_record_size(const Node& node);
 
+// What holding `node` at `path` costs in memory, for the daemon-wide cap (Quota::max_total_bytes):
+// the record, the key, and an estimate of the containers' own overhead per entry.
+inline constexpr size_t kEntryOverhead = 128;
+size_t held_bytes(const std::string& path, const Node& node);
+
 // What an operation changed, for watches.
 struct Change {
     std::string path; // absolute, or a special "@..." path
@@ -62,9 +67,12 @@ public:
     // A fresh generation number (monotonic, never 0).
     uint64_t next_generation() { return ++m_generation; }
     size_t node_count() const { return m_nodes.size(); }
+    // held_bytes() of every node.
+    size_t bytes() const { return m_bytes; }
 
 private:
     std::map<std::string, Node, std::less<>> m_nodes;
+    size_t m_bytes = 0;
     std::unordered_map<DomId, int64_t> m_owned;
     uint64_t m_generation = 0;
 };

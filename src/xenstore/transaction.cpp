@@ -19,6 +19,7 @@ Status Transaction::touch(const std::string& path)
         return fail(ENOSPC, "transaction {} touched more than {} nodes", m_id, m_max_nodes);
     const Node* node = m_store.find(path);
     m_seen.emplace(path, node ? node->generation : 0);
+    m_bytes += path.size() + kEntryOverhead;
     return {};
 }
 
@@ -28,6 +29,24 @@ const Node* Transaction::current(const std::string& path) const
     if (it != m_changed.end())
         return it->second ? &*it->second : nullptr;
     return m_store.find(path);
+}
+
+namespace {
+
+size_t copy_bytes(const std::string& path, const std::optional<Node>& copy)
+{
+    return copy ? held_bytes(path, *copy) : path.size() + kEntryOverhead;
+}
+
+} // namespace
+
+void Transaction::keep_copy(const std::string& path, std::optional<Node> copy)
+{
+    m_bytes += copy_bytes(path, copy);
+    auto [it, fresh] = m_changed.try_emplace(path, std::nullopt);
+    if (!fresh)
+        m_bytes -= copy_bytes(path, it->second);
+    it->second = std::move(copy);
 }
 
 Result<const Node*> Transaction::get(const std::string& path)
@@ -48,7 +67,7 @@ Status Transaction::put(const std::string& path, Node node)
         m_owned_delta[old->perms[0].domid]--;
     m_owned_delta[node.perms[0].domid]++;
     node.generation = m_store.next_generation();
-    m_changed[path] = std::move(node);
+    keep_copy(path, std::move(node));
     return {};
 }
 
@@ -61,7 +80,7 @@ Status Transaction::erase(const std::string& path)
     if (!old)
         return fail(ENOENT, "no node {}", path);
     m_owned_delta[old->perms[0].domid]--;
-    m_changed[path] = std::nullopt;
+    keep_copy(path, std::nullopt);
     return {};
 }
 
@@ -73,8 +92,15 @@ int64_t Transaction::entries_owned(DomId domid) const
 
 void Transaction::record(std::vector<Change> changes)
 {
-    for (auto& c : changes)
+    for (auto& c : changes) {
+        auto [at, fresh] = m_change_at.try_emplace({ c.path, c.removed }, m_changes.size());
+        if (!fresh) {
+            m_changes[at->second].perms = std::move(c.perms);
+            continue;
+        }
+        m_bytes += 2 * c.path.size() + c.perms.size() * 8 + 2 * kEntryOverhead;
         m_changes.push_back(std::move(c));
+    }
 }
 
 Result<std::vector<Change>> Transaction::commit(const Caller& caller, const Quota& quota)
@@ -98,6 +124,8 @@ Result<std::vector<Change>> Transaction::commit(const Caller& caller, const Quot
     }
     m_changed.clear();
     m_seen.clear();
+    m_change_at.clear();
+    m_bytes = 0;
     return std::move(m_changes);
 }
 

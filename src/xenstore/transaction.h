@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <unordered_map>
 #include <vector>
 
@@ -29,9 +30,12 @@ public:
     Status erase(const std::string& path) override;
     int64_t entries_owned(DomId domid) const override;
 
-    // Changes made inside the transaction, announced to watchers only when it commits.
+    // Changes made inside the transaction, announced to watchers only when it commits: once per
+    // path and kind, as xenstored announces a transaction's nodes, however often the guest wrote them.
     void record(std::vector<Change> changes);
     size_t touched() const { return m_seen.size(); }
+    // Memory this transaction holds (its copies, what it touched, its changes), for the daemon-wide cap.
+    size_t bytes() const { return m_bytes; }
 
     // EAGAIN on a conflict; ENOSPC when the committing unprivileged `caller` would end up owning
     // more nodes than its quota. On success returns the changes to announce.
@@ -40,6 +44,8 @@ public:
 private:
     Status touch(const std::string& path);
     const Node* current(const std::string& path) const;
+    // Sets the transaction's copy of `path` (nullopt: removed), keeping m_bytes.
+    void keep_copy(const std::string& path, std::optional<Node> copy);
 
     Store& m_store;
     uint32_t m_id;
@@ -48,6 +54,8 @@ private:
     std::map<std::string, std::optional<Node>> m_changed; // nullopt: removed
     std::unordered_map<DomId, int64_t> m_owned_delta;
     std::vector<Change> m_changes;
+    std::map<std::pair<std::string, bool>, size_t> m_change_at; // (path, removed) -> index in m_changes
+    size_t m_bytes = 0;
 };
 
 } // namespace xkvm::xenstore

@@ -12,6 +12,14 @@ std::string Watch::client_path(DomId owner) const
     return relative ? relative_to_home(path, owner) : path;
 }
 
+size_t WatchSet::bytes() const
+{
+    size_t n = 0;
+    for (const auto& w : m_watches)
+        n += w.path.size() + w.token.size() + kEntryOverhead;
+    return n;
+}
+
 Status WatchSet::add(Watch watch)
 {
     for (const auto& w : m_watches)

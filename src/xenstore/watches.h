@@ -31,6 +31,8 @@ public:
     Status remove(std::string_view path, std::string_view token);
     void clear() { m_watches.clear(); }
     size_t size() const { return m_watches.size(); }
+    // Memory the watches hold, for the daemon-wide cap.
+    size_t bytes() const;
     const std::vector<Watch>& all() const { return m_watches; }
 
 private:

@@ -112,7 +112,6 @@ int cmd_create(const Context& ctx, const CreateOptions& o)
 
     plan::PlanContext pctx;
     pctx.source = &*parsed;
-    pctx.run_dir = ctx.rundir;
     pctx.console_log = std::string(); // the console lives in the VMM; `xkvm console` reads it
     pctx.host = rdm::detect_host_paths();
     auto topo = numa::Topology::detect();

@@ -23,6 +23,7 @@ Result<UniqueFd> spawn_daemon(const std::string& rundir)
 {
     std::string binary = find_daemon_binary();
     TRY(ipc::prepare_rundir(rundir));
+    TRY(ipc::prepare_rundir(ipc::log_dir(rundir)));
     int p[2];
     if (::pipe2(p, O_CLOEXEC) < 0)
         return make_unexpected(Error::from_errno("pipe"));

@@ -25,7 +25,11 @@ constexpr size_t kVmmReceiveBudget = 256u << 10;
 
 } // namespace
 
-Daemon::Daemon(DaemonOptions opts) : m_opts(std::move(opts)), m_store(*this) { }
+Daemon::Daemon(DaemonOptions opts)
+    : m_opts(std::move(opts))
+    , m_store(*this, xenstore::Quota { .max_total_bytes = m_opts.xenstore_cap_bytes })
+{
+}
 
 Result<std::unique_ptr<Daemon>> Daemon::create(DaemonOptions opts)
 {

@@ -33,6 +33,7 @@ struct DaemonOptions {
     std::string vmm_path;                            // xkvm-vmm
     int ready_fd = -1;                               // written to (one byte) once the socket listens
     std::string log_file; // if set: stderr (ours and the VMMs') goes here, capped and rotated (daemon_log.h)
+    size_t xenstore_cap_bytes = xenstore::Quota {}.max_total_bytes; // all domains' xenstore memory together
 };
 
 class Daemon final : private xenstore::MessageSink {

@@ -26,6 +26,11 @@ int main(int argc, char** argv)
     app.add_option("--ready-fd", ready_fd, "write one byte here once the socket accepts connections");
     std::string log_file;
     app.add_option("--log-file", log_file, "send stderr (ours and the VMMs') here, size-capped and rotated");
+    size_t xenstore_cap_mib = toolstack::DaemonOptions {}.xenstore_cap_bytes >> 20;
+    if (const char* env = std::getenv("XKVM_XENSTORE_CAP_MIB"); env && *env)
+        xenstore_cap_mib = std::strtoull(env, nullptr, 10);
+    app.add_option("--xenstore-cap-mib", xenstore_cap_mib, "memory all domains' xenstore data may hold together "
+                                                          "(default $XKVM_XENSTORE_CAP_MIB or 256; 0: no cap)");
     CLI11_PARSE(app, argc, argv);
 
     toolstack::DaemonOptions opts;
@@ -34,6 +39,7 @@ int main(int argc, char** argv)
     opts.vmm_path = toolstack::find_vmm_binary();
     opts.ready_fd = ready_fd;
     opts.log_file = log_file;
+    opts.xenstore_cap_bytes = xenstore_cap_mib << 20;
     auto d = toolstack::Daemon::create(opts);
     if (!d) {
         std::fprintf(stderr, "xkvmd: %s\n", d.error().message.c_str());

@@ -115,9 +115,9 @@ std::string make_summary(const DomainPlan& plan)
 
 } // namespace
 
-std::string console_log_path(const std::string& run_dir, uint16_t domid)
+std::string console_log_path(const std::string& log_dir, uint16_t domid)
 {
-    return fmt::format("{}/{}/console.log", run_dir, domid);
+    return fmt::format("{}/console/{}.log", log_dir, domid);
 }
 
 Result<std::array<uint8_t, 16>> random_uuid_v4()
@@ -194,7 +194,7 @@ Result<DomainPlan> plan_domain(const config::DomainConfig& cfg, const PlanContex
     s.cpuid = std::move(cpuid.overrides);
     s.vcpu_affinity = std::move(numa->vcpu_affinity);
     s.memory_nodes = std::move(numa->memory_nodes);
-    s.console_log = ctx.console_log ? *ctx.console_log : console_log_path(ctx.run_dir, ctx.domid);
+    s.console_log = ctx.console_log ? *ctx.console_log : console_log_path(ctx.log_dir, ctx.domid);
 
     plan.summary = make_summary(plan);
     return plan;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "ipc/rundir.h"
 #include "config/domain_config.h"
 #include "config/parser.h"
 #include "numa/placement.h"
@@ -25,7 +26,6 @@
 
 namespace xkvm::plan {
 
-inline constexpr const char* kDefaultRunDir = "/run/xkvm";
 // libxl's default for b_info.event_channels: ports 0..1023 (the 2-level ABI's limit on 32-bit guests).
 inline constexpr uint32_t kDefaultMaxEvtchnPort = 1023;
 // DOMID_FIRST_RESERVED: ids from here up name special domains (DOMID_SELF, DOMID_IO, ...).
@@ -40,9 +40,9 @@ struct PlanContext {
     // vCPUs of the domains already running, per node (numa::count_vcpu_load over them): automatic
     // placement steers away from busy nodes.
     numa::VcpuLoad vcpu_load;
-    // Runtime directory; the console log goes to <run_dir>/<domid>/console.log unless console_log is set
-    // ("" there means no log file).
-    std::string run_dir = kDefaultRunDir;
+    // Log directory (ipc::log_dir); the console log goes to <log_dir>/console/<domid>.log unless
+    // console_log is set ("" there means no log file).
+    std::string log_dir = ipc::kDefaultLogdir;
     std::optional<std::string> console_log;
     // The parsed file the config came from, if any: errors and warnings about a key then start with
     // its "file:line:column: ". Must outlive the call.
@@ -63,8 +63,8 @@ struct DomainPlan {
 // to do instead; nothing is created on the host either way.
 Result<DomainPlan> plan_domain(const config::DomainConfig& cfg, const PlanContext& ctx);
 
-// <run_dir>/<domid>/console.log
-std::string console_log_path(const std::string& run_dir, uint16_t domid);
+// <log_dir>/console/<domid>.log
+std::string console_log_path(const std::string& log_dir, uint16_t domid);
 
 // A random (version 4, RFC 4122 variant) UUID from getrandom(2).
 Result<std::array<uint8_t, 16>> random_uuid_v4();

@@ -35,7 +35,7 @@ TEST(plan_json, ShowsWhatXlCreateDryRunCannotKnow)
     EXPECT_EQ(j.at("uuid").get<std::string>().size(), 36u);
     EXPECT_EQ(j.at("uuid").get<std::string>()[14], '4') << "version 4";
     EXPECT_EQ(j.at("max_evtchn_port"), 1023);
-    EXPECT_EQ(j.at("console_log"), s.path("run") + "/9/console.log");
+    EXPECT_EQ(j.at("console_log"), s.path("log") + "/console/9.log");
 
     const json& map = j.at("memory_map");
     ASSERT_EQ(map.size(), p->spec.memory_map.size());

@@ -68,7 +68,7 @@ TEST(plan_domain, PvhMinimalFromTheCorpus)
     EXPECT_TRUE(spec.cpuid.empty());
     EXPECT_TRUE(spec.vcpu_affinity.empty());
     EXPECT_TRUE(spec.memory_nodes.empty());
-    EXPECT_EQ(spec.console_log, s.path("run") + "/12/console.log");
+    EXPECT_EQ(spec.console_log, s.path("log") + "/console/12.log");
     EXPECT_TRUE(p->uuid_generated);
     EXPECT_TRUE(is_v4_uuid(spec.uuid));
     EXPECT_TRUE(p->warnings.empty()) << p->warnings.front();
@@ -142,15 +142,16 @@ TEST(plan_domain, ConsoleLogPathFromContext)
     Scratch s;
     auto cfg = config_from(pvh_config(s));
     PlanContext ctx = context(s, 300);
-    ctx.run_dir = "/var/run/xk";
+    EXPECT_EQ(PlanContext {}.log_dir, "/var/log/xkvm") << "off the RAM-backed /run";
+    ctx.log_dir = "/srv/xk";
     auto p = plan_domain(cfg, ctx);
     ASSERT_TRUE(p);
-    EXPECT_EQ(p->spec.console_log, "/var/run/xk/300/console.log");
+    EXPECT_EQ(p->spec.console_log, "/srv/xk/console/300.log");
     ctx.console_log = "";
     p = plan_domain(cfg, ctx);
     ASSERT_TRUE(p);
     EXPECT_EQ(p->spec.console_log, "");
-    EXPECT_EQ(console_log_path("/run/xkvm", 5), "/run/xkvm/5/console.log");
+    EXPECT_EQ(console_log_path("/var/log/xkvm", 5), "/var/log/xkvm/console/5.log");
 }
 
 TEST(plan_domain, PvhIgnoresFirmwareOverrideWithAWarning)

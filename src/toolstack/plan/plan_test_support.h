@@ -96,7 +96,7 @@ inline PlanContext context(const Scratch& s, uint16_t domid = 7)
     ctx.host.sysfs_root = s.path("sys");
     ctx.host.dmar_table = s.bad_dmar();
     ctx.topology = fixture_topology(1);
-    ctx.run_dir = s.path("run");
+    ctx.log_dir = s.path("log");
     return ctx;
 }
 
