@@ -62,9 +62,10 @@ hv::ExitOutcome MonitorService::post_locked(uint32_t vcpu, const vmevent::Event&
     if (sync && m_channel->submit_slot(vcpu, event)) {
         st.awaiting = true;
     } else if (m_queue.empty() && m_channel->put_ring(event)) {
-        if (!sync)
+        bool blocked = m_blocking.after_put(vcpu, m_channel->ring_free(), sync);
+        if (!sync && !blocked)
             return hv::ExitOutcome::Resume;
-        st.awaiting = true;
+        st.awaiting = sync;
     } else {
         // No room: wait, in arrival order, for a response to free an entry.
         m_queue.push_back({ vcpu, event, sync });
@@ -124,9 +125,13 @@ void MonitorService::flush_queue_locked()
         m_queue.pop_front();
         (void)m_channel->put_ring(q.event);
         m_vcpus[q.vcpu].queued = false;
-        if (!q.sync)
+        if (!q.sync && !m_blocking.after_put(q.vcpu, m_channel->ring_free(), false))
             m_runners[q.vcpu]->remove_pause(hv::kPauseMonitor);
     }
+    if (!m_queue.empty())
+        return;
+    for (uint32_t v : m_blocking.wake(m_channel->ring_free()))
+        m_runners[v]->remove_pause(hv::kPauseMonitor);
 }
 
 void MonitorService::apply_intercepts_locked()
@@ -150,6 +155,7 @@ void MonitorService::release_all_locked()
                           hv::Intercepts {};
     for (uint32_t id = 0; id < m_runners.size(); ++id) {
         VcpuState st = m_vcpus[id];
+        bool parked = st.awaiting || st.queued || m_blocking.blocked(id);
         m_runners[id]->post([had_intercepts, st](hv::Vcpu& v) {
             if (had_intercepts)
                 (void)v.set_intercepts({});
@@ -158,7 +164,7 @@ void MonitorService::release_all_locked()
             if (st.intercept && (st.awaiting || st.queued))
                 (void)v.finish_intercept(hv::InterceptFinish::Retry);
         });
-        if (st.awaiting || st.queued)
+        if (parked)
             m_runners[id]->remove_pause(hv::kPauseMonitor);
     }
     // Lift page limits a run of consecutive pages at a time. A run that is no longer all RAM (the
@@ -174,6 +180,7 @@ void MonitorService::release_all_locked()
     m_queue.clear();
     m_config = {};
     m_vcpus.assign(m_runners.size(), {});
+    m_blocking = RingBlocking(static_cast<uint32_t>(m_runners.size()));
     m_channel.reset();
 }
 
