@@ -92,9 +92,11 @@ Event singlestep_request(uint32_t vcpu, const x86::CpuState& state)
     return e;
 }
 
-Event guest_request(uint32_t vcpu, const x86::CpuState& state)
+Event guest_request(uint32_t vcpu, const x86::CpuState& state, uint64_t call_rax)
 {
-    return make_request(kReasonGuestRequest, vcpu, state);
+    Event e = make_request(kReasonGuestRequest, vcpu, state);
+    e.regs.x86.rax = call_rax;
+    return e;
 }
 
 hv::InterceptFinish finish_for(Verdict verdict, hv::IntrospectExit::What what)

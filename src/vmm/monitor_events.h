@@ -17,8 +17,10 @@ namespace xkvm::vmm {
 vmevent::Event introspect_request(uint32_t vcpu, const x86::CpuState& state, const hv::IntrospectExit& exit);
 // A single-step trap: RIP is the next instruction to run.
 vmevent::Event singlestep_request(uint32_t vcpu, const x86::CpuState& state);
-// HVMOP_guest_request_vm_event: the payload is the guest's registers.
-vmevent::Event guest_request(uint32_t vcpu, const x86::CpuState& state);
+// HVMOP_guest_request_vm_event: the payload is the guest's registers as they were at the call.
+// Xen takes its snapshot inside the hypercall, before the return value replaces RAX, so RAX is
+// the hypercall number (`call_rax`) whatever the state says by now.
+vmevent::Event guest_request(uint32_t vcpu, const x86::CpuState& state, uint64_t call_rax);
 
 // How an intercepted instruction finishes after a response, as on Xen: a refused memory access and
 // a breakpoint run again (the monitor lifted the limit, or moved RIP, or the event repeats); a

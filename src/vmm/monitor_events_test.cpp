@@ -77,7 +77,17 @@ TEST(MonitorEvents, InstructionRequests)
     EXPECT_EQ(d.u.desc_access.is_write, 1);
 
     EXPECT_EQ(singlestep_request(3, state_at(0x5123)).u.singlestep.gfn, 5u);
-    EXPECT_EQ(guest_request(3, state_at(0)).reason, kReasonGuestRequest);
+}
+
+TEST(MonitorEvents, GuestRequestShowsTheHypercallNumberInRax)
+{
+    x86::CpuState s = state_at(0x1000);
+    s.gpr[x86::Rax] = 0; // the hypercall's return value, written before the event is made
+    s.gpr[x86::Rdx] = 0x1234;
+    Event e = guest_request(3, s, 34);
+    EXPECT_EQ(e.reason, kReasonGuestRequest);
+    EXPECT_EQ(e.regs.x86.rax, 34u) << "__HYPERVISOR_hvm_op, as the guest set it";
+    EXPECT_EQ(e.regs.x86.rdx, 0x1234u);
 }
 
 TEST(MonitorEvents, VerdictsAndAccessValues)
@@ -113,7 +123,7 @@ TEST(MonitorChannelTest, RingAndSlotsThroughHandedOverDescriptors)
     SlotsBack slots_back(slots->bytes(), 3);
     int ring_far = (*fds)[1].get();
 
-    Event req = guest_request(1, state_at(0x42));
+    Event req = guest_request(1, state_at(0x42), 34);
     ASSERT_TRUE((*chan)->put_ring(req));
     EXPECT_EQ(ipc::drain_notify(ring_far), 1u);
     Event got {};

@@ -59,7 +59,8 @@ public:
     bool wait_for_monitor(std::chrono::milliseconds timeout);
 
     // From a vCPU's own thread: the exits that may become events.
-    hv::ExitOutcome on_guest_request(uint32_t vcpu, hv::Vcpu& v);
+    // `call_rax`: RAX as the guest made the hypercall (the hypercall number).
+    hv::ExitOutcome on_guest_request(uint32_t vcpu, hv::Vcpu& v, uint64_t call_rax);
     hv::ExitOutcome on_introspect(uint32_t vcpu, hv::Vcpu& v, const hv::IntrospectExit& exit);
     hv::ExitOutcome on_debug(uint32_t vcpu, hv::Vcpu& v);
 

@@ -17,7 +17,7 @@ RateLimiter& response_warnings()
 
 } // namespace
 
-hv::ExitOutcome MonitorService::on_guest_request(uint32_t vcpu, hv::Vcpu& v)
+hv::ExitOutcome MonitorService::on_guest_request(uint32_t vcpu, hv::Vcpu& v, uint64_t call_rax)
 {
     std::lock_guard guard(m_lock);
     if (!m_channel || !m_config.guest_request)
@@ -25,7 +25,7 @@ hv::ExitOutcome MonitorService::on_guest_request(uint32_t vcpu, hv::Vcpu& v)
     auto state = v.cpu_state();
     if (!state)
         return hv::ExitOutcome::Resume;
-    return post_locked(vcpu, guest_request(vcpu, *state), m_config.guest_request_sync);
+    return post_locked(vcpu, guest_request(vcpu, *state, call_rax), m_config.guest_request_sync);
 }
 
 hv::ExitOutcome MonitorService::on_introspect(uint32_t vcpu, hv::Vcpu& v, const hv::IntrospectExit& exit)
