@@ -2,6 +2,7 @@
 // PAE, 4-level), A/D updates, permission checks, and a software TLB of host pointers. MMIO pages
 // never enter the TLB; their accesses go to the bus or leave as exits.
 #include <algorithm>
+#include <optional>
 
 #include "emu/cpu/cpu_impl.h"
 
@@ -94,10 +95,8 @@ bool pte_load(CpuBus& bus, uint64_t gpa, unsigned size, uint64_t& out, uint64_t*
     return true;
 }
 
-void pte_set(uint64_t* h64, uint32_t* h32, uint64_t old, uint64_t bits)
+void pte_set(uint64_t* h64, uint32_t* h32, uint64_t bits)
 {
-    if ((old & bits) == bits)
-        return;
     if (h64)
         __atomic_fetch_or(h64, bits, __ATOMIC_RELAXED);
     else if (h32)
@@ -203,25 +202,77 @@ uint64_t reserved_bits(const WalkMode& m, unsigned level)
 // sets them. Faults with #PF (CR2 = lin) when the access is not allowed.
 Walk CpuImpl::walk(uint64_t lin, uint8_t acc)
 {
+    Walk w;
+    uint32_t err = 0;
+    if (!walk_tables(lin, acc, true, w, err))
+        page_fault(*this, lin, err);
+    return w;
+}
+
+std::optional<uint64_t> CpuImpl::probe(uint64_t lin)
+{
+    if (!(st.cr0 & x86::kCr0Pg))
+        return lin & (long_mode() ? ~0ull : 0xffffffffull);
+    Walk w;
+    uint32_t err = 0;
+    if (!walk_tables(lin, kAccRead | kAccSystem, false, w, err))
+        return std::nullopt;
+    return w.gpa | (lin & (kPageSize - 1));
+}
+
+// A paging-structure access the monitor's limits refuse leaves as a MemAccess exit before it
+// happens, as an EPT violation during a walk does on Xen. The walk reads every entry and writes
+// those whose accessed or dirty bit it must set. One let through by an Execute'd instruction
+// keeps the walk's result out of the TLB, so the next access walks (and is reported) again.
+void CpuImpl::check_walk_access(uint64_t lin, uint64_t entry_gpa, uint8_t page_bit)
+{
+    uint8_t allow = bus.page_allow(entry_gpa & ~(kPageSize - 1));
+    if (allow & page_bit)
+        return;
+    if (m_bypass) {
+        m_walk_uncacheable = true;
+        return;
+    }
+    CpuExit::Introspect x;
+    x.what = CpuExit::Introspect::What::MemAccess;
+    x.access = page_bit;
+    x.lin = lin;
+    x.lin_valid = true;
+    x.in_walk = true;
+    intercept(x, 0, entry_gpa);
+}
+
+// The walk behind walk() and probe(): false with the #PF error code of the access in `err` (which
+// may be 0). `effects`: check permissions and, unless m_walk_quiet, the monitor's limits and set
+// A/D bits; without it only the frame is looked up.
+bool CpuImpl::walk_tables(uint64_t lin, uint8_t acc, bool effects, Walk& w, uint32_t& err)
+{
+    bool touch = effects && !m_walk_quiet;
     WalkMode m{ bool(st.cr4 & x86::kCr4Pae), bool(st.efer & x86::kEferNx), long_mode(), 0 };
     if (m.pae)
         m.rsvd = ((~0ull << m_maxphys) & ~kPteNx & 0x000fffffffffffffull) | (m.nxe ? 0 : kPteNx);
-    bool write = acc & kAccWrite;
     unsigned esize = m.pae ? 8 : 4;
     uint64_t table = !m.pae ? st.cr3 & 0xfffff000u : m.lm ? st.cr3 & 0x000ffffffffff000ull : st.cr3 & 0xffffffe0u;
     bool user_ok = true, write_ok = true, nx = false;
     for (unsigned level = m.lm ? 4 : m.pae ? 3 : 2;; --level) {
         unsigned shift = 12 + (m.pae ? 9 : 10) * (level - 1);
+        // PAE PDPTEs are not read by the walk: VT-x loads them from the VMCS (no EPT check).
         bool pdpte = m.pae && !m.lm && level == 3;
         unsigned idx_bits = pdpte ? 2 : (m.pae ? 9 : 10);
         uint64_t e = 0;
         uint64_t* h64 = nullptr;
         uint32_t* h32 = nullptr;
         uint64_t eaddr = table + ((lin >> shift) & ((1ull << idx_bits) - 1)) * esize;
-        if (!pte_load(bus, eaddr, esize, e, h64, h32) || !(e & kPteP))
-            page_fault(*this, lin, access_bits(*this, acc));
-        if (e & reserved_bits(m, level))
-            page_fault(*this, lin, kPfRsvd | kPfP | access_bits(*this, acc));
+        if (touch && !pdpte)
+            check_walk_access(lin, eaddr, kPageRead);
+        if (!pte_load(bus, eaddr, esize, e, h64, h32) || !(e & kPteP)) {
+            err = access_bits(*this, acc);
+            return false;
+        }
+        if (e & reserved_bits(m, level)) {
+            err = kPfRsvd | kPfP | access_bits(*this, acc);
+            return false;
+        }
         bool large = level > 1 && (e & kPtePs) && (level == 2 || (level == 3 && m.lm)) &&
                      (m.pae || (st.cr4 & x86::kCr4Pse));
         if (!pdpte) {
@@ -230,20 +281,38 @@ Walk CpuImpl::walk(uint64_t lin, uint8_t acc)
             nx |= m.nxe && (e & kPteNx);
         }
         if (level == 1 || large) {
-            Walk w;
             w.gpa = leaf_frame(e, shift, lin, m.pae, large);
             w.perm = uint8_t((user_ok ? kPermUser : 0) | (write_ok ? kPermWrite : 0) | (nx ? kPermNx : 0));
-            if (uint32_t err = check_perm(*this, w.perm, acc))
-                page_fault(*this, lin, err);
-            pte_set(h64, h32, e, kPteA | (write ? kPteD : 0));
-            if (write || (e & kPteD))
-                w.perm |= kPermDirty;
-            return w;
+            err = effects ? finish_leaf(lin, acc, touch, eaddr, e, h64, h32, w) : 0;
+            return err == 0;
         }
-        if (!pdpte)
-            pte_set(h64, h32, e, kPteA);
+        if (touch && !pdpte)
+            set_entry_bits(lin, eaddr, e, h64, h32, kPteA);
         table = e & (m.pae ? 0x000ffffffffff000ull : 0xfffff000ull);
     }
+}
+
+// The leaf's permission check (0, or the #PF error code, which then has P set) and, if `touch`,
+// its A (and, for a write, D) bit.
+uint32_t CpuImpl::finish_leaf(uint64_t lin, uint8_t acc, bool touch, uint64_t eaddr, uint64_t e, uint64_t* h64,
+                              uint32_t* h32, Walk& w)
+{
+    if (uint32_t err = check_perm(*this, w.perm, acc))
+        return err;
+    bool write = acc & kAccWrite;
+    if (touch)
+        set_entry_bits(lin, eaddr, e, h64, h32, kPteA | (write ? kPteD : 0));
+    if (write || (e & kPteD))
+        w.perm |= kPermDirty;
+    return 0;
+}
+
+void CpuImpl::set_entry_bits(uint64_t lin, uint64_t eaddr, uint64_t e, uint64_t* h64, uint32_t* h32, uint64_t bits)
+{
+    if ((e & bits) == bits)
+        return;
+    check_walk_access(lin, eaddr, kPageWrite);
+    pte_set(h64, h32, bits);
 }
 
 uint8_t* CpuImpl::translate(uint64_t lin, uint8_t acc, uint64_t& gpa)
@@ -253,6 +322,7 @@ uint8_t* CpuImpl::translate(uint64_t lin, uint8_t acc, uint64_t& gpa)
         return hit->host + (lin & (kPageSize - 1));
     }
     Walk w;
+    m_walk_uncacheable = false;
     if (st.cr0 & x86::kCr0Pg) {
         w = walk(lin, acc);
     } else {
@@ -275,6 +345,8 @@ uint8_t* CpuImpl::translate(uint64_t lin, uint8_t acc, uint64_t& gpa)
         if (acc & kAccWrite)
             return nullptr;
     }
+    if (m_walk_uncacheable || m_walk_quiet)
+        return host + (lin & (kPageSize - 1));
     TlbEntry& t = m_tlb[(lin >> 12) % kTlbSize];
     t.tag = (lin & ~(kPageSize - 1)) | 1;
     t.host = host;
