@@ -154,34 +154,41 @@ TEST_F(VmEvent, SingleStepReportsConsecutiveInstructionPointers)
 }
 
 // INT3s report their addresses; one is stepped over with SET_REGISTERS, the other handed to the
-// guest's own #BP handler with EMULATE (the guest checks it arrived once, after the INT3).
+// guest's own #BP handler with EMULATE (the guest checks it arrived once, after the INT3). The
+// frame each names is RIP's translation through the guest's tables: a third INT3, run through an
+// alias mapping 512 GiB up, names its code's frame, not RIP >> 12.
 TEST_F(VmEvent, BreakpointsReportTheirAddresses)
 {
     MonitoredGuest g(vmevent_guest("breakpoint", "ve-bp", 1, 1));
     auto mon = g.attach({});
     ASSERT_TRUE(mon) << mon.error().message;
     ASSERT_TRUE((*mon)->set_events({ .guest_request = true, .breakpoint = true }));
-    uint64_t bp1 = 0, bp2 = 0;
+    uint64_t bp1 = 0, bp2 = 0, aliased = 0, aliased_frame = 0;
     std::vector<uint64_t> hits;
     Served s = serve(**mon, 90s, [&](const Pending& p) {
         const Event& e = p.request;
-        if (mark_of(e) == kMarkBreakpoints) {
+        uint64_t rip = e.regs.x86.rip;
+        if (mark_of(e) == kMarkBreakpoints)
             bp1 = e.regs.x86.r10, bp2 = e.regs.x86.r8;
+        if (mark_of(e) == kMarkBreakpointAlias)
+            aliased = e.regs.x86.r10, aliased_frame = e.regs.x86.r8 >> 12;
+        if (mark_of(e))
             return Client::resume(e);
-        }
         EXPECT_EQ(e.reason, uint32_t { kReasonSoftwareBreakpoint });
-        EXPECT_EQ(e.u.software_breakpoint.gfn, e.regs.x86.rip >> 12);
+        EXPECT_EQ(e.u.software_breakpoint.gfn, rip == aliased ? aliased_frame : rip >> 12);
         EXPECT_EQ(e.u.software_breakpoint.insn_length, 1u);
-        hits.push_back(e.regs.x86.rip);
-        if (e.regs.x86.rip == bp1)
-            return with_registers(e, bp1 + 1, e.regs.x86.rax);
+        hits.push_back(rip);
+        if (rip == bp1 || rip == aliased)
+            return with_registers(e, rip + 1, e.regs.x86.rax);
         Event rsp = Client::resume(e);
         rsp.flags |= kFlagEmulate;
         return rsp;
     });
     EXPECT_TRUE(s.vmm_gone) << s.error;
     ASSERT_NE(bp1, 0u);
-    EXPECT_EQ(hits, (std::vector<uint64_t> { bp1, bp2 }));
+    ASSERT_NE(aliased, 0u);
+    EXPECT_NE(aliased >> 12, aliased_frame) << "the alias is not identity mapped";
+    EXPECT_EQ(hits, (std::vector<uint64_t> { bp1, bp2, aliased }));
     expect_clean_end(g.finish());
 }
 

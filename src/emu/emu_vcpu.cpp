@@ -221,6 +221,13 @@ Status EmuVcpu::finish_intercept(hv::InterceptFinish how)
     return {};
 }
 
+Result<uint64_t> EmuVcpu::translate(uint64_t linear)
+{
+    if (auto gpa = m_cpu.translate(linear))
+        return *gpa;
+    return fail(EFAULT, "vcpu {}: {:#x} does not translate", m_id, linear);
+}
+
 void EmuVcpu::request_immediate_exit()
 {
     m_stop.store(true);

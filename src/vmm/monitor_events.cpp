@@ -40,7 +40,14 @@ uint32_t mem_flags(uint8_t refused)
 
 } // namespace
 
-Event introspect_request(uint32_t vcpu, const x86::CpuState& state, const hv::IntrospectExit& x)
+uint64_t rip_linear(const x86::CpuState& s)
+{
+    if ((s.efer & x86::kEferLma) && s.cs.l)
+        return s.rip;
+    return (s.cs.base + s.rip) & 0xffffffffull;
+}
+
+Event introspect_request(uint32_t vcpu, const x86::CpuState& state, const hv::IntrospectExit& x, uint64_t rip_gfn)
 {
     using What = hv::IntrospectExit::What;
     switch (x.what) {
@@ -57,7 +64,7 @@ Event introspect_request(uint32_t vcpu, const x86::CpuState& state, const hv::In
     }
     case What::Breakpoint: {
         Event e = make_request(kReasonSoftwareBreakpoint, vcpu, state);
-        e.u.software_breakpoint.gfn = state.rip >> 12;
+        e.u.software_breakpoint.gfn = rip_gfn;
         e.u.software_breakpoint.insn_length = x.insn_len;
         return e;
     }
@@ -85,10 +92,10 @@ Event introspect_request(uint32_t vcpu, const x86::CpuState& state, const hv::In
     return make_request(kReasonUnknown, vcpu, state);
 }
 
-Event singlestep_request(uint32_t vcpu, const x86::CpuState& state)
+Event singlestep_request(uint32_t vcpu, const x86::CpuState& state, uint64_t rip_gfn)
 {
     Event e = make_request(kReasonSinglestep, vcpu, state);
-    e.u.singlestep.gfn = state.rip >> 12;
+    e.u.singlestep.gfn = rip_gfn;
     return e;
 }
 

@@ -15,6 +15,13 @@ RateLimiter& response_warnings()
     return limiter;
 }
 
+// The frame the vCPU's code runs from, as Xen reports it: through the guest's page tables.
+uint64_t rip_gfn(hv::Vcpu& v, const x86::CpuState& state)
+{
+    auto gpa = v.translate(rip_linear(state));
+    return gpa ? *gpa >> 12 : kInvalidGfn;
+}
+
 } // namespace
 
 hv::ExitOutcome MonitorService::on_guest_request(uint32_t vcpu, hv::Vcpu& v, uint64_t call_rax)
@@ -37,7 +44,8 @@ hv::ExitOutcome MonitorService::on_introspect(uint32_t vcpu, hv::Vcpu& v, const 
         (void)v.finish_intercept(hv::InterceptFinish::Retry);
         return hv::ExitOutcome::Resume;
     }
-    return post_locked(vcpu, introspect_request(vcpu, *state, exit), true, exit.what);
+    uint64_t gfn = exit.what == hv::IntrospectExit::What::Breakpoint ? rip_gfn(v, *state) : kInvalidGfn;
+    return post_locked(vcpu, introspect_request(vcpu, *state, exit, gfn), true, exit.what);
 }
 
 hv::ExitOutcome MonitorService::on_debug(uint32_t vcpu, hv::Vcpu& v)
@@ -48,7 +56,7 @@ hv::ExitOutcome MonitorService::on_debug(uint32_t vcpu, hv::Vcpu& v)
     auto state = v.cpu_state();
     if (!state)
         return hv::ExitOutcome::Resume;
-    return post_locked(vcpu, singlestep_request(vcpu, *state), true);
+    return post_locked(vcpu, singlestep_request(vcpu, *state, rip_gfn(v, *state)), true);
 }
 
 hv::ExitOutcome MonitorService::post_locked(uint32_t vcpu, const vmevent::Event& request, bool sync,
