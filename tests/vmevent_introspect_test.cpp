@@ -209,6 +209,45 @@ TEST_F(VmEvent, KillingTheMonitorLiftsIntercepts)
     EXPECT_NE(run.process.out.find("#BP reached the guest 2 times"), std::string::npos) << run.describe();
 }
 
+// On emu the page walk's own accesses are held to the limits, as an EPT walk is on Xen: with the
+// top-level page table made unreadable, the next walk stops, reported as a read in the guest's
+// page tables (MEM_ACCESS_FAULT_IN_GPT) naming that table, until the monitor lifts the limit. KVM
+// cannot take reads away (its caps say so), and refuses the limit.
+TEST_F(VmEvent, PageWalkReadsOfALimitedPageTableAreReported)
+{
+    MonitoredGuest g(vmevent_guest("request", "ve-walk", 1, 5));
+    auto mon = g.attach({});
+    ASSERT_TRUE(mon) << mon.error().message;
+    Client& c = **mon;
+    ASSERT_TRUE(c.set_events({ .guest_request = true }));
+    uint64_t table = 0;
+    std::vector<Event> walks;
+    Served s = serve(c, 90s, [&](const Pending& p) {
+        const Event& e = p.request;
+        if (e.reason == kReasonGuestRequest && table == 0) {
+            table = e.regs.x86.cr3 >> 12;
+            auto limited = c.set_access(table, 1, kXenmemWx);
+            EXPECT_EQ(limited.has_value(), !kvm_backend_requested());
+        } else if (e.reason == kReasonMemAccess) {
+            walks.push_back(e);
+            EXPECT_TRUE(c.set_access(table, 1, kXenmemDefault));
+        }
+        return Client::resume(e);
+    });
+    EXPECT_TRUE(s.vmm_gone) << s.error;
+    if (kvm_backend_requested()) {
+        EXPECT_TRUE(walks.empty());
+    } else {
+        ASSERT_EQ(walks.size(), 1u) << "one walk stopped, then the limit was lifted";
+        const MemAccess& m = walks[0].u.mem_access;
+        EXPECT_EQ(m.gfn, table);
+        EXPECT_EQ(m.flags, uint32_t { kMemR | kMemGlaValid | kMemFaultInGpt });
+        EXPECT_EQ(m.offset % 8, 0u) << "an entry of the table";
+        EXPECT_EQ(m.offset / 8, (m.gla >> 39) & 511) << "the entry for the address being translated";
+    }
+    expect_clean_end(g.finish());
+}
+
 // On emu every MOV to CR3 is reported; KVM has no such exit (src/hv/README.md), so there the
 // monitor is told so up front.
 TEST_F(VmEvent, Cr3WritesAreReportedOnEmu)

@@ -177,6 +177,7 @@ void EmuVcpu::translate_introspect(const CpuExit& e)
         out.gpa = e.gpa;
         out.gla = x.lin;
         out.gla_valid = x.lin_valid;
+        out.in_walk = x.in_walk;
         out.access = x.access;
         break;
     case What::Breakpoint: out.what = hv::IntrospectExit::What::Breakpoint; break;

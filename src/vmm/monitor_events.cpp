@@ -57,8 +57,9 @@ Event introspect_request(uint32_t vcpu, const x86::CpuState& state, const hv::In
         e.u.mem_access.offset = x.gpa & 0xfff;
         e.u.mem_access.flags = mem_flags(x.access);
         if (x.gla_valid) {
+            // Xen tells a walk's access to a page-table entry from the access it was walking for.
             e.u.mem_access.gla = x.gla;
-            e.u.mem_access.flags |= kMemGlaValid | kMemFaultWithGla;
+            e.u.mem_access.flags |= kMemGlaValid | (x.in_walk ? kMemFaultInGpt : kMemFaultWithGla);
         }
         return e;
     }

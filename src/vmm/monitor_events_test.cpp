@@ -42,6 +42,22 @@ TEST(MonitorEvents, MemAccessRequest)
     EXPECT_EQ(e.regs.x86.rip, 0x1000u);
 }
 
+TEST(MonitorEvents, PageWalkAccessIsFlaggedInGpt)
+{
+    hv::IntrospectExit x;
+    x.what = hv::IntrospectExit::What::MemAccess;
+    x.gpa = 0x3008; // the page-table entry the walk touched
+    x.gla = 0x401000;
+    x.gla_valid = true;
+    x.in_walk = true;
+    x.access = hv::kAccessRead;
+    Event e = introspect_request(0, state_at(0x1000), x, kInvalidGfn);
+    EXPECT_EQ(e.u.mem_access.gfn, 3u);
+    EXPECT_EQ(e.u.mem_access.offset, 8u);
+    EXPECT_EQ(e.u.mem_access.gla, 0x401000u);
+    EXPECT_EQ(e.u.mem_access.flags, kMemR | kMemGlaValid | kMemFaultInGpt);
+}
+
 TEST(MonitorEvents, InstructionRequests)
 {
     hv::IntrospectExit x;
