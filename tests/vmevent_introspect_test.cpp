@@ -154,34 +154,41 @@ TEST_F(VmEvent, SingleStepReportsConsecutiveInstructionPointers)
 }
 
 // INT3s report their addresses; one is stepped over with SET_REGISTERS, the other handed to the
-// guest's own #BP handler with EMULATE (the guest checks it arrived once, after the INT3).
+// guest's own #BP handler with EMULATE (the guest checks it arrived once, after the INT3). The
+// frame each names is RIP's translation through the guest's tables: a third INT3, run through an
+// alias mapping 512 GiB up, names its code's frame, not RIP >> 12.
 TEST_F(VmEvent, BreakpointsReportTheirAddresses)
 {
     MonitoredGuest g(vmevent_guest("breakpoint", "ve-bp", 1, 1));
     auto mon = g.attach({});
     ASSERT_TRUE(mon) << mon.error().message;
     ASSERT_TRUE((*mon)->set_events({ .guest_request = true, .breakpoint = true }));
-    uint64_t bp1 = 0, bp2 = 0;
+    uint64_t bp1 = 0, bp2 = 0, aliased = 0, aliased_frame = 0;
     std::vector<uint64_t> hits;
     Served s = serve(**mon, 90s, [&](const Pending& p) {
         const Event& e = p.request;
-        if (mark_of(e) == kMarkBreakpoints) {
+        uint64_t rip = e.regs.x86.rip;
+        if (mark_of(e) == kMarkBreakpoints)
             bp1 = e.regs.x86.r10, bp2 = e.regs.x86.r8;
+        if (mark_of(e) == kMarkBreakpointAlias)
+            aliased = e.regs.x86.r10, aliased_frame = e.regs.x86.r8 >> 12;
+        if (mark_of(e))
             return Client::resume(e);
-        }
         EXPECT_EQ(e.reason, uint32_t { kReasonSoftwareBreakpoint });
-        EXPECT_EQ(e.u.software_breakpoint.gfn, e.regs.x86.rip >> 12);
+        EXPECT_EQ(e.u.software_breakpoint.gfn, rip == aliased ? aliased_frame : rip >> 12);
         EXPECT_EQ(e.u.software_breakpoint.insn_length, 1u);
-        hits.push_back(e.regs.x86.rip);
-        if (e.regs.x86.rip == bp1)
-            return with_registers(e, bp1 + 1, e.regs.x86.rax);
+        hits.push_back(rip);
+        if (rip == bp1 || rip == aliased)
+            return with_registers(e, rip + 1, e.regs.x86.rax);
         Event rsp = Client::resume(e);
         rsp.flags |= kFlagEmulate;
         return rsp;
     });
     EXPECT_TRUE(s.vmm_gone) << s.error;
     ASSERT_NE(bp1, 0u);
-    EXPECT_EQ(hits, (std::vector<uint64_t> { bp1, bp2 }));
+    ASSERT_NE(aliased, 0u);
+    EXPECT_NE(aliased >> 12, aliased_frame) << "the alias is not identity mapped";
+    EXPECT_EQ(hits, (std::vector<uint64_t> { bp1, bp2, aliased }));
     expect_clean_end(g.finish());
 }
 
@@ -200,6 +207,45 @@ TEST_F(VmEvent, KillingTheMonitorLiftsIntercepts)
     GuestRun run = g.finish();
     EXPECT_EQ(run.process.exit_code, 0) << run.describe();
     EXPECT_NE(run.process.out.find("#BP reached the guest 2 times"), std::string::npos) << run.describe();
+}
+
+// On emu the page walk's own accesses are held to the limits, as an EPT walk is on Xen: with the
+// top-level page table made unreadable, the next walk stops, reported as a read in the guest's
+// page tables (MEM_ACCESS_FAULT_IN_GPT) naming that table, until the monitor lifts the limit. KVM
+// cannot take reads away (its caps say so), and refuses the limit.
+TEST_F(VmEvent, PageWalkReadsOfALimitedPageTableAreReported)
+{
+    MonitoredGuest g(vmevent_guest("request", "ve-walk", 1, 5));
+    auto mon = g.attach({});
+    ASSERT_TRUE(mon) << mon.error().message;
+    Client& c = **mon;
+    ASSERT_TRUE(c.set_events({ .guest_request = true }));
+    uint64_t table = 0;
+    std::vector<Event> walks;
+    Served s = serve(c, 90s, [&](const Pending& p) {
+        const Event& e = p.request;
+        if (e.reason == kReasonGuestRequest && table == 0) {
+            table = e.regs.x86.cr3 >> 12;
+            auto limited = c.set_access(table, 1, kXenmemWx);
+            EXPECT_EQ(limited.has_value(), !kvm_backend_requested());
+        } else if (e.reason == kReasonMemAccess) {
+            walks.push_back(e);
+            EXPECT_TRUE(c.set_access(table, 1, kXenmemDefault));
+        }
+        return Client::resume(e);
+    });
+    EXPECT_TRUE(s.vmm_gone) << s.error;
+    if (kvm_backend_requested()) {
+        EXPECT_TRUE(walks.empty());
+    } else {
+        ASSERT_EQ(walks.size(), 1u) << "one walk stopped, then the limit was lifted";
+        const MemAccess& m = walks[0].u.mem_access;
+        EXPECT_EQ(m.gfn, table);
+        EXPECT_EQ(m.flags, uint32_t { kMemR | kMemGlaValid | kMemFaultInGpt });
+        EXPECT_EQ(m.offset % 8, 0u) << "an entry of the table";
+        EXPECT_EQ(m.offset / 8, (m.gla >> 39) & 511) << "the entry for the address being translated";
+    }
+    expect_clean_end(g.finish());
 }
 
 // On emu every MOV to CR3 is reported; KVM has no such exit (src/hv/README.md), so there the

@@ -30,6 +30,7 @@ enum Mark : unsigned {
     kMarkBreakpoints = 7, // r10, r8: the two INT3s
     kMarkCr3 = 8,         // r10: the CR3 write
     kMarkDesc = 9,        // SIDT then SGDT follow
+    kMarkBreakpointAlias = 10, // r10: an INT3 through an alias mapping, r8: the same through the identity
 };
 inline constexpr uint64_t kSetRegsRax = 0x600d;
 

@@ -23,7 +23,8 @@ GuestOptions request_guest(const std::string& name, unsigned vcpus, unsigned cou
     return vmevent_guest("request", name, vcpus, count);
 }
 
-// Every vCPU's guest requests arrived exactly once and in order, with their payload.
+// Every vCPU's guest requests arrived exactly once and in order, with their payload and the
+// registers as they were at the call.
 void expect_all_requests(const std::vector<Pending>& events, unsigned vcpus, unsigned count)
 {
     std::map<uint32_t, uint64_t> next;
@@ -36,6 +37,7 @@ void expect_all_requests(const std::vector<Pending>& events, unsigned vcpus, uns
         uint32_t cpu = static_cast<uint32_t>(payload >> 32) & 0xff;
         EXPECT_EQ(e.vcpu_id, cpu) << "the request names the vCPU that made it";
         EXPECT_EQ(e.regs.x86.r10, ~payload) << "the second payload register";
+        EXPECT_EQ(e.regs.x86.rax, 34u) << "RAX as the guest made the call: __HYPERVISOR_hvm_op";
         ASSERT_EQ(payload & 0xffffffffu, next[cpu]) << "vcpu " << cpu << ": lost, repeated or reordered";
         ++next[cpu];
     }

@@ -11,6 +11,7 @@
  * Each vCPU reports "vcpu <id> requests <n> cycles <tsc cycles>", then the whole run
  * "BENCH vmevent_request_cycles <events> <mean cycles per event>" and "BENCH tsc_khz 1 <kHz>". */
 #include "conformance.h"
+#include "guest/boot.h"
 #include "guest/smp.h"
 
 #define VMEVENT_MAGIC 0x5e00000000000000ul
@@ -37,6 +38,7 @@ enum mark {
     MARK_BP = 7,       /* r10, r8: the two breakpoints */
     MARK_CR3 = 8,      /* r10: the CR3 write */
     MARK_DESC = 9,     /* descriptor-table stores follow: SIDT, then SGDT */
+    MARK_BP_ALIAS = 10, /* r10: an INT3's address through an alias mapping, r8: the same through the identity */
 };
 #define SETREGS_RAX 0x600dul
 
@@ -172,7 +174,9 @@ static bool mode_singlestep(void)
 
 /* mode=breakpoint: two INT3s, planted at run time over NOPs as a debugger plants them (the image
  * itself holds none: guests/cmake/check_guest_elf.cmake); the monitor moves RIP past the first
- * (SET_REGISTERS) and lets the second reach the guest's own #BP handler (EMULATE). */
+ * (SET_REGISTERS) and lets the second reach the guest's own #BP handler (EMULATE). A third runs
+ * from an alias of its code page, whose linear address is not its frame's: the monitor steps over
+ * it (SET_REGISTERS). */
 extern char bp1[], bp2[];
 static volatile unsigned bp_handled;
 static volatile unsigned long bp_frame_rip;
@@ -188,6 +192,29 @@ __attribute__((noinline)) static void breakpoints(void)
     __asm__ volatile(".global bp1\nbp1: nop\n.global bp2\nbp2: nop\nnop\n" ::: "memory");
 }
 
+/* The alias: a second PML4 slot sharing the first one's tables maps everything again 512 GiB up. */
+#define ALIAS_OFFSET (1ul << 39)
+extern char bp_alias[];
+
+__attribute__((noinline)) static void alias_breakpoint(void)
+{
+    __asm__ volatile(".global bp_alias\nbp_alias: nop\n" ::: "memory");
+}
+
+static bool breakpoint_through_alias(void)
+{
+    guest_pml4[1] = guest_pml4[0];
+    *(volatile uint8_t*)bp_alias = 0xcc;
+    void (*aliased)(void) = (void (*)(void))((unsigned long)alias_breakpoint + ALIAS_OFFSET);
+    mark(MARK_BP_ALIAS, (unsigned long)bp_alias + ALIAS_OFFSET, (unsigned long)bp_alias);
+    aliased();
+    if (bp_handled != 1) {
+        printf("the aliased INT3 reached the guest\n");
+        return false;
+    }
+    return true;
+}
+
 static bool mode_breakpoint(void)
 {
     guest_set_irq_handler(3, on_breakpoint);
@@ -199,7 +226,7 @@ static bool mode_breakpoint(void)
         printf("#BP reached the guest %u times (rip %#lx)\n", bp_handled, bp_frame_rip);
         return false;
     }
-    return true;
+    return breakpoint_through_alias();
 }
 
 /* mode=cr3: every vCPU reloads CR3 count= times at one instruction. */

@@ -177,6 +177,7 @@ void EmuVcpu::translate_introspect(const CpuExit& e)
         out.gpa = e.gpa;
         out.gla = x.lin;
         out.gla_valid = x.lin_valid;
+        out.in_walk = x.in_walk;
         out.access = x.access;
         break;
     case What::Breakpoint: out.what = hv::IntrospectExit::What::Breakpoint; break;
@@ -219,6 +220,13 @@ Status EmuVcpu::finish_intercept(hv::InterceptFinish how)
     if (m_exit.kind != hv::Exit::Kind::Introspect || !m_cpu.finish_intercept(f))
         return fail(EINVAL, "no intercepted instruction to finish (once, after an Introspect exit)");
     return {};
+}
+
+Result<uint64_t> EmuVcpu::translate(uint64_t linear)
+{
+    if (auto gpa = m_cpu.translate(linear))
+        return *gpa;
+    return fail(EFAULT, "vcpu {}: {:#x} does not translate", m_id, linear);
 }
 
 void EmuVcpu::request_immediate_exit()

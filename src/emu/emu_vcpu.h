@@ -37,6 +37,7 @@ public:
     Status set_single_step(bool on) override;
     Status set_intercepts(const hv::Intercepts& intercepts) override;
     Status finish_intercept(hv::InterceptFinish how) override;
+    Result<uint64_t> translate(uint64_t linear) override;
     Result<uint32_t> tsc_khz() override;
     Result<bool> set_tsc_offset(uint64_t offset) override;
     void request_immediate_exit() override;

@@ -297,6 +297,33 @@ TEST_P(IntrospectBackend, HostileLimitsAndAnswersAreRefused)
     EXPECT_TRUE(einval(vcpu->finish_intercept(InterceptFinish::Skip))); // no exit to finish
 }
 
+// translate() follows the guest's own tables (32-bit paging, not identity mapped); on emu it
+// leaves no accessed bits behind (KVM's walker may set them, as KVM_TRANSLATE does).
+TEST_P(IntrospectBackend, TranslateWalksTheGuestsTables)
+{
+    constexpr uint32_t kPd = 0x10000, kPt = 0x11000, kFrame = 0x1a000, kAccessed = 0x20;
+    auto put32 = [&](uint64_t gpa, uint32_t v) {
+        std::vector<uint8_t> b(4);
+        std::memcpy(b.data(), &v, 4);
+        ASSERT_TRUE(mem->write(gpa, b));
+    };
+    put32(kPd, kPt | 3);            // linear 0..4 MiB through kPt
+    put32(kPt + 5 * 4, kFrame | 3); // linear page 5 -> kFrame
+    x86::CpuState st = x86::flat_protected_mode_32(0x1000, 0);
+    st.cr3 = kPd;
+    st.cr0 |= x86::kCr0Pg;
+    ASSERT_TRUE(vcpu->set_cpu_state(st));
+    auto gpa = vcpu->translate(0x5123);
+    ASSERT_TRUE(gpa) << gpa.error().message;
+    EXPECT_EQ(*gpa, kFrame + 0x123u);
+    auto missing = vcpu->translate(0x400000); // no page table for 4..8 MiB
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().code, EFAULT);
+    if (GetParam() == Accel::Emu) {
+        EXPECT_EQ(read32(kPt + 5 * 4) & kAccessed, 0u);
+    }
+}
+
 TEST_P(IntrospectBackend, CapsMatchTheBackend)
 {
     if (GetParam() == Accel::Emu) {

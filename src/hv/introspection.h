@@ -59,6 +59,7 @@ struct IntrospectExit {
     uint64_t gpa = 0;
     uint64_t gla = 0;
     bool gla_valid = false;
+    bool in_walk = false; // the access was the page walk's for `gla` (to a page-table entry at `gpa`)
     uint8_t access = 0; // the kAccess* bit that was refused
 
     // CrWrite (index = n of CRn) and MsrWrite (index = MSR)

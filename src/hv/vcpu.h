@@ -52,6 +52,10 @@ public:
     virtual Status set_intercepts(const Intercepts&) { return fail(ENOSYS, "intercepts are not supported by this backend"); }
     // After an `Exit::Kind::Introspect`, before the next run(): what happens to the instruction.
     virtual Status finish_intercept(InterceptFinish) { return fail(ENOSYS, "intercepts are not supported by this backend"); }
+    // The guest-physical address `linear` maps to through the vCPU's current paging mode and page
+    // tables, without faulting the guest; EFAULT when it does not translate. emu leaves no trace
+    // (no A/D bits, no TLB fill); KVM walks with its own walker (KVM_TRANSLATE).
+    virtual Result<uint64_t> translate(uint64_t) { return fail(ENOSYS, "translation is not supported by this backend"); }
     virtual Result<uint32_t> tsc_khz() = 0;
     // The guest TSC becomes host TSC + offset; false when the backend cannot apply offsets.
     virtual Result<bool> set_tsc_offset(uint64_t offset) = 0;

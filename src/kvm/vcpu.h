@@ -53,6 +53,8 @@ public:
     // MSR filter, write limits as the MMIO writes of read-only memslots.
     Status set_intercepts(const hv::Intercepts& intercepts) override;
     Status finish_intercept(hv::InterceptFinish how) override;
+    // KVM_TRANSLATE: KVM's own walk of the guest's tables.
+    Result<uint64_t> translate(uint64_t linear) override;
     Result<uint32_t> tsc_khz() override;
     // The guest TSC is host TSC + offset (KVM_VCPU_TSC_OFFSET); false when KVM lacks the attribute.
     Result<bool> set_tsc_offset(uint64_t offset) override;

@@ -53,6 +53,20 @@ Status Vcpu::finish_intercept(hv::InterceptFinish how)
     return {};
 }
 
+Result<uint64_t> Vcpu::translate(uint64_t linear)
+{
+    // KVM walks with the control registers it holds: a change made since the exit goes first.
+    if (m_sregs_dirty && ::ioctl(m_fd.get(), KVM_SET_SREGS, TRY(raw_sregs())) < 0)
+        return make_unexpected(Error::from_errno(fmt::format("KVM_SET_SREGS (vcpu {})", m_id)));
+    kvm_translation t {};
+    t.linear_address = linear;
+    if (::ioctl(m_fd.get(), KVM_TRANSLATE, &t) < 0)
+        return make_unexpected(Error::from_errno(fmt::format("KVM_TRANSLATE (vcpu {})", m_id)));
+    if (!t.valid)
+        return fail(EFAULT, "vcpu {}: {:#x} does not translate", m_id, linear);
+    return uint64_t { t.physical_address };
+}
+
 Result<bool> Vcpu::intercept_exit(uint32_t reason, bool* rerun)
 {
     using Kind = hv::Exit::Kind;

@@ -1,6 +1,8 @@
 #include "vmevent/client.h"
 
-#include <poll.h>
+#include <sys/epoll.h>
+
+#include <array>
 
 #include <cstring>
 
@@ -14,6 +16,10 @@ namespace {
 
 using namespace std::chrono_literals;
 constexpr auto kCallTimeout = 10s;
+// What each descriptor in the epoll set is: the VMM's channel, the ring's notification, or the
+// notification of slot (tag - kFirstSlotTag).
+constexpr uint32_t kChannelTag = 0, kRingTag = 1, kFirstSlotTag = 2;
+constexpr size_t kReadyBatch = 64;
 
 } // namespace
 
@@ -60,7 +66,7 @@ Status Client::open(OpenOptions options)
     if (!ipc::is_notify_socket(m_ring_notify.get()))
         return fail(EPROTO, "the ring's notification is not a datagram socket");
     if (!slots)
-        return {};
+        return watch_descriptors();
     m_slot_area.emplace(TRY(SharedArea::map(std::move(fds[2]), slot_area_bytes(m_vcpus))));
     for (uint32_t first = 0; first < m_vcpus; first += kMaxFdsPerReply) {
         uint32_t count = std::min(kMaxFdsPerReply, m_vcpus - first);
@@ -73,6 +79,28 @@ Status Client::open(OpenOptions options)
     }
     m_slots.emplace(m_slot_area->bytes(), m_vcpus);
     m_slot_taken.assign(m_vcpus, false);
+    return watch_descriptors();
+}
+
+// One epoll set for every descriptor, built once: a wait costs one system call however many
+// vCPUs the domain has, and says which descriptors are ready.
+Status Client::watch_descriptors()
+{
+    m_epoll = UniqueFd(::epoll_create1(EPOLL_CLOEXEC));
+    if (!m_epoll)
+        return make_unexpected(Error::from_errno("epoll_create1"));
+    auto watch = [&](int fd, uint32_t tag) -> Status {
+        epoll_event ev {};
+        ev.events = EPOLLIN;
+        ev.data.u32 = tag;
+        if (::epoll_ctl(m_epoll.get(), EPOLL_CTL_ADD, fd, &ev) < 0)
+            return make_unexpected(Error::from_errno("epoll_ctl"));
+        return {};
+    };
+    TRY(watch(m_chan->fd(), kChannelTag));
+    TRY(watch(m_ring_notify.get(), kRingTag));
+    for (uint32_t v = 0; v < m_slot_notify.size(); ++v)
+        TRY(watch(m_slot_notify[v].get(), kFirstSlotTag + v));
     return {};
 }
 
@@ -113,14 +141,11 @@ Status Client::take_ring(std::vector<Pending>& out)
 
 Status Client::wait(std::vector<Pending>& out, std::chrono::milliseconds timeout)
 {
-    std::vector<pollfd> fds { { m_chan->fd(), POLLIN, 0 }, { m_ring_notify.get(), POLLIN, 0 } };
-    for (auto& fd : m_slot_notify)
-        fds.push_back({ fd.get(), POLLIN, 0 });
     size_t before = out.size();
     auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
         // Shared memory first (no system calls); a notification that lands after this look wakes
-        // the poll below, so nothing waits unseen.
+        // the epoll_wait below, so nothing waits unseen.
         TRY(take_ring(out));
         for (uint32_t v = 0; m_slots && v < m_vcpus; ++v) {
             Pending p { {}, static_cast<int>(v) };
@@ -134,18 +159,31 @@ Status Client::wait(std::vector<Pending>& out, std::chrono::milliseconds timeout
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0)
             return {};
-        if (::poll(fds.data(), fds.size(), static_cast<int>(left.count())) < 0 && errno != EINTR)
-            return make_unexpected(Error::from_errno("poll"));
-        for (size_t i = 1; i < fds.size(); ++i)
-            if (fds[i].revents)
-                ipc::drain_notify(fds[i].fd);
-        if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+        if (!TRY(wait_ready(static_cast<int>(left.count()))))
+            return fail(ECONNRESET, "the domain's VMM closed the monitor channel");
+    }
+}
+
+Result<bool> Client::wait_ready(int timeout_ms)
+{
+    std::array<epoll_event, kReadyBatch> ready;
+    int n = ::epoll_wait(m_epoll.get(), ready.data(), static_cast<int>(ready.size()), timeout_ms);
+    if (n < 0 && errno != EINTR)
+        return make_unexpected(Error::from_errno("epoll_wait"));
+    for (int i = 0; i < n; ++i) {
+        uint32_t tag = ready[i].data.u32;
+        if (tag == kRingTag) {
+            ipc::drain_notify(m_ring_notify.get());
+        } else if (tag >= kFirstSlotTag) {
+            ipc::drain_notify(m_slot_notify[tag - kFirstSlotTag].get());
+        } else {
+            // Anything from the VMM outside a call (or its hanging up).
             std::vector<ipc::Frame> frames;
-            auto open = TRY(m_chan->receive(frames));
-            if (!open)
-                return fail(ECONNRESET, "the domain's VMM closed the monitor channel");
+            if (!TRY(m_chan->receive(frames)))
+                return false;
         }
     }
+    return true;
 }
 
 Status Client::respond(const Pending& p, const Event& response)

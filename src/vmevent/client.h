@@ -1,6 +1,6 @@
 // The monitor side of a domain's vm_event channel, for tools (`xkvm access`, tests, benchmarks):
 // connect to the VMM's monitor socket, choose events, restrict page access, wait for requests on
-// every descriptor at once, answer them. Falls back to the ring alone when the domain has no slots.
+// every descriptor at once (one epoll set), answer them. Falls back to the ring alone when the domain has no slots.
 #pragma once
 
 #include <chrono>
@@ -61,6 +61,9 @@ private:
     Result<ipc::Json> call(std::string_view op, ipc::Json args, std::vector<UniqueFd>* fds = nullptr);
     Status open(OpenOptions options);
     Status take_ring(std::vector<Pending>& out);
+    Status watch_descriptors();
+    // One epoll_wait; drains the notifications that fired. False once the VMM hung up.
+    Result<bool> wait_ready(int timeout_ms);
 
     std::unique_ptr<ipc::Channel> m_chan;
     uint64_t m_next_id = 1;
@@ -72,6 +75,7 @@ private:
     std::optional<SlotsBack> m_slots;
     std::vector<UniqueFd> m_slot_notify;
     std::vector<bool> m_slot_taken; // handed out by wait(), not answered yet
+    UniqueFd m_epoll; // the channel, the ring's and every slot's notification
 };
 
 } // namespace xkvm::vmevent

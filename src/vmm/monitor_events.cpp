@@ -40,7 +40,14 @@ uint32_t mem_flags(uint8_t refused)
 
 } // namespace
 
-Event introspect_request(uint32_t vcpu, const x86::CpuState& state, const hv::IntrospectExit& x)
+uint64_t rip_linear(const x86::CpuState& s)
+{
+    if ((s.efer & x86::kEferLma) && s.cs.l)
+        return s.rip;
+    return (s.cs.base + s.rip) & 0xffffffffull;
+}
+
+Event introspect_request(uint32_t vcpu, const x86::CpuState& state, const hv::IntrospectExit& x, uint64_t rip_gfn)
 {
     using What = hv::IntrospectExit::What;
     switch (x.what) {
@@ -50,14 +57,15 @@ Event introspect_request(uint32_t vcpu, const x86::CpuState& state, const hv::In
         e.u.mem_access.offset = x.gpa & 0xfff;
         e.u.mem_access.flags = mem_flags(x.access);
         if (x.gla_valid) {
+            // Xen tells a walk's access to a page-table entry from the access it was walking for.
             e.u.mem_access.gla = x.gla;
-            e.u.mem_access.flags |= kMemGlaValid | kMemFaultWithGla;
+            e.u.mem_access.flags |= kMemGlaValid | (x.in_walk ? kMemFaultInGpt : kMemFaultWithGla);
         }
         return e;
     }
     case What::Breakpoint: {
         Event e = make_request(kReasonSoftwareBreakpoint, vcpu, state);
-        e.u.software_breakpoint.gfn = state.rip >> 12;
+        e.u.software_breakpoint.gfn = rip_gfn;
         e.u.software_breakpoint.insn_length = x.insn_len;
         return e;
     }
@@ -85,16 +93,18 @@ Event introspect_request(uint32_t vcpu, const x86::CpuState& state, const hv::In
     return make_request(kReasonUnknown, vcpu, state);
 }
 
-Event singlestep_request(uint32_t vcpu, const x86::CpuState& state)
+Event singlestep_request(uint32_t vcpu, const x86::CpuState& state, uint64_t rip_gfn)
 {
     Event e = make_request(kReasonSinglestep, vcpu, state);
-    e.u.singlestep.gfn = state.rip >> 12;
+    e.u.singlestep.gfn = rip_gfn;
     return e;
 }
 
-Event guest_request(uint32_t vcpu, const x86::CpuState& state)
+Event guest_request(uint32_t vcpu, const x86::CpuState& state, uint64_t call_rax)
 {
-    return make_request(kReasonGuestRequest, vcpu, state);
+    Event e = make_request(kReasonGuestRequest, vcpu, state);
+    e.regs.x86.rax = call_rax;
+    return e;
 }
 
 hv::InterceptFinish finish_for(Verdict verdict, hv::IntrospectExit::What what)

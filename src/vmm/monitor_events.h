@@ -13,12 +13,22 @@
 
 namespace xkvm::vmm {
 
+// Xen's INVALID_GFN: what an event names when RIP does not translate.
+inline constexpr uint64_t kInvalidGfn = ~0ull;
+// The linear address of CS:RIP (the segment base counts outside 64-bit code, as on Xen).
+uint64_t rip_linear(const x86::CpuState& state);
+
 // The request for an instruction the backend intercepted (reason and detail by its kind).
-vmevent::Event introspect_request(uint32_t vcpu, const x86::CpuState& state, const hv::IntrospectExit& exit);
-// A single-step trap: RIP is the next instruction to run.
-vmevent::Event singlestep_request(uint32_t vcpu, const x86::CpuState& state);
-// HVMOP_guest_request_vm_event: the payload is the guest's registers.
-vmevent::Event guest_request(uint32_t vcpu, const x86::CpuState& state);
+// `rip_gfn` is the frame CS:RIP translates to through the guest's page tables (breakpoints
+// report it, as Xen does), or kInvalidGfn.
+vmevent::Event introspect_request(uint32_t vcpu, const x86::CpuState& state, const hv::IntrospectExit& exit,
+                                  uint64_t rip_gfn);
+// A single-step trap: RIP is the next instruction to run; `rip_gfn` as above.
+vmevent::Event singlestep_request(uint32_t vcpu, const x86::CpuState& state, uint64_t rip_gfn);
+// HVMOP_guest_request_vm_event: the payload is the guest's registers as they were at the call.
+// Xen takes its snapshot inside the hypercall, before the return value replaces RAX, so RAX is
+// the hypercall number (`call_rax`) whatever the state says by now.
+vmevent::Event guest_request(uint32_t vcpu, const x86::CpuState& state, uint64_t call_rax);
 
 // How an intercepted instruction finishes after a response, as on Xen: a refused memory access and
 // a breakpoint run again (the monitor lifted the limit, or moved RIP, or the event repeats); a

@@ -32,7 +32,7 @@ TEST(MonitorEvents, MemAccessRequest)
     x.gla = 0xffff800012345678;
     x.gla_valid = true;
     x.access = hv::kAccessWrite;
-    Event e = introspect_request(2, state_at(0x1000), x);
+    Event e = introspect_request(2, state_at(0x1000), x, kInvalidGfn);
     EXPECT_EQ(e.reason, kReasonMemAccess);
     EXPECT_EQ(e.vcpu_id, 2u);
     EXPECT_EQ(e.u.mem_access.gfn, 0x12345u);
@@ -42,21 +42,37 @@ TEST(MonitorEvents, MemAccessRequest)
     EXPECT_EQ(e.regs.x86.rip, 0x1000u);
 }
 
+TEST(MonitorEvents, PageWalkAccessIsFlaggedInGpt)
+{
+    hv::IntrospectExit x;
+    x.what = hv::IntrospectExit::What::MemAccess;
+    x.gpa = 0x3008; // the page-table entry the walk touched
+    x.gla = 0x401000;
+    x.gla_valid = true;
+    x.in_walk = true;
+    x.access = hv::kAccessRead;
+    Event e = introspect_request(0, state_at(0x1000), x, kInvalidGfn);
+    EXPECT_EQ(e.u.mem_access.gfn, 3u);
+    EXPECT_EQ(e.u.mem_access.offset, 8u);
+    EXPECT_EQ(e.u.mem_access.gla, 0x401000u);
+    EXPECT_EQ(e.u.mem_access.flags, kMemR | kMemGlaValid | kMemFaultInGpt);
+}
+
 TEST(MonitorEvents, InstructionRequests)
 {
     hv::IntrospectExit x;
     x.what = hv::IntrospectExit::What::Breakpoint;
     x.insn_len = 1;
-    Event bp = introspect_request(0, state_at(0x203004), x);
+    Event bp = introspect_request(0, state_at(0xffffffff80203004), x, 0x7203);
     EXPECT_EQ(bp.reason, kReasonSoftwareBreakpoint);
-    EXPECT_EQ(bp.u.software_breakpoint.gfn, 0x203u);
+    EXPECT_EQ(bp.u.software_breakpoint.gfn, 0x7203u) << "the translated frame, not RIP's";
     EXPECT_EQ(bp.u.software_breakpoint.insn_length, 1u);
 
     x.what = hv::IntrospectExit::What::CrWrite;
     x.index = 3;
     x.old_value = 0x1000;
     x.new_value = 0x2000;
-    Event cr = introspect_request(1, state_at(0), x);
+    Event cr = introspect_request(1, state_at(0), x, kInvalidGfn);
     EXPECT_EQ(cr.reason, kReasonWriteCtrlreg);
     EXPECT_EQ(cr.u.write_ctrlreg.index, kCtrlCr3);
     EXPECT_EQ(cr.u.write_ctrlreg.new_value, 0x2000u);
@@ -64,20 +80,47 @@ TEST(MonitorEvents, InstructionRequests)
 
     x.what = hv::IntrospectExit::What::MsrWrite;
     x.index = 0xc0000080;
-    Event msr = introspect_request(1, state_at(0), x);
+    Event msr = introspect_request(1, state_at(0), x, kInvalidGfn);
     EXPECT_EQ(msr.reason, kReasonMovToMsr);
     EXPECT_EQ(msr.u.mov_to_msr.msr, 0xc0000080u);
 
     x.what = hv::IntrospectExit::What::Descriptor;
     x.table = hv::IntrospectExit::Table::Gdtr;
     x.table_write = true;
-    Event d = introspect_request(1, state_at(0), x);
+    Event d = introspect_request(1, state_at(0), x, kInvalidGfn);
     EXPECT_EQ(d.reason, kReasonDescriptorAccess);
     EXPECT_EQ(d.u.desc_access.descriptor, kDescGdtr);
     EXPECT_EQ(d.u.desc_access.is_write, 1);
 
-    EXPECT_EQ(singlestep_request(3, state_at(0x5123)).u.singlestep.gfn, 5u);
-    EXPECT_EQ(guest_request(3, state_at(0)).reason, kReasonGuestRequest);
+    EXPECT_EQ(singlestep_request(3, state_at(0x5123), 0x99).u.singlestep.gfn, 0x99u);
+    EXPECT_EQ(singlestep_request(3, state_at(0x5123), kInvalidGfn).u.singlestep.gfn, ~0ull);
+}
+
+TEST(MonitorEvents, GuestRequestShowsTheHypercallNumberInRax)
+{
+    x86::CpuState s = state_at(0x1000);
+    s.gpr[x86::Rax] = 0; // the hypercall's return value, written before the event is made
+    s.gpr[x86::Rdx] = 0x1234;
+    Event e = guest_request(3, s, 34);
+    EXPECT_EQ(e.reason, kReasonGuestRequest);
+    EXPECT_EQ(e.regs.x86.rax, 34u) << "__HYPERVISOR_hvm_op, as the guest set it";
+    EXPECT_EQ(e.regs.x86.rdx, 0x1234u);
+}
+
+TEST(MonitorEvents, RipLinearAddsTheCodeSegmentBaseOutside64BitCode)
+{
+    x86::CpuState s = state_at(0xffffffff80001000);
+    s.efer = x86::kEferLma | x86::kEferLme;
+    s.cs.l = true;
+    s.cs.base = 0x5000; // ignored in 64-bit code
+    EXPECT_EQ(rip_linear(s), 0xffffffff80001000u);
+    s.cs.l = false; // compatibility mode
+    s.rip = 0x1000;
+    EXPECT_EQ(rip_linear(s), 0x6000u);
+    s.efer = 0;
+    s.cs.base = 0xfffff000;
+    s.rip = 0x2000;
+    EXPECT_EQ(rip_linear(s), 0x1000u) << "wraps at 4 GiB";
 }
 
 TEST(MonitorEvents, VerdictsAndAccessValues)
@@ -113,7 +156,7 @@ TEST(MonitorChannelTest, RingAndSlotsThroughHandedOverDescriptors)
     SlotsBack slots_back(slots->bytes(), 3);
     int ring_far = (*fds)[1].get();
 
-    Event req = guest_request(1, state_at(0x42));
+    Event req = guest_request(1, state_at(0x42), 34);
     ASSERT_TRUE((*chan)->put_ring(req));
     EXPECT_EQ(ipc::drain_notify(ring_far), 1u);
     Event got {};

@@ -207,6 +207,7 @@ Result<ipc::Json> MonitorService::op_open(const ipc::Json& args, std::vector<Uni
         std::lock_guard guard(m_lock);
         m_channel = std::move(channel);
         m_vcpus.assign(m_runners.size(), {});
+        m_blocking = RingBlocking(static_cast<uint32_t>(m_runners.size()));
     }
     log::get("vmevent")->info("monitor attached ({} ring page(s), {})", pages, slots ? "slots" : "ring only");
     return reply;

@@ -5,9 +5,11 @@
 // A synchronous event parks its vCPU with hv::kPauseMonitor until the response; the response is
 // carried out on the vCPU's own thread (VcpuRunner::post) before it re-enters the guest. A vCPU
 // whose event finds the ring full waits, parked, until a response frees an entry: nothing is
-// dropped. When the monitor goes (closes, crashes, breaks the ring's rules), pending events are
-// cancelled, parked vCPUs resume, page limits, intercepts and single-stepping are lifted, and the
-// guest runs on.
+// dropped. Xen's pause-the-producer rule (ring_blocking.h) holds on the ring as well: a vCPU that
+// leaves fewer free entries than there are vCPUs after an asynchronous event is parked until
+// responses free some (those waiting to place an event go first, as on Xen). When the monitor
+// goes (closes, crashes, breaks the ring's rules), pending events are cancelled, parked vCPUs
+// resume, page limits, intercepts and single-stepping are lifted, and the guest runs on.
 #pragma once
 
 #include <chrono>
@@ -32,6 +34,7 @@
 #include "memory/physmap.h"
 #include "vmevent/protocol.h"
 #include "vmm/monitor_channel.h"
+#include "vmm/ring_blocking.h"
 
 namespace xkvm::vmm {
 
@@ -56,7 +59,8 @@ public:
     bool wait_for_monitor(std::chrono::milliseconds timeout);
 
     // From a vCPU's own thread: the exits that may become events.
-    hv::ExitOutcome on_guest_request(uint32_t vcpu, hv::Vcpu& v);
+    // `call_rax`: RAX as the guest made the hypercall (the hypercall number).
+    hv::ExitOutcome on_guest_request(uint32_t vcpu, hv::Vcpu& v, uint64_t call_rax);
     hv::ExitOutcome on_introspect(uint32_t vcpu, hv::Vcpu& v, const hv::IntrospectExit& exit);
     hv::ExitOutcome on_debug(uint32_t vcpu, hv::Vcpu& v);
 
@@ -98,6 +102,7 @@ private:
     // Takes every response in shared memory (the notifications were drained by the caller).
     Status collect_responses_locked();
     void apply_response_locked(const vmevent::Event& response, std::optional<uint32_t> slot);
+    // Places waiting events while the ring has room, then lets blocked vCPUs go (ring_blocking.h).
     void flush_queue_locked();
     void release_all_locked();
     void apply_intercepts_locked();
@@ -122,6 +127,7 @@ private:
     vmevent::EventConfig m_config;
     std::vector<VcpuState> m_vcpus;
     std::deque<Queued> m_queue;
+    RingBlocking m_blocking { 0 };
     std::map<uint64_t, uint8_t> m_limited; // gfn -> hv::kAccess* bits, pages not unrestricted
 };
 

@@ -15,9 +15,16 @@ RateLimiter& response_warnings()
     return limiter;
 }
 
+// The frame the vCPU's code runs from, as Xen reports it: through the guest's page tables.
+uint64_t rip_gfn(hv::Vcpu& v, const x86::CpuState& state)
+{
+    auto gpa = v.translate(rip_linear(state));
+    return gpa ? *gpa >> 12 : kInvalidGfn;
+}
+
 } // namespace
 
-hv::ExitOutcome MonitorService::on_guest_request(uint32_t vcpu, hv::Vcpu& v)
+hv::ExitOutcome MonitorService::on_guest_request(uint32_t vcpu, hv::Vcpu& v, uint64_t call_rax)
 {
     std::lock_guard guard(m_lock);
     if (!m_channel || !m_config.guest_request)
@@ -25,7 +32,7 @@ hv::ExitOutcome MonitorService::on_guest_request(uint32_t vcpu, hv::Vcpu& v)
     auto state = v.cpu_state();
     if (!state)
         return hv::ExitOutcome::Resume;
-    return post_locked(vcpu, guest_request(vcpu, *state), m_config.guest_request_sync);
+    return post_locked(vcpu, guest_request(vcpu, *state, call_rax), m_config.guest_request_sync);
 }
 
 hv::ExitOutcome MonitorService::on_introspect(uint32_t vcpu, hv::Vcpu& v, const hv::IntrospectExit& exit)
@@ -37,7 +44,8 @@ hv::ExitOutcome MonitorService::on_introspect(uint32_t vcpu, hv::Vcpu& v, const 
         (void)v.finish_intercept(hv::InterceptFinish::Retry);
         return hv::ExitOutcome::Resume;
     }
-    return post_locked(vcpu, introspect_request(vcpu, *state, exit), true, exit.what);
+    uint64_t gfn = exit.what == hv::IntrospectExit::What::Breakpoint ? rip_gfn(v, *state) : kInvalidGfn;
+    return post_locked(vcpu, introspect_request(vcpu, *state, exit, gfn), true, exit.what);
 }
 
 hv::ExitOutcome MonitorService::on_debug(uint32_t vcpu, hv::Vcpu& v)
@@ -48,7 +56,7 @@ hv::ExitOutcome MonitorService::on_debug(uint32_t vcpu, hv::Vcpu& v)
     auto state = v.cpu_state();
     if (!state)
         return hv::ExitOutcome::Resume;
-    return post_locked(vcpu, singlestep_request(vcpu, *state), true);
+    return post_locked(vcpu, singlestep_request(vcpu, *state, rip_gfn(v, *state)), true);
 }
 
 hv::ExitOutcome MonitorService::post_locked(uint32_t vcpu, const vmevent::Event& request, bool sync,
@@ -62,9 +70,10 @@ hv::ExitOutcome MonitorService::post_locked(uint32_t vcpu, const vmevent::Event&
     if (sync && m_channel->submit_slot(vcpu, event)) {
         st.awaiting = true;
     } else if (m_queue.empty() && m_channel->put_ring(event)) {
-        if (!sync)
+        bool blocked = m_blocking.after_put(vcpu, m_channel->ring_free(), sync);
+        if (!sync && !blocked)
             return hv::ExitOutcome::Resume;
-        st.awaiting = true;
+        st.awaiting = sync;
     } else {
         // No room: wait, in arrival order, for a response to free an entry.
         m_queue.push_back({ vcpu, event, sync });
@@ -124,9 +133,13 @@ void MonitorService::flush_queue_locked()
         m_queue.pop_front();
         (void)m_channel->put_ring(q.event);
         m_vcpus[q.vcpu].queued = false;
-        if (!q.sync)
+        if (!q.sync && !m_blocking.after_put(q.vcpu, m_channel->ring_free(), false))
             m_runners[q.vcpu]->remove_pause(hv::kPauseMonitor);
     }
+    if (!m_queue.empty())
+        return;
+    for (uint32_t v : m_blocking.wake(m_channel->ring_free()))
+        m_runners[v]->remove_pause(hv::kPauseMonitor);
 }
 
 void MonitorService::apply_intercepts_locked()
@@ -150,6 +163,7 @@ void MonitorService::release_all_locked()
                           hv::Intercepts {};
     for (uint32_t id = 0; id < m_runners.size(); ++id) {
         VcpuState st = m_vcpus[id];
+        bool parked = st.awaiting || st.queued || m_blocking.blocked(id);
         m_runners[id]->post([had_intercepts, st](hv::Vcpu& v) {
             if (had_intercepts)
                 (void)v.set_intercepts({});
@@ -158,7 +172,7 @@ void MonitorService::release_all_locked()
             if (st.intercept && (st.awaiting || st.queued))
                 (void)v.finish_intercept(hv::InterceptFinish::Retry);
         });
-        if (st.awaiting || st.queued)
+        if (parked)
             m_runners[id]->remove_pause(hv::kPauseMonitor);
     }
     // Lift page limits a run of consecutive pages at a time. A run that is no longer all RAM (the
@@ -174,6 +188,7 @@ void MonitorService::release_all_locked()
     m_queue.clear();
     m_config = {};
     m_vcpus.assign(m_runners.size(), {});
+    m_blocking = RingBlocking(static_cast<uint32_t>(m_runners.size()));
     m_channel.reset();
 }
 

@@ -77,6 +77,7 @@ ExitOutcome VcpuExits::on_hypercall(hv::ExitContext& ctx)
         m_machine.xen(), m_id, mode64, mode->cpl, decoded.op, decoded.args,
         x86::GuestVirtual(m_machine.physmap(), *mode),
     };
+    uint64_t call_rax = regs->gpr[x86::Rax];
     int64_t result = xen::dispatch_hypercall(hc);
     if (decoded.op == XEN_HYPERCALL_memory_op)
         if (auto st = m_machine.after_memory_op(); !st)
@@ -96,7 +97,7 @@ ExitOutcome VcpuExits::on_hypercall(hv::ExitContext& ctx)
     case xen::HypercallEffect::Block:
         return start_block(ctx.vcpu, regs->rflags & x86::kRflagsIf) ? ExitOutcome::Pause : ExitOutcome::Resume;
     case xen::HypercallEffect::GuestRequest:
-        return m_machine.monitor().on_guest_request(m_id, ctx.vcpu);
+        return m_machine.monitor().on_guest_request(m_id, ctx.vcpu, call_rax);
     }
     return ExitOutcome::Resume;
 }

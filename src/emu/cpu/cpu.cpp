@@ -226,11 +226,13 @@ uint8_t CpuImpl::insn_length_at_rip()
     bool saved = m_bypass;
     uint64_t cr2 = st.cr2; // a #PF here is not the guest's
     m_bypass = true;
+    m_walk_quiet = true; // nor are A/D bits set on the way, which limits may forbid
     uint8_t len = 0;
     try {
         len = fetch().length;
     } catch (const GuestFault&) {
     }
+    m_walk_quiet = false;
     m_bypass = saved;
     st.cr2 = cr2;
     return len;
@@ -475,6 +477,7 @@ void Cpu::flush_tlb() { m_impl->flush_tlb(); }
 void Cpu::set_single_step(bool on) { m_impl->m_stop.single_step = on; }
 void Cpu::set_intercepts(CpuIntercepts intercepts) { m_impl->m_intercepts = std::move(intercepts); }
 bool Cpu::finish_intercept(InterceptFinish how) { return m_impl->finish_intercept(how); }
+std::optional<uint64_t> Cpu::translate(uint64_t lin) { return m_impl->probe(lin); }
 uint64_t Cpu::instructions_retired() const { return m_impl->m_retired; }
 
 } // namespace xkvm::emu

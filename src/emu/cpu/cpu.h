@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "emu/cpu/bus.h"
@@ -77,6 +78,9 @@ public:
     // returned Introspect; without it the next run() retries the instruction.
     void set_intercepts(CpuIntercepts intercepts);
     bool finish_intercept(InterceptFinish how);
+    // The guest-physical address `lin` maps to under the current paging mode, or nothing when it
+    // does not translate; nothing in the guest changes (no A/D bits, CR2, TLB fill or limit check).
+    std::optional<uint64_t> translate(uint64_t lin);
 
     uint64_t instructions_retired() const;
 

@@ -36,6 +36,7 @@ struct CpuExit {
         uint8_t insn_len = 0;   // 0 where the instruction could not be fetched
         uint8_t access = 0;     // MemAccess: the kPage* bit refused (`gpa` holds the address)
         bool lin_valid = false;
+        bool in_walk = false;   // MemAccess: a page-table entry the walk for `lin` reads or updates
         uint64_t lin = 0;
         uint32_t index = 0;     // CRn or MSR
         uint64_t old_value = 0; // an MSR the CPU cannot read (the VMM's) reports 0

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include "emu/cpu/bus.h"
 #include "emu/cpu/cpu.h"
@@ -138,6 +139,13 @@ public:
     // The host byte for `lin` (nullptr: not RAM, m_last_gpa says where). Faults as the access would.
     uint8_t* translate(uint64_t lin, uint8_t acc, uint64_t& gpa);
     Walk walk(uint64_t lin, uint8_t acc);
+    // Where `lin` leads through the current tables, touching nothing (no A/D bits, CR2, limits).
+    std::optional<uint64_t> probe(uint64_t lin);
+    bool walk_tables(uint64_t lin, uint8_t acc, bool effects, Walk& w, uint32_t& err);
+    uint32_t finish_leaf(uint64_t lin, uint8_t acc, bool touch, uint64_t eaddr, uint64_t e, uint64_t* h64,
+                         uint32_t* h32, Walk& w);
+    // Sets `bits` in the entry at `eaddr` (value `e`) unless they are set, under the limits.
+    void set_entry_bits(uint64_t lin, uint64_t eaddr, uint64_t e, uint64_t* h64, uint32_t* h32, uint64_t bits);
     uint8_t* host_for_rmw(uint64_t lin, unsigned size); // nullptr unless RAM within one cache line
     uint64_t read_phys(uint64_t gpa, unsigned size);
     void write_phys(uint64_t gpa, unsigned size, uint64_t v);
@@ -225,6 +233,9 @@ public:
     // ---- introspection (introspect.cpp)
     // Exits before `acc` at `lin` (frame `gpa_page`) when the page's limits `allow` refuse it.
     void check_page_allow(uint64_t lin, uint64_t gpa_page, uint8_t acc, uint8_t allow);
+    // Exits before the walk for `lin` reads (kPageRead) or updates (kPageWrite) the entry at
+    // `entry_gpa` when its page's limits refuse that.
+    void check_walk_access(uint64_t lin, uint64_t entry_gpa, uint8_t page_bit);
     bool intercepting() const { return !m_bypass; }
     bool intercepts_cr(unsigned n) const { return !m_bypass && ((m_intercepts.cr_writes >> n) & 1); }
     bool intercepts_msr(uint32_t index) const;
@@ -341,6 +352,11 @@ public:
     // (events wait for it, as for a replay); m_intercepted after an Introspect exit until the next run.
     CpuIntercepts m_intercepts;
     bool m_bypass = false;
+    // m_walk_quiet: walks set no A/D bits, check no page-table limits and fill no TLB entry (a
+    // look at the instruction for the VMM, not the guest's). m_walk_uncacheable: the last walk
+    // went through page-table limits only because of m_bypass.
+    bool m_walk_quiet = false;
+    bool m_walk_uncacheable = false;
     bool m_intercepted = false;
     HeldEvent m_held;
 };

@@ -28,7 +28,7 @@ void CpuImpl::check_page_allow(uint64_t lin, uint64_t gpa_page, uint8_t acc, uin
     x.what = CpuExit::Introspect::What::MemAccess;
     x.access = bit;
     x.lin = lin;
-    x.lin_valid = true; // every access checked here is to a linear address (walks are not checked)
+    x.lin_valid = true; // every access checked here is to a linear address (walks: check_walk_access)
     // (insn_len: on_exit_signal() fetches the instruction once RIP is back on it.)
     intercept(x, 0, gpa_page | (lin & (kPageSize - 1)));
 }

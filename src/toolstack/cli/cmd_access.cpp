@@ -55,10 +55,11 @@ void print_event(const Event& e)
     switch (e.reason) {
     case kReasonMemAccess: {
         const MemAccess& m = e.u.mem_access;
-        std::printf("vcpu %u mem_access %c%c%c gfn %#llx offset %#llx gla %#llx%s rip %#llx\n", e.vcpu_id,
+        std::printf("vcpu %u mem_access %c%c%c gfn %#llx offset %#llx gla %#llx%s%s rip %#llx\n", e.vcpu_id,
                     m.flags & kMemR ? 'r' : '-', m.flags & kMemW ? 'w' : '-', m.flags & kMemX ? 'x' : '-',
                     (unsigned long long)m.gfn, (unsigned long long)m.offset, (unsigned long long)m.gla,
-                    m.flags & kMemGlaValid ? "" : " (invalid)", (unsigned long long)r.rip);
+                    m.flags & kMemGlaValid ? "" : " (invalid)", m.flags & kMemFaultInGpt ? " (in page tables)" : "",
+                    (unsigned long long)r.rip);
         break;
     }
     case kReasonSoftwareBreakpoint:
