@@ -325,3 +325,30 @@ TEST_F(HypercallErrno, RegisterVcpuInfoRefusesBadPlacesAndSecondRegistration)
     EXPECT_EQ(register_vcpu_info(1, 0x300, 256), -XEN_EBUSY);
     EXPECT_EQ(register_vcpu_info(1, 0x300, 4096 - 32), -XEN_EBUSY);
 }
+
+// vcpu_info guest. xen/common/domain.c, common_vcpu_op (VCPUOP_register_vcpu_info): -EINVAL when
+// mfn << PAGE_SHIFT loses bits, the offset leaves the frame or the address is all ones; then -EBUSY
+// for a vCPU that has registered; only map_guest_area asks whether the frame is RAM
+// (check_get_page_from_gfn: -EINVAL). A frame far above RAM is refused either way, but as -EBUSY
+// once registered.
+TEST_F(HypercallErrno, RegisterVcpuInfoChecksTheAddressThenRepeatThenRam)
+{
+    const uint64_t top = (1ull << 52) - 1; // the highest frame whose address fits in 64 bits
+    for (uint32_t v : { 1u, 2u }) {
+        EXPECT_EQ(register_vcpu_info(v, 1ull << 40, 0), -XEN_EINVAL) << "not RAM, vcpu " << v;
+        EXPECT_EQ(register_vcpu_info(v, top, 0), -XEN_EINVAL) << "not RAM, vcpu " << v;
+    }
+    ASSERT_EQ(register_vcpu_info(1, 0x300, 64), 0);
+    EXPECT_EQ(register_vcpu_info(1, 1ull << 40, 0), -XEN_EBUSY);
+    EXPECT_EQ(register_vcpu_info(1, top, 0), -XEN_EBUSY);
+    EXPECT_EQ(register_vcpu_info(1, kUnreadableArg >> 12, 0), -XEN_EBUSY);
+    for (uint32_t v : { 1u, 2u }) {
+        EXPECT_EQ(register_vcpu_info(v, 1ull << 52, 0), -XEN_EINVAL) << "shift loses bits, vcpu " << v;
+        EXPECT_EQ(register_vcpu_info(v, 1ull << 60, 0), -XEN_EINVAL) << "shift loses bits, vcpu " << v;
+        EXPECT_EQ(register_vcpu_info(v, 0x300, 4096), -XEN_EINVAL) << "offset leaves the frame, vcpu " << v;
+        EXPECT_EQ(register_vcpu_info(v, 0x300, 0xffffffffu), -XEN_EINVAL) << "offset leaves the frame, vcpu " << v;
+        EXPECT_EQ(register_vcpu_info(v, top, 4095), -XEN_EINVAL) << "address all ones, vcpu " << v;
+    }
+    EXPECT_EQ(register_vcpu_info(2, top, 4094), -XEN_ENXIO) << "the record wraps past the top";
+    EXPECT_EQ(register_vcpu_info(1, top, 4094), -XEN_EBUSY);
+}
