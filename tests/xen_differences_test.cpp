@@ -19,6 +19,14 @@ TEST(xen_differences, EveryMarkerIsDocumentedAndEveryEntryIsMarked)
     EXPECT_EQ(marked, documented);
 }
 
+TEST(xen_differences, TheReadmeListsExactlyTheDocumentedDifferences)
+{
+    const fs::path root(XKVM_SOURCE_DIR);
+    const auto listed = readme_differences(root / "README.md");
+    ASSERT_FALSE(listed.empty()) << "README.md has no \"The list today:\" of differences";
+    EXPECT_EQ(listed, documented_differences(root / "docs" / "xen-differences.md"));
+}
+
 TEST(xen_differences, ReadsTheIdOfAGuestsDiffLine)
 {
     EXPECT_EQ(diff_line_id("unknown_ops_are_enosys: no_fifo_abi: EVTCHNOP_init_control is -ENOSYS"), "no_fifo_abi");
