@@ -1,6 +1,9 @@
 // Boots each ABI conformance guest (guests/conformance/) with xkvm-vmm and checks its verdict: RESULT:
 // PASS, no FAIL line, the number of PASS lines the guest has cases (so a guest that silently skips
 // checks fails), and how the domain ended. Each boot is its own process: the tests run in parallel.
+// XKVM-OWN: what each guest expects it checks itself, and each of its cases cites Xen (see
+// guests/conformance/); here the host counts the verdict and the VMM's exit status (0, or 100 + the
+// shutdown reason: xkvm-vmm's convention). The shutdown cases cite Xen where they are.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -252,6 +255,9 @@ static void expect_shutdown(const ShutdownCase& c)
     auto run = boot("shutdown", c.bits, opts);
     expect_passed(run, name, 2, c.exit_code, c.expected);
 }
+// Xen 4.19: public/sched.h (SHUTDOWN_poweroff 0, reboot 1, suspend 2, crash 3, watchdog 4,
+// soft_reset 5); xen/common/sched/core.c, do_sched_op (SCHEDOP_shutdown_code records a code only if
+// none is set) and xen/common/domain.c, domain_shutdown (the recorded code wins over the reason).
 TEST_F(conformance_shutdown, poweroff64) { expect_shutdown({ 64, "poweroff", "plain", "poweroff", 0 }); }
 TEST_F(conformance_shutdown, reboot64) { expect_shutdown({ 64, "reboot", "plain", "reboot", 101 }); }
 TEST_F(conformance_shutdown, suspend64) { expect_shutdown({ 64, "suspend", "plain", "suspend", 102 }); }

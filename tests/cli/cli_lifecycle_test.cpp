@@ -1,5 +1,7 @@
 // Domains from create to gone: the console scenario, bad input leaving nothing behind, and what
 // on_poweroff / on_reboot / on_crash do.
+// XKVM-OWN: the console scenario, the daemon and the error messages are xkvm's own; what
+// on_poweroff / on_reboot / on_crash do is cited at those cases.
 #include <regex>
 #include <sstream>
 
@@ -175,6 +177,7 @@ TEST_F(CliLifecycle, BadOverrideOnTheCommandLine)
     EXPECT_NE(r.err.find("<command line>:1:"), std::string::npos) << r.err;
 }
 
+// tools/libs/light/libxl_domain.c, libxl__domain_rename (a name another domain has is refused).
 TEST_F(CliLifecycle, DuplicateNameIsRefused)
 {
     std::string cfg = guest_config("g", XKVM_GUEST_ELF("tsguest"), "cmdline = \"ticker\"\n");
@@ -188,6 +191,9 @@ TEST_F(CliLifecycle, DuplicateNameIsRefused)
     EXPECT_EQ(std::count(list.out.begin(), list.out.end(), '\n'), 3) << list.out; // header, Domain-0, g
 }
 
+// docs/man/xl.cfg.5.pod.in (on_poweroff, on_reboot, on_crash: destroy, restart, preserve; defaults
+// destroy, restart, destroy); tools/xl/xl_list.c, list_domains (a preserved domain shows 's' and
+// the reason's letter from "-rscwS"; -v its Reason-Code).
 TEST_F(CliLifecycle, OnPoweroffPreserveKeepsItUntilDestroyed)
 {
     std::string cfg = guest_config("g", XKVM_GUEST_ELF("tsguest"), "on_poweroff = \"preserve\"\n");
