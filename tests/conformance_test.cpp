@@ -276,6 +276,21 @@ TEST_F(conformance_shutdown, soft_reset32) { expect_shutdown({ 32, "soft_reset",
 TEST_F(conformance_shutdown, code_suspend32) { expect_shutdown({ 32, "suspend", "code", "suspend", 102 }); }
 TEST_F(conformance_shutdown, first_code_wins32) { expect_shutdown({ 32, "reboot", "code-twice", "reboot", 101 }); }
 
+CONFORMANCE_SUITE(conformance_triple_fault);
+// Xen 4.19: xen/arch/x86/hvm/hvm.c, hvm_domain_initialise (HVM_PARAM_TRIPLE_FAULT_REASON starts as
+// SHUTDOWN_reboot) and hvm_triple_fault (the domain shuts down with that reason).
+TEST_F(conformance_triple_fault, is_a_reboot64)
+{
+    GuestOptions opts;
+    opts.kernel = std::string(XKVM_GUEST_DIR) + "/crash64.elf";
+    opts.name = "conf-triple64";
+    opts.cmdline = "triple";
+    auto run = run_guest(vmm_path(), opts);
+    EXPECT_EQ(run.process.exit_code, 101) << run.describe(); // 100 + SHUTDOWN_reboot
+    EXPECT_THAT(run.process.err, HasSubstr(shutdown_message("conf-triple64", "reboot"))) << run.describe();
+    EXPECT_THAT(run.process.err, HasSubstr("triple fault on vcpu 0"));
+}
+
 // The guest harness itself: the library's own tests pass (one case skips, because Xen is here), and
 // the verdict catches a failing case and a case left out without a word.
 CONFORMANCE_SUITE(harness_selftest);
