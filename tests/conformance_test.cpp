@@ -1,6 +1,9 @@
 // Boots each ABI conformance guest (guests/conformance/) with xkvm-vmm and checks its verdict: RESULT:
 // PASS, no FAIL line, the number of PASS lines the guest has cases (so a guest that silently skips
 // checks fails), and how the domain ended. Each boot is its own process: the tests run in parallel.
+// XKVM-OWN: what each guest expects it checks itself, and each of its cases cites Xen (see
+// guests/conformance/); here the host counts the verdict and the VMM's exit status (0, or 100 + the
+// shutdown reason: xkvm-vmm's convention). The shutdown cases cite Xen where they are.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -252,6 +255,9 @@ static void expect_shutdown(const ShutdownCase& c)
     auto run = boot("shutdown", c.bits, opts);
     expect_passed(run, name, 2, c.exit_code, c.expected);
 }
+// Xen 4.19: public/sched.h (SHUTDOWN_poweroff 0, reboot 1, suspend 2, crash 3, watchdog 4,
+// soft_reset 5); xen/common/sched/core.c, do_sched_op (SCHEDOP_shutdown_code records a code only if
+// none is set) and xen/common/domain.c, domain_shutdown (the recorded code wins over the reason).
 TEST_F(conformance_shutdown, poweroff64) { expect_shutdown({ 64, "poweroff", "plain", "poweroff", 0 }); }
 TEST_F(conformance_shutdown, reboot64) { expect_shutdown({ 64, "reboot", "plain", "reboot", 101 }); }
 TEST_F(conformance_shutdown, suspend64) { expect_shutdown({ 64, "suspend", "plain", "suspend", 102 }); }
@@ -269,6 +275,21 @@ TEST_F(conformance_shutdown, watchdog32) { expect_shutdown({ 32, "watchdog", "pl
 TEST_F(conformance_shutdown, soft_reset32) { expect_shutdown({ 32, "soft_reset", "plain", "soft_reset", 105 }); }
 TEST_F(conformance_shutdown, code_suspend32) { expect_shutdown({ 32, "suspend", "code", "suspend", 102 }); }
 TEST_F(conformance_shutdown, first_code_wins32) { expect_shutdown({ 32, "reboot", "code-twice", "reboot", 101 }); }
+
+CONFORMANCE_SUITE(conformance_triple_fault);
+// Xen 4.19: xen/arch/x86/hvm/hvm.c, hvm_domain_initialise (HVM_PARAM_TRIPLE_FAULT_REASON starts as
+// SHUTDOWN_reboot) and hvm_triple_fault (the domain shuts down with that reason).
+TEST_F(conformance_triple_fault, is_a_reboot64)
+{
+    GuestOptions opts;
+    opts.kernel = std::string(XKVM_GUEST_DIR) + "/crash64.elf";
+    opts.name = "conf-triple64";
+    opts.cmdline = "triple";
+    auto run = run_guest(vmm_path(), opts);
+    EXPECT_EQ(run.process.exit_code, 101) << run.describe(); // 100 + SHUTDOWN_reboot
+    EXPECT_THAT(run.process.err, HasSubstr(shutdown_message("conf-triple64", "reboot"))) << run.describe();
+    EXPECT_THAT(run.process.err, HasSubstr("triple fault on vcpu 0"));
+}
 
 // The guest harness itself: the library's own tests pass (one case skips, because Xen is here), and
 // the verdict catches a failing case and a case left out without a word.

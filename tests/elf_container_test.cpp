@@ -26,6 +26,8 @@ using ElfContainer = GuestTest;
 
 const std::string kImage = std::string(XKVM_GUEST_DIR) + "/conf_boot64_elf32.elf";
 
+// Xen 4.19: tools/libs/guest/xg_dom_hvmloader.c, xc_dom_probe_hvm_kernel (any ELF without Xen notes
+// loads as HVM firmware; the machine field is not looked at).
 TEST_F(ElfContainer, Elf32WithEmX86_64BootsAsHvmFirmware)
 {
     std::ifstream in(kImage, std::ios::binary);

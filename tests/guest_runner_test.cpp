@@ -1,5 +1,6 @@
 // The harness itself: child process handling (exit status, output, the deadline) and console parsing.
 // No KVM needed.
+// XKVM-OWN: the harness itself.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 

@@ -2,6 +2,7 @@
 // XKVM_CHECK_DMA=1, so the VMM compares the domain's DMA space with its physmap after every
 // memory_op and crashes the domain at the first difference; the guest checks contents and Xen's
 // answers. Passing means: all cases passed, and the domain powered off rather than crashed.
+// XKVM-OWN: the balloon guest checks Xen's answers and cites them; the DMA-space check is xkvm's.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -49,8 +50,9 @@ TEST_F(iommu_balloon, bits64)
     run_balloon(64, "", {}, 10);
 }
 
-// Xen's memop-max-order raised to 18: a 1 GiB extent out and back in (2 GiB of RAM, untouched but
-// for a few words, so the host backs little of it).
+// Xen's memop-max-order raised to 18 (docs/misc/xen-command-line.pandoc, memop-max-order): a 1 GiB
+// extent out and back in (2 GiB of RAM, untouched but for a few words, so the host backs little of
+// it).
 TEST_F(iommu_balloon, bits64_order18)
 {
     run_balloon(2112, " max_order=18", { "--memop-max-order", "18" }, 10);

@@ -1,5 +1,6 @@
 // xkvm-vmm refuses a kernel it cannot boot with a non-zero exit and a message that names the file and
 // says what is wrong with it.
+// XKVM-OWN: xkvm-vmm's own refusals and messages (xl's come from libxenguest, worded its own way).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 

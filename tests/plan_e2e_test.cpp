@@ -1,6 +1,7 @@
 // End to end on this machine: plan a small PVH domain (the `hello` test guest), build it with
 // vmm::Machine, run it, then ask the kernel where things are: the pages of guest RAM (move_pages),
 // the memory policy on them (get_mempolicy), and each vCPU thread's CPU affinity (sched_getaffinity).
+// XKVM-OWN: where the host kernel put the domain's threads and memory.
 #include <numaif.h>
 #include <unistd.h>
 

@@ -1,6 +1,7 @@
 // Issue 10 (label vmevent): page limits and intercepted instructions of the vmevent64 guest reported
 // to a monitor, and the guest running on correctly after each kind of answer: writes to a watched
 // page, single-step, breakpoints, and on emu CR3 writes, WRMSR and descriptor-table stores.
+// XKVM-OWN: the monitor endpoint and what each answer does are xkvm's own (see vmevent_test.cpp).
 #include <gtest/gtest.h>
 
 #include <algorithm>

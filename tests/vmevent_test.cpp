@@ -2,6 +2,8 @@
 // VMM, through the ring and through per-vCPU slots; nothing lost when the ring is tiny and full; the
 // guest running on when the monitor goes mid-storm. Page limits and intercepted instructions:
 // vmevent_introspect_test.cpp.
+// XKVM-OWN: the monitor endpoint (its socket, ring and per-vCPU slots) is xkvm's own; the
+// requests follow Xen's vm_event layout, which unit tests check.
 #include <gtest/gtest.h>
 
 #include <map>

@@ -42,6 +42,20 @@ std::set<std::string> documented_differences(const fs::path& doc)
     return ids;
 }
 
+std::set<std::string> readme_differences(const fs::path& readme)
+{
+    static const std::regex id(R"(`([a-z0-9_]+)`)");
+    const std::string text = read_text(readme);
+    const std::string lead = "The list today:";
+    const size_t start = text.find(lead);
+    if (start == std::string::npos)
+        return {};
+    const size_t end = text.find('.', start);
+    std::set<std::string> ids;
+    collect(text.substr(start, end == std::string::npos ? std::string::npos : end - start), id, ids);
+    return ids;
+}
+
 std::set<std::string> marked_differences(const fs::path& root)
 {
     static const std::regex guest_marker(R"(TEST_DIFF\(\s*([a-z0-9_]+)\s*,)");

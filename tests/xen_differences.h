@@ -13,6 +13,10 @@ namespace xkvm::test {
 // The ids of the `### <id>` headings of the differences document.
 std::set<std::string> documented_differences(const std::filesystem::path& doc);
 
+// The ids the README's list of differences names: the backquoted words after "The list today:"
+// up to the sentence's full stop.
+std::set<std::string> readme_differences(const std::filesystem::path& readme);
+
 // The ids marked in the sources under `root`: guests/conformance/**.c, src/**_test.cpp, tests/*.cpp.
 std::set<std::string> marked_differences(const std::filesystem::path& root);
 

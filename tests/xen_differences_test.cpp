@@ -1,6 +1,7 @@
 // docs/xen-differences.md and the DIFF markers in the conformance guests and unit tests name the
 // same differences: a case that expects xkvm's behaviour is never presented as Xen's, and the
 // document lists nothing that no case checks.
+// XKVM-OWN: the differences document, the README's list and the markers.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -17,6 +18,14 @@ TEST(xen_differences, EveryMarkerIsDocumentedAndEveryEntryIsMarked)
     ASSERT_FALSE(documented.empty()) << "no ### headings in docs/xen-differences.md";
     ASSERT_FALSE(marked.empty()) << "no TEST_DIFF/DIFF markers found under " << root;
     EXPECT_EQ(marked, documented);
+}
+
+TEST(xen_differences, TheReadmeListsExactlyTheDocumentedDifferences)
+{
+    const fs::path root(XKVM_SOURCE_DIR);
+    const auto listed = readme_differences(root / "README.md");
+    ASSERT_FALSE(listed.empty()) << "README.md has no \"The list today:\" of differences";
+    EXPECT_EQ(listed, documented_differences(root / "docs" / "xen-differences.md"));
 }
 
 TEST(xen_differences, ReadsTheIdOfAGuestsDiffLine)

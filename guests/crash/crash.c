@@ -1,5 +1,5 @@
-/* Crashes on purpose inside a test case, for checking that the VMM reports SHUTDOWN_crash (or the
- * triple fault) and that the console shows the exception report. The PVH command line picks how:
+/* Crashes on purpose inside a test case, for checking that the VMM reports SHUTDOWN_crash (or, for
+ * a triple fault, SHUTDOWN_reboot as Xen does) and that the console shows the exception report. The PVH command line picks how:
  *   (empty)  fault at CPL0: #PF above the identity-mapped 4 GiB (64-bit), #GP on a bad selector (32-bit)
  *   cpl3     the same fault at CPL3 (in guest_run_user)
  *   triple   no report: an empty IDT and a fault, so the VMM sees a triple fault */

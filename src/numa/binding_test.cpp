@@ -136,6 +136,7 @@ TEST(numa_bind_memory, ShmemPolicyHoldsForEveryMappingOfTheMemfd)
     touch(other, ram.len()); // faulted through the unbound view
     auto where = nodes_of_pages(other, ram.len());
     ASSERT_TRUE(where) << where.error().message;
+    ASSERT_EQ(where->size(), ram.len() / 4096); // a node for every page, so the loop checks them all
     for (int n : *where)
         ASSERT_EQ(n, static_cast<int>(node));
     munmap(other, ram.len());
@@ -155,6 +156,7 @@ TEST(numa_bind_memory, PreferredMany)
     touch(ram.addr(), ram.len());
     auto where = nodes_of_pages(ram.addr(), ram.len());
     ASSERT_TRUE(where);
+    ASSERT_EQ(where->size(), ram.len() / 4096);
     for (int n : *where)
         ASSERT_EQ(n, static_cast<int>(node));
 }
@@ -300,6 +302,7 @@ TEST(numa_end_to_end, GuestRamAndVcpuThreadsFollowThePlacement)
     touch(ram.addr(), ram.len());
     auto where = nodes_of_pages(ram.addr(), ram.len());
     ASSERT_TRUE(where);
+    ASSERT_EQ(where->size(), ram.len() / 4096);
     for (int n : *where)
         ASSERT_TRUE(n >= 0 && placed->nodes.test(static_cast<uint32_t>(n))) << "page on node " << n;
     for (uint32_t i = 0; i < 2; ++i)

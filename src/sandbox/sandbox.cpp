@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 
 #include "sandbox/privileges.h"
 #include "sandbox/seccomp_filter.h"
@@ -71,6 +72,10 @@ void activate(Mode mode)
         return;
     if (mode == Mode::Report)
         report_forbidden_calls();
+    // Log lines carry local time, and glibc opens /etc/localtime at the first conversion, which no
+    // filtered thread may do: a vCPU thread's first warning (a triple fault's, say) would be a
+    // forbidden call that kills the VMM. Loaded now, the zone is cached for every thread.
+    ::tzset();
     set_thread_role_hook(enter_role);
 }
 

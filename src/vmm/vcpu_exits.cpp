@@ -29,7 +29,7 @@ ExitOutcome VcpuExits::handle_exit(hv::ExitContext& ctx)
     case Kind::Interrupted: return ExitOutcome::Resume;
     case Kind::Debug: return m_machine.monitor().on_debug(m_id, ctx.vcpu);
     case Kind::Introspect: return m_machine.monitor().on_introspect(m_id, ctx.vcpu, ctx.exit.introspect);
-    case Kind::TripleFault: return crash(ctx, fmt::format("triple fault on vcpu {}", m_id));
+    case Kind::TripleFault: return triple_fault(ctx);
     case Kind::PowerOff:
         m_machine.guest_shutdown(SHUTDOWN_poweroff, "system event: shutdown");
         return ExitOutcome::Shutdown;
@@ -47,6 +47,19 @@ ExitOutcome VcpuExits::crash(hv::ExitContext& ctx, std::string detail)
         detail += fmt::format(" at rip {:#x}", regs->rip);
     log::get("vmm")->warn("domain {}: {}", m_machine.spec().name, detail);
     m_machine.guest_shutdown(SHUTDOWN_crash, std::move(detail));
+    return ExitOutcome::Shutdown;
+}
+
+// Xen ends an HVM or PVH domain that triple-faults with HVM_PARAM_TRIPLE_FAULT_REASON, which is
+// SHUTDOWN_reboot unless the toolstack changes it (arch/x86/hvm/hvm.c, hvm_domain_initialise and
+// hvm_triple_fault); libxl leaves it, so under xl on_reboot decides, as for a reset button.
+ExitOutcome VcpuExits::triple_fault(hv::ExitContext& ctx)
+{
+    std::string detail = fmt::format("triple fault on vcpu {}", m_id);
+    if (auto regs = ctx.vcpu.regs())
+        detail += fmt::format(" at rip {:#x}", regs->rip);
+    log::get("vmm")->warn("domain {}: {}", m_machine.spec().name, detail);
+    m_machine.guest_shutdown(SHUTDOWN_reboot, std::move(detail));
     return ExitOutcome::Shutdown;
 }
 

@@ -25,6 +25,7 @@ private:
     hv::ExitOutcome on_mmio(hv::ExitContext& ctx);
     hv::ExitOutcome on_msr(hv::ExitContext& ctx);
     hv::ExitOutcome crash(hv::ExitContext& ctx, std::string detail);
+    hv::ExitOutcome triple_fault(hv::ExitContext& ctx);
     // A blocked vCPU: false while it must stay blocked.
     bool update_blocked(hv::Vcpu& vcpu);
     // Blocks in SCHEDOP_block/poll; false when there is nothing to wait for.

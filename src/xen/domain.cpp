@@ -187,12 +187,15 @@ Status Domain::register_vcpu_info(uint32_t vcpu, uint64_t gfn, uint32_t offset)
 {
     if (vcpu >= m_setup.max_vcpus)
         return xen_fail(XEN_ENOENT, "vcpu {} does not exist", vcpu);
-    // The address must be representable, and each vCPU registers once (Xen 4.19's order of checks).
-    if (gfn >= (1ull << 40) || offset >= memory::kPageSize)
-        return xen_fail(XEN_EINVAL, "vcpu_info at gfn {:#x} offset {:#x} is out of range", gfn, offset);
+    // Xen 4.19's order (common/domain.c, common_vcpu_op then map_guest_area): first only whether
+    // frame and offset make an address at all (the shift may not lose bits, the offset not leave the
+    // frame, the sum not be all ones), then a second registration, and only then where it lies. So a
+    // frame far above RAM is -EBUSY on a second call and -EINVAL (not RAM) on a first.
+    const uint64_t gpa = (gfn << memory::kPageShift) + offset; // wraps as Xen's paddr_t does
+    if (gpa == ~0ull || (gpa >> memory::kPageShift) != gfn)
+        return xen_fail(XEN_EINVAL, "vcpu_info at gfn {:#x} offset {:#x} is no address", gfn, offset);
     if (m_shared.vcpu_info_registered(vcpu))
         return xen_fail(XEN_EBUSY, "vcpu {} has registered its vcpu_info already", vcpu);
-    uint64_t gpa = (gfn << memory::kPageShift) + offset;
     // The record may not cross a page and must be aligned to the guest's word.
     if ((gpa >> memory::kPageShift) != ((gpa + sizeof(struct vcpu_info) - 1) >> memory::kPageShift))
         return xen_fail(XEN_ENXIO, "vcpu_info at {:#x} would cross a page", gpa);

@@ -122,8 +122,9 @@ TEST_F(HypercallErrno, SetTimerOpFarFutureBoundary)
 }
 
 // xen/common/sched/core.c, do_poll: nr_ports > 128 -> -EINVAL, the port list unreadable -> -EFAULT,
-// a port out of range -> -EINVAL; do_sched_op: the argument unreadable -> -EFAULT. The same with
-// the 32-bit layout (compat/sched.c).
+// a port that is not valid (xen/include/xen/event.h, evtchn_port_poll: port_is_valid) -> -EINVAL;
+// do_sched_op: the argument unreadable -> -EFAULT. The same with the 32-bit layout
+// (compat/sched.c).
 TEST_F(HypercallErrno, SchedOpPollNegativeCases)
 {
     EXPECT_EQ(poll(129, kPollList, 1), -XEN_EINVAL);
@@ -135,6 +136,31 @@ TEST_F(HypercallErrno, SchedOpPollNegativeCases)
     EXPECT_EQ(sched(SCHEDOP_poll, kScratch, false), -XEN_EINVAL);
     put(sched_poll_compat32 { static_cast<uint32_t>(kPollList), 1, 1 });
     EXPECT_EQ(sched(SCHEDOP_poll, kScratch, false), -XEN_EINVAL);
+}
+
+// sched_op guest. xen/common/sched/core.c, do_poll: each entry is copied (__copy_from_guest_offset)
+// and judged (xen/include/xen/event.h, evtchn_port_poll) before the next is read, so a pending port
+// ends the poll even when the list goes on into memory that cannot be read or names bad ports;
+// evtchn_port_poll: a valid port that is free or reserved (port 0, a closed port) is not usable:
+// -EINVAL.
+TEST_F(HypercallErrno, SchedOpPollReadsAndJudgesOnePortAtATime)
+{
+    constexpr uint64_t kRamEnd = 0x1000000; // the fixture's RAM ends here; a hole follows
+    evtchn_port_t p = pending_ipi();
+    put(p, kRamEnd - sizeof(evtchn_port_t));
+    EXPECT_EQ(poll(2, kRamEnd - sizeof(evtchn_port_t), 1), 0) << "the second entry is never read";
+    put(p, kPollList);
+    put<evtchn_port_t>(1u << 20, kPollList + 4);
+    EXPECT_EQ(poll(2, kPollList, 1), 0) << "the bad port after a pending one is never judged";
+    shinfo()->evtchn_pending[0] = 0;
+    EXPECT_EQ(poll(2, kRamEnd - sizeof(evtchn_port_t), 1), -XEN_EFAULT);
+    EXPECT_EQ(poll(2, kPollList, 1), -XEN_EINVAL);
+    put<evtchn_port_t>(0, kPollList);
+    EXPECT_EQ(poll(1, kPollList, 1), -XEN_EINVAL) << "port 0 is reserved";
+    put(p, kScratch + 0x800);
+    ASSERT_EQ(call(XEN_HYPERCALL_event_channel_op, EVTCHNOP_close, kScratch + 0x800), 0);
+    put(p, kPollList);
+    EXPECT_EQ(poll(1, kPollList, 1), -XEN_EINVAL) << "a closed port";
 }
 
 // xen/common/sched/core.c, do_sched_op: copy_from_guest fails -> -EFAULT, and the domain runs on.
@@ -324,4 +350,31 @@ TEST_F(HypercallErrno, RegisterVcpuInfoRefusesBadPlacesAndSecondRegistration)
     EXPECT_EQ(register_vcpu_info(1, 0x300, 64), -XEN_EBUSY);
     EXPECT_EQ(register_vcpu_info(1, 0x300, 256), -XEN_EBUSY);
     EXPECT_EQ(register_vcpu_info(1, 0x300, 4096 - 32), -XEN_EBUSY);
+}
+
+// vcpu_info guest. xen/common/domain.c, common_vcpu_op (VCPUOP_register_vcpu_info): -EINVAL when
+// mfn << PAGE_SHIFT loses bits, the offset leaves the frame or the address is all ones; then -EBUSY
+// for a vCPU that has registered; only map_guest_area asks whether the frame is RAM
+// (check_get_page_from_gfn: -EINVAL). A frame far above RAM is refused either way, but as -EBUSY
+// once registered.
+TEST_F(HypercallErrno, RegisterVcpuInfoChecksTheAddressThenRepeatThenRam)
+{
+    const uint64_t top = (1ull << 52) - 1; // the highest frame whose address fits in 64 bits
+    for (uint32_t v : { 1u, 2u }) {
+        EXPECT_EQ(register_vcpu_info(v, 1ull << 40, 0), -XEN_EINVAL) << "not RAM, vcpu " << v;
+        EXPECT_EQ(register_vcpu_info(v, top, 0), -XEN_EINVAL) << "not RAM, vcpu " << v;
+    }
+    ASSERT_EQ(register_vcpu_info(1, 0x300, 64), 0);
+    EXPECT_EQ(register_vcpu_info(1, 1ull << 40, 0), -XEN_EBUSY);
+    EXPECT_EQ(register_vcpu_info(1, top, 0), -XEN_EBUSY);
+    EXPECT_EQ(register_vcpu_info(1, kUnreadableArg >> 12, 0), -XEN_EBUSY);
+    for (uint32_t v : { 1u, 2u }) {
+        EXPECT_EQ(register_vcpu_info(v, 1ull << 52, 0), -XEN_EINVAL) << "shift loses bits, vcpu " << v;
+        EXPECT_EQ(register_vcpu_info(v, 1ull << 60, 0), -XEN_EINVAL) << "shift loses bits, vcpu " << v;
+        EXPECT_EQ(register_vcpu_info(v, 0x300, 4096), -XEN_EINVAL) << "offset leaves the frame, vcpu " << v;
+        EXPECT_EQ(register_vcpu_info(v, 0x300, 0xffffffffu), -XEN_EINVAL) << "offset leaves the frame, vcpu " << v;
+        EXPECT_EQ(register_vcpu_info(v, top, 4095), -XEN_EINVAL) << "address all ones, vcpu " << v;
+    }
+    EXPECT_EQ(register_vcpu_info(2, top, 4094), -XEN_ENXIO) << "the record wraps past the top";
+    EXPECT_EQ(register_vcpu_info(1, top, 4094), -XEN_EBUSY);
 }

@@ -40,6 +40,14 @@ TEST_F(Hypercalls, XenVersion)
     uint32_t submap = get<xen_feature_info>().submap;
     EXPECT_TRUE(submap & (1u << XENFEAT_hvm_callback_vector));
     EXPECT_TRUE(submap & (1u << XENFEAT_hvm_safe_pvclock));
+    // common/kernel.c, do_xen_version: a translated domain that is not direct-mapped says so; no
+    // hvm_pirqs without PIRQ emulation (libxl_create.c: hvm.pirq defaults to false in 4.19).
+    EXPECT_TRUE(submap & (1u << XENFEAT_not_direct_mapped));
+    EXPECT_FALSE(submap & (1u << XENFEAT_direct_mapped));
+    EXPECT_FALSE(submap & (1u << XENFEAT_hvm_pirqs));
+    // DIFF(no_phys_area_ops): Xen 4.18+ offers both; xkvm has neither vcpu_op behind them.
+    EXPECT_FALSE(submap & (1u << XENFEAT_runstate_phys_area));
+    EXPECT_FALSE(submap & (1u << XENFEAT_vcpu_time_phys_area));
     put(xen_feature_info { 1, 0 });
     EXPECT_EQ(call(XEN_HYPERCALL_xen_version, XENVER_get_features, kScratch), -XEN_EINVAL);
 

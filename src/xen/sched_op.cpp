@@ -54,12 +54,16 @@ HypercallResult poll(HypercallContext& ctx)
     }
     if (nr > kMaxPollPorts)
         return xen_fail(XEN_EINVAL, "poll on {} ports (at most {})", nr, kMaxPollPorts);
-    std::vector<evtchn_port_t> ports(nr);
-    TRY(ctx.guest.read(ports_va, std::span(reinterpret_cast<uint8_t*>(ports.data()), nr * sizeof(evtchn_port_t))));
-    // Port by port, as Xen does: a pending port ends the call before a later bad one is seen.
-    for (evtchn_port_t p : ports)
-        if (TRY(ctx.domain.evtchn().poll_port(p)))
+    // Port by port, read and checked, as Xen's do_poll does: a pending port ends the call before a
+    // later port is read at all, so neither a bad number nor an unreadable entry after it counts.
+    std::vector<evtchn_port_t> ports;
+    ports.reserve(nr);
+    for (uint32_t i = 0; i < nr; ++i) {
+        auto port = TRY(ctx.guest.read_obj<evtchn_port_t>(ports_va + uint64_t { i } * sizeof(evtchn_port_t)));
+        if (TRY(ctx.domain.evtchn().poll_port(port)))
             return 0;
+        ports.push_back(port);
+    }
     if (timeout != 0 && timeout <= ctx.domain.platform().system_time_ns())
         return 0;
     // The wait owns the deadline's alarm. If the domain has too many alarms, the poll returns as if

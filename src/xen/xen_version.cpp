@@ -25,13 +25,15 @@ Status copy_string(HypercallContext& ctx, uint64_t va, const char* s)
 
 uint32_t feature_submap0()
 {
-    // What Xen reports to translated guests, so a stock kernel takes the PV paths. Xen adds
-    // hvm_pirqs for HVM guests only when PIRQ emulation is on; xkvm has no PIRQs, so never.
-    // supervisor_mode_kernel was PVHv1's; Xen 4.19 sets it for no guest (common/kernel.c,
-    // do_xen_version: XENVER_get_features).
+    // What Xen 4.19 reports to translated (HVM and PVH) domUs, so a stock kernel takes the same
+    // paths (common/kernel.c, do_xen_version: XENVER_get_features). hvm_pirqs needs PIRQ
+    // emulation, which libxl 4.19 leaves off by default and xkvm does not have;
+    // supervisor_mode_kernel was PVHv1's and is set for no guest. Xen 4.18+ also offers
+    // runstate_phys_area and vcpu_time_phys_area: xkvm lacks those two vcpu_ops, so it does not
+    // offer them (docs/xen-differences.md, no_phys_area_ops).
     return (1u << XENFEAT_writable_page_tables) | (1u << XENFEAT_auto_translated_physmap)
         | (1u << XENFEAT_hvm_callback_vector) | (1u << XENFEAT_hvm_safe_pvclock)
-        | (1u << XENFEAT_memory_op_vnode_supported);
+        | (1u << XENFEAT_memory_op_vnode_supported) | (1u << XENFEAT_not_direct_mapped);
 }
 
 HypercallResult do_xen_version(HypercallContext& ctx)

@@ -1,5 +1,6 @@
 // Issue 10 (label vmevent): `xkvm access` on a domain of the daemon's, one line per event until it
 // is interrupted; the domain runs on afterwards.
+// XKVM-OWN: `xkvm access` is xkvm's own tool (xen-access has other output).
 #include <signal.h>
 
 #include "cli_harness.h"

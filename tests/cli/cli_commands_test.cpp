@@ -1,6 +1,8 @@
 // The xl commands one by one: list's format, info, the xl alias, domid/domname, pause/unpause,
 // destroy, shutdown/reboot through xenstore, the daemon started on demand, and fault isolation
 // between domains.
+// XKVM-OWN: the daemon, process isolation and the error messages are xkvm's own; xl's formats
+// and xenstore protocols are cited at their cases.
 #include <signal.h>
 
 #include <regex>
@@ -27,6 +29,8 @@ protected:
     }
 };
 
+// Xen 4.19: tools/xl/xl_list.c, list_domains (the header, "%-40s %5d %5lu %5d     %c%c%c%c%c%c  %8.1f",
+// 'p' for paused).
 TEST_F(CliCommands, ListHasXlsHeaderAndColumns)
 {
     ASSERT_EQ(run({ "create", "-p", ticker("web") }).rc, 0);
@@ -51,6 +55,8 @@ TEST_F(CliCommands, ListOfAnUnknownDomainFails)
     EXPECT_NE(r.err.find("domain 'nope' does not exist"), std::string::npos) << r.err;
 }
 
+// Xen 4.19: tools/xl/xl_info.c, output_xeninfo / output_physinfo (the keys, padded to 23) and
+// maybe_printf (`xl info <key>` prints that key's value alone).
 TEST_F(CliCommands, InfoHasXlsKeys)
 {
     auto r = run({ "info" });
@@ -76,6 +82,8 @@ TEST_F(CliCommands, AnswersAsXl)
     EXPECT_EQ(bad.err.rfind("xl: ", 0), 0u) << bad.err;
 }
 
+// docs/man/xl.1.pod.in (domid, domname); dom0 is "Domain-0" (docs/misc/xenstore-paths.pandoc,
+// ~/name). The error texts are xkvm's.
 TEST_F(CliCommands, DomidAndDomname)
 {
     ASSERT_EQ(run({ "create", "-p", ticker("a") }).rc, 0);
@@ -101,6 +109,7 @@ TEST_F(CliCommands, UnknownDomainsAreNamed)
     }
 }
 
+// tools/xl/xl_list.c, list_domains: a paused domain shows 'p'.
 TEST_F(CliCommands, PauseStopsTheGuestAndUnpauseResumesIt)
 {
     ASSERT_EQ(run({ "create", "-p", ticker("t") }).rc, 0);
@@ -160,6 +169,8 @@ TEST_F(CliCommands, KillingOneVmmLeavesTheOtherDomainRunning)
     EXPECT_TRUE(eventually([&] { return ticks(read_file(console.out_path)) >= seen + 2; })) << "survivor stopped";
 }
 
+// docs/misc/xenstore-paths.pandoc (~/control/feature-poweroff, ~/control/shutdown);
+// tools/libs/light/libxl_domain.c, libxl_domain_shutdown writes "poweroff" there.
 TEST_F(CliCommands, ShutdownThroughXenstore)
 {
     std::string cfg = guest_config("pv", XKVM_GUEST_ELF("tsguest"), "cmdline = \"pvctl\"\n");
@@ -176,6 +187,9 @@ TEST_F(CliCommands, ShutdownThroughXenstore)
     EXPECT_NE(read_file(console.out_path).find("control/shutdown = poweroff"), std::string::npos);
 }
 
+// docs/misc/xenstore-paths.pandoc (~/memory/target and ~/memory/static-max in KiB,
+// ~/cpu/$N/availability "online"/"offline"); tools/xl/xl_vcpu.c, main_vcpuset (vcpu-set n onlines
+// the first n). The range message is xkvm's.
 TEST_F(CliCommands, GuestResourcesInXenstoreAndVcpuSet)
 {
     ASSERT_EQ(run({ "create", "-p", ticker("t", "memory = 48\nmaxmem = 64\nvcpus = 2\nmaxvcpus = 4\n") }).rc, 0);
@@ -198,6 +212,8 @@ TEST_F(CliCommands, GuestResourcesInXenstoreAndVcpuSet)
     EXPECT_EQ(read("cpu/0/availability"), "online\n");
 }
 
+// docs/misc/xenstore-paths.pandoc (~/control/feature-reboot); docs/man/xl.cfg.5.pod.in (on_reboot
+// defaults to restart).
 TEST_F(CliCommands, RebootThroughXenstoreRestarts)
 {
     std::string cfg = guest_config("pv", XKVM_GUEST_ELF("tsguest"), "cmdline = \"pvctl\"\n");
@@ -212,6 +228,10 @@ TEST_F(CliCommands, RebootThroughXenstoreRestarts)
     EXPECT_TRUE(eventually([&] { return (now = domid_of("pv")) && *now != *first; }));
 }
 
+// DIFF(pv_control_needs_feature): libxl 4.19 writes control/shutdown to any PVH guest and returns
+// (tools/libs/light/libxl_domain.c, libxl__domain_pvcontrol_available); xkvm refuses when the guest
+// never offered the feature, and -F ends the domain instead of pressing an ACPI button
+// (tools/xl/xl_vmcontrol.c, shutdown_domain).
 TEST_F(CliCommands, ShutdownWithoutPvControlSaysSoAndForceWorks)
 {
     ASSERT_EQ(run({ "create", ticker("t") }).rc, 0);
@@ -254,6 +274,7 @@ TEST_F(CliCommands, DaemonStaysWhileDomainsRun)
     EXPECT_TRUE(eventually([&] { return !daemon_pid(); }, 10s));
 }
 
+// Xen 4.19: tools/xl/xl_info.c, print_uptime ("%-33s %4s %s" header, one row per domain).
 TEST_F(CliCommands, UptimeListsDomains)
 {
     ASSERT_EQ(run({ "create", "-p", ticker("t") }).rc, 0);

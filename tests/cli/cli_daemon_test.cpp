@@ -1,5 +1,6 @@
 // The daemon seen from a raw client: a VMM that fails to build leaves nothing, and malformed
 // requests get errors without taking the daemon down.
+// XKVM-OWN: the daemon and its protocol are xkvm's own; the xenstore cases cite Xen where they are.
 #include <sys/socket.h>
 
 #include <nlohmann/json.hpp>
@@ -70,6 +71,8 @@ TEST_F(CliDaemon, MalformedRequestsGetErrorsAndTheDaemonSurvives)
     EXPECT_TRUE(daemon_pid());
 }
 
+// xenstore-ls prints `name = "value"` as Xen's does (tools/xs-clients/xenstore_client.c); the
+// error text of a failed read is xkvm's.
 TEST_F(CliDaemon, XenstoreDebugCommands)
 {
     ASSERT_EQ(run({ "xenstore-write", "/tool/test", "hello" }).rc, 0);
@@ -81,6 +84,8 @@ TEST_F(CliDaemon, XenstoreDebugCommands)
     EXPECT_NE(gone.err.find("ENOENT"), std::string::npos) << gone.err;
 }
 
+// docs/misc/xenstore-paths.pandoc: ~/name and ~/domid under /local/domain/$DOMID, gone with the
+// domain.
 TEST_F(CliDaemon, DomainTreeExistsWhileTheDomainRuns)
 {
     std::string cfg = guest_config("g", XKVM_GUEST_ELF("tsguest"), "cmdline = \"ticker\"\n");

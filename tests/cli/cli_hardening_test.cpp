@@ -1,6 +1,7 @@
 // Issue 11 through the CLI: a run directory others can write is refused before anything starts,
 // a planted xkvmd.log symlink keeps the daemon from starting with its target untouched, and a VMM
 // runs with no_new_privs.
+// XKVM-OWN: the run directory and the VMM's privileges are xkvm's own.
 #include <sys/stat.h>
 
 #include <fstream>

@@ -2,6 +2,7 @@
 // keep running (their consoles keep streaming, interdomain events keep flowing: they never went
 // through the daemon), and the next `xkvm` command starts a daemon that takes them back under the
 // same ids and names: list, pause, unpause, PV shutdown through xenstore and destroy work on them.
+// XKVM-OWN: the daemon and its restart are xkvm's own (xl has no daemon).
 #include <signal.h>
 
 #include <fmt/ranges.h>

@@ -1,6 +1,7 @@
 // Issue 11: the VMM's sandbox seen from outside while guests run. Every thread of a running VMM has
 // its seccomp filter, no_new_privs and its domain's own non-root uid; a forbidden system call (the
 // test-only `sandbox-probe` operation) ends that domain as a crash and no other.
+// XKVM-OWN: the VMM sandbox is xkvm's own.
 #include <dirent.h>
 
 #include <fstream>

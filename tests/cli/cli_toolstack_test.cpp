@@ -1,4 +1,6 @@
 // The NUMA/affinity side of the CLI: create -n, vcpu-list, vcpu-pin, list -n.
+// XKVM-OWN: placement, the host fixtures, pinning threads and xkvm's warnings are xkvm's own; the
+// xl formats are cited at their cases.
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -102,6 +104,8 @@ TEST_F(CliToolstack, CreateDryRunChecksTheConfigButNotTheHost)
 
 // Every config of the create -n corpus (src/toolstack/plan/testdata/create_n) through the real
 // binary: stdout is its .json, stderr the "Parsing config" line and its .warnings, exit 0.
+// xl create -n: "Parsing config from <file>" on stderr and the domain config as libxl's JSON
+// (tools/xl/xl_vmcontrol.c, create_domain; tools/libs/light/libxl_types.idl gives the shape).
 TEST_F(CliToolstack, CreateDryRunPrintsTheCorpusAsXlWould)
 {
     const std::filesystem::path dir =
@@ -209,6 +213,8 @@ TEST_F(CliToolstack, NodesBindGuestRamAndCpusPinTheVcpuThread)
     EXPECT_TRUE(std::regex_search(list.out, std::regex("\nt +1 .* (all|0)\n"))) << list.out;
 }
 
+// Xen 4.19: tools/xl/xl_vcpu.c, vcpulist and print_vcpuinfo (the header ends "Affinity (Hard /
+// Soft)", one row per vCPU).
 TEST_F(CliToolstack, VcpuListShowsEveryVcpu)
 {
     ASSERT_EQ(run({ "create", ticker("t", "vcpus = 2\n") }).rc, 0);
@@ -267,6 +273,7 @@ TEST_F(CliToolstack, ConfigAffinityShowsInVcpuList)
     EXPECT_EQ(cpus_allowed(*vmm, *tid), "0");
 }
 
+// Xen 4.19: tools/xl/xl_list.c, list_domains (-n appends " NODE Affinity").
 TEST_F(CliToolstack, ListNumaAddsNodeAffinity)
 {
     ASSERT_EQ(run({ "create", "-p", ticker("t") }).rc, 0);

@@ -78,8 +78,8 @@ TEST_CASE(poll_with_past_timeout_returns)
     CHECK_EQ(hypercall_sched_op(SCHEDOP_poll, &p), 0);
 }
 
-/* Xen 4.19: xen/common/sched/core.c, do_poll (nr_ports > 128, port_is_valid: -EINVAL; the list
- * unreadable: -EFAULT). */
+/* Xen 4.19: xen/common/sched/core.c, do_poll (nr_ports > 128: -EINVAL; the list unreadable:
+ * -EFAULT) and xen/include/xen/event.h, evtchn_port_poll (a port that is not valid: -EINVAL). */
 TEST_CASE(poll_negative_cases)
 {
     static evtchn_port_t ports[129];

@@ -63,7 +63,9 @@ TEST_CASE(register_refuses_bad_places)
         CHECK_EQ(register_raw(v, mfn, PAGE_SIZE - 64 + 8), -XEN_ENXIO);      /* aligned, still crosses */
         CHECK_EQ(register_raw(v, mfn, 68), -XEN_ENXIO);                      /* not 8-byte aligned */
         CHECK_EQ(register_raw(v, CONF_BAD_GPA >> PAGE_SHIFT, 0), -XEN_EINVAL); /* not RAM */
+        CHECK_EQ(register_raw(v, 1ull << 40, 0), -XEN_EINVAL);               /* far above RAM */
         CHECK_EQ(register_raw(v, 1ull << 60, 0), -XEN_EINVAL);               /* frame << 12 overflows */
+        CHECK_EQ(register_raw(v, mfn, PAGE_SIZE), -XEN_EINVAL);              /* offset leaves the frame */
         CHECK_EQ(hypercall_vcpu_op(VCPUOP_register_vcpu_info, v, (void*)CONF_BAD_GPA), -XEN_EFAULT);
     }
 }
@@ -152,8 +154,9 @@ static long still_first_place(void* arg)
     return 0;
 }
 
-/* Xen 4.19: xen/common/domain.c, do_vcpu_op (VCPUOP_register_vcpu_info: vcpu_info_area already
- * set: -EBUSY, before map_guest_area). */
+/* Xen 4.19: xen/common/domain.c, common_vcpu_op (VCPUOP_register_vcpu_info: an address that the
+ * frame and offset cannot make is -EINVAL first; then vcpu_info_area already set: -EBUSY, before
+ * map_guest_area looks at the place). */
 TEST_CASE(second_registration_is_ebusy)
 {
     REQUIRE(ipi[0] != 0);
@@ -162,6 +165,9 @@ TEST_CASE(second_registration_is_ebusy)
         CHECK_EQ(register_raw(v, mfn, 64), -XEN_EBUSY);  /* the same place */
         CHECK_EQ(register_raw(v, mfn, 256), -XEN_EBUSY); /* or another */
         CHECK_EQ(register_raw(v, mfn, PAGE_SIZE - 32), -XEN_EBUSY); /* checked before the range */
+        CHECK_EQ(register_raw(v, 1ull << 40, 0), -XEN_EBUSY);      /* and before RAM */
+        CHECK_EQ(register_raw(v, 1ull << 60, 0), -XEN_EINVAL);     /* but after the address */
+        CHECK_EQ(register_raw(v, mfn, PAGE_SIZE), -XEN_EINVAL);
         CHECK_EQ(smp_run_on(v, still_first_place, NULL, 2 * EV_WAIT_US), 0);
     }
 }

@@ -70,7 +70,8 @@ TEST_CASE(platform_parameters_in_caller_layout)
 #endif
 }
 
-/* Xen 4.19: xen/common/kernel.c, do_xen_version (XENVER_get_features, submap 0). */
+/* Xen 4.19: xen/common/kernel.c, do_xen_version (XENVER_get_features, submap 0: translated, not
+ * direct-mapped, not PV). */
 TEST_CASE(features_hvm_bits_set)
 {
     struct xen_feature_info fi = {.submap_idx = 0, .submap = 0xdeadbeef};
@@ -78,28 +79,30 @@ TEST_CASE(features_hvm_bits_set)
     CHECK_EQ(fi.submap_idx, 0);
     static const unsigned want[] = {XENFEAT_writable_page_tables, XENFEAT_auto_translated_physmap,
                                     XENFEAT_hvm_callback_vector, XENFEAT_hvm_safe_pvclock,
-                                    XENFEAT_memory_op_vnode_supported};
+                                    XENFEAT_memory_op_vnode_supported, XENFEAT_not_direct_mapped};
     for (size_t i = 0; i < ARRAY_SIZE(want); i++)
         if (!(fi.submap & (1u << want[i])))
             TEST_FAIL("XENFEAT bit %u missing from %#x", want[i], fi.submap);
+    /* Xen 4.18+ offers both for every domain; xkvm has neither vcpu_op behind them. */
+    CHECK_EQ(fi.submap & ((1u << XENFEAT_runstate_phys_area) | (1u << XENFEAT_vcpu_time_phys_area)), 0);
+    TEST_DIFF(no_phys_area_ops, "XENFEAT_runstate_phys_area and _vcpu_time_phys_area clear (Xen 4.18+: set)");
 }
 
 TEST_CASE(features_pv_and_dom0_bits_clear)
 {
-    /* What Xen gives PV guests or dom0 only (xen/common/kernel.c, do_xen_version,
-     * XENVER_get_features). supervisor_mode_kernel was PVHv1's: Xen 4.19 sets it for no guest.
-     * DIFF: hvm_pirqs is never offered; Xen offers it to HVM guests with PIRQ emulation, which
-     * xkvm does not have. */
+    /* What Xen gives PV guests, dom0 or direct-mapped domains only (xen/common/kernel.c,
+     * do_xen_version, XENVER_get_features). supervisor_mode_kernel was PVHv1's: Xen 4.19 sets it
+     * for no guest. hvm_pirqs needs PIRQ emulation, which libxl 4.19 leaves off unless the config
+     * asks (tools/libs/light/libxl_create.c, libxl__domain_build_info_setdefault: hvm.pirq false). */
     struct xen_feature_info fi = {.submap_idx = 0};
     REQUIRE_EQ(hypercall_xen_version(XENVER_get_features, &fi), 0);
     static const unsigned unwanted[] = {XENFEAT_mmu_pt_update_preserve_ad, XENFEAT_highmem_assist,
                                         XENFEAT_gnttab_map_avail_bits, XENFEAT_dom0, XENFEAT_hvm_pirqs,
-                                        XENFEAT_supervisor_mode_kernel};
+                                        XENFEAT_supervisor_mode_kernel, XENFEAT_direct_mapped,
+                                        XENFEAT_pae_pgdir_above_4gb};
     for (size_t i = 0; i < ARRAY_SIZE(unwanted); i++)
         if (fi.submap & (1u << unwanted[i]))
             TEST_FAIL("XENFEAT bit %u set in %#x", unwanted[i], fi.submap);
-    if (guest_boot_mode() != GUEST_BOOT_PVH)
-        TEST_DIFF(no_pirq_emulation, "XENFEAT_hvm_pirqs is clear for HVM (Xen: set, libxl enables PIRQs)");
 }
 
 /* Xen 4.19: xen/common/kernel.c, do_xen_version (submap_idx >= XENFEAT_NR_SUBMAPS: -EINVAL). */

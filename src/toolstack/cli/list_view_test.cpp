@@ -87,7 +87,11 @@ TEST(ToolstackListView, SurvivesMalformedRecords)
         EXPECT_FALSE(e.running) << text;
         EXPECT_EQ(e.time_s, 0) << text;
         EXPECT_TRUE(vcpu_entries(topo, j).empty()) << text;
-        (void)current_affinity(topo, j); // must not throw; what it falls back to is tested above
+        // No vCPU count and no usable affinity: one vCPU allowed on every online CPU, hard and soft.
+        auto affinity = current_affinity(topo, j);
+        ASSERT_EQ(affinity.size(), 1u) << text;
+        EXPECT_EQ(affinity[0].hard, topo.online_cpus()) << text;
+        EXPECT_EQ(affinity[0].soft, topo.online_cpus()) << text;
     }
 }
 

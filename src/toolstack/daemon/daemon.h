@@ -113,8 +113,10 @@ private:
     Result<ipc::Json> op_vcpu_pin(uint64_t client, uint64_t id, const ipc::Json& req);
     Result<ipc::Json> op_xenstore(std::string_view op, const ipc::Json& req);
     Result<ipc::Json> op_vcpu_set(const ipc::Json& req);
-    Result<ipc::Json> op_mem_set(const ipc::Json& req);
+    Result<ipc::Json> op_mem_set(uint64_t client, uint64_t id, const ipc::Json& req);
     Result<ipc::Json> op_mem_max(uint64_t client, uint64_t id, const ipc::Json& req);
+    Result<ipc::Json> set_vmm_max_memory(uint64_t client, uint64_t id, DomainRecord& rec, uint64_t kib,
+                                         std::function<Status(DomainRecord&)> then);
     Result<ipc::Json> op_debug_keys(const ipc::Json& req);
     ipc::Json record_json(const DomainRecord& rec);
 

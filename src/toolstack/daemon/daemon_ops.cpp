@@ -77,7 +77,7 @@ Result<Json> Daemon::dispatch(const Call& call)
         { ops::kWait, [](Daemon& d, const Call& c) { return d.op_wait(c.client, c.id, c.req); } },
         { ops::kVcpuPin, [](Daemon& d, const Call& c) { return d.op_vcpu_pin(c.client, c.id, c.req); } },
         { ops::kVcpuSet, [](Daemon& d, const Call& c) { return d.op_vcpu_set(c.req); } },
-        { ops::kMemSet, [](Daemon& d, const Call& c) { return d.op_mem_set(c.req); } },
+        { ops::kMemSet, [](Daemon& d, const Call& c) { return d.op_mem_set(c.client, c.id, c.req); } },
         { ops::kMemMax, [](Daemon& d, const Call& c) { return d.op_mem_max(c.client, c.id, c.req); } },
         { ops::kSandboxProbe, [](Daemon& d, const Call& c) { return d.op_forward(c); } },
         { ops::kDebugKeys, [](Daemon& d, const Call& c) { return d.op_debug_keys(c.req); } },
@@ -323,21 +323,26 @@ Result<Json> Daemon::op_vcpu_set(const Json& req)
     return Json::object();
 }
 
-// xl mem-set and mem-max, as libxl does them: the target and the maximum live in xenstore
-// (memory/target, memory/static-max, KiB), the target never above the maximum; the guest's balloon
-// driver follows the target, and the VMM enforces the maximum on its reservation.
-Result<Json> Daemon::op_mem_set(const Json& req)
+// xl mem-set and mem-max as libxl 4.19 does them (tools/libs/light/libxl_mem.c,
+// libxl_set_memory_target and libxl_domain_setmaxmem). mem-set refuses a target above
+// memory/static-max, sets the hypervisor's limit to the target (xl passes enforce=1,
+// tools/xl/xl_mem.c) and then writes memory/target; mem-max refuses a limit below the target and
+// changes the hypervisor's limit only: static-max, and so what a restart builds, stays. The guest's
+// balloon driver follows the target; the VMM enforces the limit on the reservation.
+Result<Json> Daemon::op_mem_set(uint64_t client, uint64_t id, const Json& req)
 {
     auto* rec = TRY(m_table.lookup(TRY(ipc::get_string(req, "dom", 256))));
     uint64_t target = TRY(ipc::get_uint(req, "kib"));
     uint64_t static_max = TRY(read_memory_kib(*rec, "static-max"));
     if (target == 0 || target > static_max)
-        return fail(EINVAL, "mem-set: domain '{}' can have 1 to {} KiB (its maximum; mem-max raises it), not {}",
-                    rec->name, static_max, target);
-    TRY(write_memory_kib(*rec, "target", target));
-    // Rounded up: the config a restart builds from must never ask for less (0 MiB for a sub-MiB target).
-    rec->config.memory_mib = (target + 1023) / 1024;
-    return Json::object();
+        return fail(EINVAL, "mem-set: domain '{}' can have 1 to {} KiB (its static maximum), not {}", rec->name,
+                    static_max, target);
+    return set_vmm_max_memory(client, id, *rec, target, [this, target](DomainRecord& now) -> Status {
+        TRY(write_memory_kib(now, "target", target));
+        // Rounded up: the config a restart builds from must never ask for less (0 MiB for a sub-MiB target).
+        now.config.memory_mib = (target + 1023) / 1024;
+        return {};
+    });
 }
 
 Result<Json> Daemon::op_mem_max(uint64_t client, uint64_t id, const Json& req)
@@ -348,18 +353,23 @@ Result<Json> Daemon::op_mem_max(uint64_t client, uint64_t id, const Json& req)
     if (max < target)
         return fail(EINVAL, "mem-max: {} KiB is below domain '{}''s target of {} KiB (lower it with mem-set first)",
                     max, rec->name, target);
-    VmmLink* link = rec->state == DomainState::Running ? link_of(*rec) : nullptr;
+    return set_vmm_max_memory(client, id, *rec, max, [](DomainRecord&) -> Status { return {}; });
+}
+
+// Asks the domain's VMM to limit its reservation to `kib`; once it has, `then` records the change
+// and the client gets its answer.
+Result<Json> Daemon::set_vmm_max_memory(uint64_t client, uint64_t id, DomainRecord& rec, uint64_t kib,
+                                        std::function<Status(DomainRecord&)> then)
+{
+    VmmLink* link = rec.state == DomainState::Running ? link_of(rec) : nullptr;
     if (!link)
-        return fail(EINVAL, "mem-max: domain '{}' is {}", rec->name, state_name(rec->state));
-    link->request(ipc::ops::kSetMaxMemory, Json { { "kib", max } },
-                  [this, client, id, domid = rec->domid, max](Result<Json> r) {
+        return fail(EINVAL, "domain '{}' is {}", rec.name, state_name(rec.state));
+    link->request(ipc::ops::kSetMaxMemory, Json { { "kib", kib } },
+                  [this, client, id, domid = rec.domid, then = std::move(then)](Result<Json> r) {
                       auto* now = m_table.find(domid);
-                      if (r && now) {
-                          if (auto w = write_memory_kib(*now, "static-max", max); !w)
-                              r = make_unexpected(w.release_error());
-                          else
-                              now->config.maxmem_mib = (max + 1023) / 1024;
-                      }
+                      if (r && now)
+                          if (auto done = then(*now); !done)
+                              r = make_unexpected(done.release_error());
                       reply(client, id, r ? Result<Json>(Json::object()) : make_unexpected(r.release_error()));
                   });
     return Json();

@@ -50,4 +50,8 @@ struct xen_feature_info {
 #define XENFEAT_dom0 11
 #define XENFEAT_grant_map_identity 12
 #define XENFEAT_memory_op_vnode_supported 13
+#define XENFEAT_not_direct_mapped 16
+#define XENFEAT_direct_mapped 17
+#define XENFEAT_runstate_phys_area 18
+#define XENFEAT_vcpu_time_phys_area 19
 #define XENFEAT_NR_SUBMAPS 1
