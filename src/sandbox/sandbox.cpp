@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 
@@ -69,6 +70,10 @@ void activate(Mode mode)
     g_mode.store(mode);
     if (mode == Mode::Off)
         return;
+    // localtime_r, which stamps every log line, reads the time zone file on its first call in a
+    // process. Done now, before any filter: a confined thread's first warning (a vCPU's, provoked by
+    // the guest) would otherwise be an openat that kills the domain.
+    ::tzset();
     if (mode == Mode::Report)
         report_forbidden_calls();
     set_thread_role_hook(enter_role);
