@@ -71,6 +71,15 @@ bool drain(int fd, std::string& into)
     }
 }
 
+// Hands the lines of `text` completed since `*seen` to `on_line`.
+void observe_lines(const std::string& text, size_t* seen, pid_t pid, const LineObserver& on_line)
+{
+    if (!on_line)
+        return;
+    for (size_t nl; (nl = text.find('\n', *seen)) != std::string::npos; *seen = nl + 1)
+        on_line(pid, text.substr(*seen, nl - *seen));
+}
+
 void record_status(int status, ProcessResult& r)
 {
     if (WIFEXITED(status))
@@ -81,7 +90,8 @@ void record_status(int status, ProcessResult& r)
 
 } // namespace
 
-ProcessResult run_process(const std::vector<std::string>& argv, std::chrono::milliseconds timeout)
+ProcessResult run_process(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                          const LineObserver& on_line)
 {
     ProcessResult r;
     const auto start = Clock::now();
@@ -117,6 +127,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, std::chrono::mil
     Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
 
     bool out_open = true, err_open = true, exited = false;
+    size_t out_seen = 0;
     int status = 0;
     while (out_open || err_open || (!exited && pidfd.get() >= 0)) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
@@ -142,8 +153,10 @@ ProcessResult run_process(const std::vector<std::string>& argv, std::chrono::mil
             continue;
         if (ready < 0)
             break;
-        if (out_i >= 0 && fds[out_i].revents)
+        if (out_i >= 0 && fds[out_i].revents) {
             out_open = drain(out.read.get(), r.out);
+            observe_lines(r.out, &out_seen, pid, on_line);
+        }
         if (err_i >= 0 && fds[err_i].revents)
             err_open = drain(err.read.get(), r.err);
         if (pid_i >= 0 && fds[pid_i].revents && ::waitpid(pid, &status, WNOHANG) == pid)
@@ -215,7 +228,7 @@ GuestRun run_guest(const std::string& vmm, const GuestOptions& opts)
     for (auto& a : vmm_arguments(opts))
         argv.push_back(std::move(a));
     GuestRun run;
-    run.process = run_process(argv, opts.timeout);
+    run.process = run_process(argv, opts.timeout, opts.on_console_line);
     parse_console(run.process.out, run);
     return run;
 }

@@ -3,7 +3,10 @@
 // SKIP / RESULT lines (guests/lib/include/guest/test.h).
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,9 +25,14 @@ struct ProcessResult {
     std::string spawn_error; // why it did not start
 };
 
+// Sees each line of the child's stdout (without its newline) as it arrives, while the child runs:
+// for tests that look at the process at moments the guest announces.
+using LineObserver = std::function<void(pid_t pid, const std::string& line)>;
+
 // Runs argv[0] with its arguments, stdin from /dev/null, and waits for it to end (its exit and EOF on
 // both pipes), at most `timeout`: past it the child is killed with SIGKILL and reaped.
-ProcessResult run_process(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
+ProcessResult run_process(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                          const LineObserver& on_line = {});
 
 struct GuestOptions {
     std::string kernel;          // the guest ELF
@@ -37,6 +45,7 @@ struct GuestOptions {
     std::string cmdline;         // PVH only
     std::vector<std::string> vmm_args; // more xkvm-vmm options
     std::chrono::milliseconds timeout { 60000 };
+    LineObserver on_console_line; // optional: each console line as the guest prints it
 };
 
 struct GuestRun {

@@ -7,6 +7,11 @@
  *   "pvctl"                advertise PV control (control/feature-poweroff, -reboot), watch
  *                          control/shutdown and obey it, as a PV-aware kernel does for `xl shutdown`
  *   "virqdebug"            bind VIRQ_DEBUG, say so, wait for it (`xl debug-keys q`), power off
+ *   "xsping"               xenstore round trips (a write and a read of data/ping) forever, printing
+ *                          "xsping <batch> <us>" per batch of 20: how long the daemon takes to serve
+ *                          it (issue 11: a hostile neighbour must not slow it much). Once data/peer
+ *                          names a domain, it binds an interdomain channel to that domain's port 1
+ *                          ("xsping bound <rc>") and sends on it with every round trip
  *   "balloon"              a balloon driver: watch memory/target and give pages back from the top
  *                          of RAM, or populate pages above it, until the memory it holds is the
  *                          target; print "balloon at <KiB> KiB for target <KiB> KiB (reservation
@@ -62,6 +67,41 @@ static void virq_debug(void)
         hypercall_sched_op(SCHEDOP_poll, &p);
     }
     printf("tsguest: VIRQ_DEBUG received\n");
+}
+
+/* The port bound to data/peer's port 1 once data/peer is written; 0 until then. */
+static evtchn_port_t bind_to_peer(void)
+{
+    char value[16];
+    if (xs_read("data/peer", value, sizeof(value)) <= 0)
+        return 0;
+    evtchn_port_t port = 0;
+    int rc = xen_evtchn_bind_interdomain((domid_t)strtoul(value, NULL, 10), 1, &port);
+    printf("xsping bound %d\n", rc);
+    return rc == 0 ? port : 0;
+}
+
+static void xenstore_ping(void)
+{
+    xs_set_timeout_ms(60000);
+    char value[16];
+    evtchn_port_t peer = 0;
+    for (unsigned batch = 0;; ++batch) {
+        if (!peer)
+            peer = bind_to_peer();
+        uint64_t start = guest_time_us();
+        for (unsigned i = 0; i < 20; i++) {
+            snprintf(value, sizeof(value), "%u", i);
+            int rc = xs_write("data/ping", value);
+            if (rc >= 0)
+                rc = xs_read("data/ping", value, sizeof(value));
+            if (rc < 0)
+                printf("xsping error %d\n", rc);
+            if (peer && (rc = xen_evtchn_send(peer)) != 0)
+                printf("xsping error send %d\n", rc);
+        }
+        printf("xsping %u %lu\n", batch, (unsigned long)(guest_time_us() - start));
+    }
 }
 
 /* Where the balloon stands: pages given back (negative) or added (positive) since boot. Pages leave
@@ -136,6 +176,8 @@ int guest_main(void)
         virq_debug();
     if (strcmp(mode, "balloon") == 0)
         balloon_driver();
+    if (strcmp(mode, "xsping") == 0)
+        xenstore_ping();
     printf("tsguest: powering off\n");
     return 0;
 }

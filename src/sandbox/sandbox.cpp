@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -70,12 +71,12 @@ void activate(Mode mode)
     g_mode.store(mode);
     if (mode == Mode::Off)
         return;
+    // localtime_r, which stamps every log line, reads the time zone file on its first call in a
+    // process. Done now, before any filter: a confined thread's first warning (a vCPU's, provoked by
+    // the guest) would otherwise be an openat that kills the domain.
+    ::tzset();
     if (mode == Mode::Report)
         report_forbidden_calls();
-    // Log lines carry local time, and glibc opens /etc/localtime at the first conversion, which no
-    // filtered thread may do: a vCPU thread's first warning (a triple fault's, say) would be a
-    // forbidden call that kills the VMM. Loaded now, the zone is cached for every thread.
-    ::tzset();
     set_thread_role_hook(enter_role);
 }
 

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <ctime>
 #include <functional>
 
 #include <gtest/gtest.h>
@@ -133,6 +135,36 @@ TEST(SandboxFilter, ArgumentChecksHold)
         if (::syscall(SYS_clone3, nullptr, 0) != -1 || errno != ENOSYS)
             child_exit(1);
     })));
+}
+
+// A process that has not stamped a log line yet: glibc loads the time zone on the first localtime_r.
+// The test runs itself again (a fork would inherit ours, loaded by now) with this variable set.
+constexpr const char* kFreshChild = "XKVM_SANDBOX_TEST_FRESH_CHILD";
+
+TEST(SandboxFilter, AConfinedThreadsFirstLocalTimeNeedsNoFile)
+{
+    if (std::getenv(kFreshChild)) {
+        if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+            child_exit(91);
+        activate(Mode::Enforce);
+        if (!load_filter(ThreadRole::Vcpu, Enforcement::Kill))
+            child_exit(90);
+        // What stamps every log line: a vCPU thread's first warning, provoked by its guest.
+        std::time_t now = std::time(nullptr);
+        std::tm local {};
+        child_exit(::localtime_r(&now, &local) ? 0 : 1);
+    }
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::setenv(kFreshChild, "1", 1);
+        const char* argv[] = { "sandbox_test", "--gtest_filter=SandboxFilter.AConfinedThreadsFirstLocalTimeNeedsNoFile",
+                               nullptr };
+        ::execv("/proc/self/exe", const_cast<char* const*>(argv));
+        ::_exit(127);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(exited_cleanly(status)) << "wait status " << status;
 }
 
 TEST(SandboxMode, SwitchesAndTheirErrors)

@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 
+#include <algorithm>
+
 #include "base/thread_role.h"
 
 namespace xkvm::vmm {
@@ -32,6 +34,7 @@ bool TimerService::insert_locked(uint64_t id, Clock::time_point when, Callback f
         return false;
     m_timers.emplace(Key { when, id }, std::move(fn));
     m_when[id] = when;
+    m_peak = std::max(m_peak, m_timers.size());
     m_cv.notify_all();
     return true;
 }
@@ -68,6 +71,12 @@ size_t TimerService::pending() const
 {
     std::lock_guard guard(m_lock);
     return m_timers.size();
+}
+
+size_t TimerService::peak() const
+{
+    std::lock_guard guard(m_lock);
+    return m_peak;
 }
 
 std::optional<TimerService::Clock::time_point> TimerService::next_deadline() const

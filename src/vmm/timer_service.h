@@ -42,6 +42,9 @@ public:
     void shutdown();
 
     size_t pending() const;
+    // The most timers pending at once so far: what a guest could make this VMM hold, read by
+    // `xkvm-vmm --stats` and the status op (the tests of issue 11's alarm bound).
+    size_t peak() const;
     std::optional<Clock::time_point> next_deadline() const;
 
 private:
@@ -55,6 +58,7 @@ private:
     std::map<Key, Callback> m_timers;
     std::unordered_map<uint64_t, Clock::time_point> m_when; // id -> its key's time
     uint64_t m_next_id = 1;
+    size_t m_peak = 0;
     uint64_t m_running = 0; // the id whose callback runs now
     bool m_running_cancelled = false;
     bool m_stop = false;

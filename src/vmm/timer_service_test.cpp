@@ -34,3 +34,21 @@ TEST(TimerService, RunsInDeadlineOrderAndHonoursCancel)
     // Never early.
     EXPECT_GE(TimerService::Clock::now(), now + 30ms);
 }
+
+TEST(TimerService, PeakCountsTheMostPendingAtOnceNotTheTotal)
+{
+    TimerService timers;
+    auto later = TimerService::Clock::now() + 1h;
+    EXPECT_EQ(timers.peak(), 0u);
+    for (int round = 0; round < 100; ++round) {
+        uint64_t a = timers.schedule(later, [] { });
+        uint64_t b = timers.schedule(later, [] { });
+        EXPECT_TRUE(timers.cancel(a));
+        EXPECT_TRUE(timers.cancel(b));
+    }
+    EXPECT_EQ(timers.pending(), 0u);
+    EXPECT_EQ(timers.peak(), 2u);
+    for (int i = 0; i < 5; ++i)
+        timers.schedule(later, [] { });
+    EXPECT_EQ(timers.peak(), 5u);
+}

@@ -82,7 +82,8 @@ int main(int argc, char** argv)
         ->check(CLI::Range(0u, vmm::kMaxMemopOrder));
     app.add_flag("--console", console, "copy the guest console to stdout");
     bool stats = false;
-    app.add_flag("--stats", stats, "at exit, print each vCPU's retired instructions to stderr (emu only)");
+    app.add_flag("--stats", stats, "at exit, print each vCPU's retired instructions (emu only) and the most "
+                                   "timers pending at once to stderr");
     app.add_option("--accel", accel_name, "kvm, emu or auto (default: $XKVM_ACCEL, else auto)")
         ->check(CLI::IsMember({ "auto", "kvm", "emu" }));
     app.add_option("--monitor-socket", monitor_socket, "serve the vm_event monitor endpoint at this path");
@@ -185,6 +186,8 @@ int main(int argc, char** argv)
         if (auto n = m.runner(id).vcpu().instructions_retired())
             std::fprintf(stderr, "xkvm-vmm: vcpu %u instructions_retired %llu\n", id,
                          static_cast<unsigned long long>(*n));
+    if (stats)
+        std::fprintf(stderr, "xkvm-vmm: timers peak %zu\n", m.timers().peak());
     std::fprintf(stderr, "xkvm-vmm: domain %s: %s (%s)\n", spec.name.c_str(), xen::shutdown_reason_name(info->reason),
                  info->detail.c_str());
     return info->reason == SHUTDOWN_poweroff ? 0 : 100 + static_cast<int>(info->reason);
