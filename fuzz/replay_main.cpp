@@ -26,7 +26,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 // Present in sanitizer builds only.
 extern "C" void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
 
-namespace {
+// Named, not anonymous: unity builds put this file beside the target's own anonymous namespace.
+namespace fuzz_replay {
 
 using Input = std::vector<uint8_t>;
 
@@ -126,11 +127,12 @@ size_t mutate_for(const std::vector<Input>& seeds, std::chrono::milliseconds bud
     return runs;
 }
 
-} // namespace
+} // namespace fuzz_replay
 
 int main(int argc, char** argv)
 {
-    std::vector<Input> inputs;
+    namespace r = fuzz_replay;
+    std::vector<r::Input> inputs;
     long mutate_ms = 0;
     uint64_t seed = 1;
     for (int i = 1; i < argc; ++i) {
@@ -139,7 +141,7 @@ int main(int argc, char** argv)
             mutate_ms = std::stol(arg.substr(11));
         else if (arg.rfind("-seed=", 0) == 0)
             seed = std::stoull(arg.substr(6));
-        else if (!collect(arg, inputs))
+        else if (!r::collect(arg, inputs))
             return 1;
     }
     for (const auto& in : inputs)
@@ -149,16 +151,16 @@ int main(int argc, char** argv)
     if (inputs.empty())
         return 1;
     if (mutate_ms > 0) {
-        std::snprintf(g_crash_path, sizeof(g_crash_path), "crash-replay-%s",
+        std::snprintf(r::g_crash_path, sizeof(r::g_crash_path), "crash-replay-%s",
                       std::filesystem::path(argv[0]).filename().c_str());
         // Under a sanitizer its own handlers report faults (and call save_current); ours would
         // hide the report. abort() (a target's check) and traps are not its to catch.
         if (__sanitizer_set_death_callback)
-            __sanitizer_set_death_callback(save_current);
+            __sanitizer_set_death_callback(r::save_current);
         for (int sig : { SIGABRT, SIGILL, SIGSEGV, SIGFPE, SIGBUS })
             if (!__sanitizer_set_death_callback || sig == SIGABRT || sig == SIGILL)
-                ::signal(sig, on_crash_signal);
-        size_t runs = mutate_for(inputs, std::chrono::milliseconds(mutate_ms), seed);
+                ::signal(sig, r::on_crash_signal);
+        size_t runs = r::mutate_for(inputs, std::chrono::milliseconds(mutate_ms), seed);
         std::printf("replay: %zu mutants in %ld ms (seed %llu)\n", runs, mutate_ms,
                     static_cast<unsigned long long>(seed));
     }
