@@ -5,3 +5,5 @@ xkvm_fuzz_target(hypercall_fuzz SOURCES ${CMAKE_CURRENT_LIST_DIR}/hypercall_fuzz
 add_executable(hypercall_seeds ${CMAKE_CURRENT_LIST_DIR}/hypercall_seeds.cpp)
 target_link_libraries(hypercall_seeds PRIVATE xkvm_xen_abi)
 xkvm_warnings(hypercall_seeds)
+# Issue 11: the real alarms, broker and racing vCPUs make its replay one of the hardening tests.
+set_tests_properties(hypercall_fuzz_corpus PROPERTIES LABELS "fuzz;hardening")
