@@ -4,7 +4,10 @@
 // An input is one setup byte, then steps until the bytes run out (a short read yields zeros):
 //
 //   setup       bits 0-1 vCPUs - 1; bit 2 HVM (else PVH); bit 3 legacy-pin VIRQs offered;
-//               bits 4-5 max event-channel port: 1023, 63, 4095, 7
+//               bits 4-5 max event-channel port: 1023, 63, 4095, 7; bit 6 a peer domain reached
+//               through the VMM's interdomain broker; bit 7 two vCPU threads race (with >= 2 vCPUs:
+//               the steps after the split point run on a second thread, as odd vCPUs)
+//   split       u16, only with bit 7: where in the rest of the input the second thread's steps start
 //   step        tag byte, tag % kStepKinds:
 //     Hypercall    op u8, flags u8, paging u8, six arguments
 //                  flags: bit 0 64-bit caller; bits 1-2 CPL; bits 3-4 vCPU (mod vCPUs)
@@ -13,13 +16,23 @@
 //                  argument: kind u8 (kind % 8 is an Arg), then its payload
 //     GuestWrite   page u8, offset u16, length u8, bytes (window_address() says where): the guest
 //                  storing into its own RAM (structures, page tables, pages it handed to Xen)
-//     Advance      shift u8 (mod 41), amount u16: the clock moves by amount << shift ns
+//     Advance      shift u8 (mod 41), amount u16: the guest clock jumps by amount << shift ns (it
+//                  also runs in real time: alarms run on the VMM's timer thread)
 //     HostRaise    how u8, value u16: bit 0 of how set: a VIRQ (value mod 64) on vCPU (how >> 1);
 //                  else an event on port `value`, as a backend would
 //     HostBackend  remote port u16: the VMM binds a backend channel (console/xenstore style)
+//     Peer         op u8, index u8: the peer domain (setup bit 6) acts on its own channels, through
+//                  its own broker: op % 5 is alloc_unbound for us, bind_interdomain to our
+//                  remembered port `index`, send / close on its remembered port `index`, or the
+//                  daemon telling us the peer is gone. Ports it gets are remembered.
+//     PortWrite    page u8, offset u16, index u8: stores remembered port `index` (u32) into the
+//                  window, so ports that calls returned feed later calls
 //
-// Guest-physical layout (paging off: virtual == physical):
-//   [0, 0xa0000) RAM; 0xa0000 one read-only page; a hole up to 0x100000; [0x100000, 2 MiB) RAM.
+// Remembered ports: what EVTCHNOP_alloc_unbound / bind_* returned to us (index even) and what the
+// peer got (index odd); an index past the list picks a small raw number instead.
+//
+// Guest-physical layout (paging off: virtual == physical), small so that resetting it between
+// inputs is cheap: [0, 128 KiB) RAM; one read-only page after it; a hole; [192 KiB, 256 KiB) RAM.
 //   The window (kWindowPages pages at kWindow) is where pointer arguments aim.
 // Backing file: RAM (by GPA), then the domain's shared_info page, then a canary page never mapped.
 #pragma once
@@ -33,10 +46,10 @@
 namespace xkvm::fuzz {
 
 inline constexpr uint64_t kPage = 4096;
-inline constexpr uint64_t kRamBytes = 2 << 20;
-inline constexpr uint64_t kLowRamEnd = 0xa0000;
-inline constexpr uint64_t kReadOnlyPage = 0xa0000;
-inline constexpr uint64_t kHighRamStart = 0x100000;
+inline constexpr uint64_t kRamBytes = 0x40000;
+inline constexpr uint64_t kLowRamEnd = 0x20000;
+inline constexpr uint64_t kReadOnlyPage = 0x20000;
+inline constexpr uint64_t kHighRamStart = 0x30000;
 inline constexpr uint64_t kWindow = 0x10000;
 inline constexpr unsigned kWindowPages = 8;
 inline constexpr uint64_t kSharedInfoOffset = kRamBytes;      // in the backing file
@@ -45,10 +58,15 @@ inline constexpr uint64_t kBackingBytes = kRamBytes + 2 * kPage;
 
 inline constexpr uint8_t kSetupHvm = 1 << 2;
 inline constexpr uint8_t kSetupPinVirqs = 1 << 3;
+inline constexpr uint8_t kSetupPeer = 1 << 6;
+inline constexpr uint8_t kSetupRace = 1 << 7;
+inline constexpr uint16_t kSelfDomid = 5, kPeerDomid = 6;
 inline constexpr std::array<uint32_t, 4> kMaxPorts { 1023, 63, 4095, 7 };
 
-enum class Step : uint8_t { Hypercall, GuestWrite, Advance, HostRaise, HostBackend };
-inline constexpr unsigned kStepKinds = 5;
+enum class Step : uint8_t { Hypercall, GuestWrite, Advance, HostRaise, HostBackend, Peer, PortWrite };
+inline constexpr unsigned kStepKinds = 7;
+enum class PeerOp : uint8_t { AllocUnbound, BindInterdomain, Send, Close, Gone };
+inline constexpr unsigned kPeerOps = 5;
 
 inline constexpr uint8_t kFlag64 = 1;
 inline constexpr uint8_t flags_of(bool mode64, uint8_t cpl = 0, uint8_t vcpu = 0)
@@ -124,6 +142,18 @@ public:
     static ArgSpec negative(uint8_t v) { return { Arg::Negative, v, 0 }; }
 
     explicit Program(uint8_t setup = 0) { m_bytes.push_back(setup); }
+    // With kSetupRace: the second thread's steps start `split` bytes after this point.
+    Program& split_at(uint16_t split)
+    {
+        put_u(split, 2);
+        return *this;
+    }
+    static Program from(std::vector<uint8_t> bytes)
+    {
+        Program p;
+        p.m_bytes = std::move(bytes);
+        return p;
+    }
 
     Program& hypercall(uint8_t op, uint8_t flags, uint8_t paging, std::initializer_list<ArgSpec> args)
     {
@@ -187,6 +217,21 @@ public:
     {
         put_u(static_cast<uint8_t>(Step::HostBackend), 1);
         put_u(remote_port, 2);
+        return *this;
+    }
+    Program& peer(PeerOp op, uint8_t index = 0)
+    {
+        put_u(static_cast<uint8_t>(Step::Peer), 1);
+        put_u(static_cast<uint8_t>(op), 1);
+        put_u(index, 1);
+        return *this;
+    }
+    Program& port_write(unsigned page, unsigned offset, uint8_t index)
+    {
+        put_u(static_cast<uint8_t>(Step::PortWrite), 1);
+        put_u(page, 1);
+        put_u(offset, 2);
+        put_u(index, 1);
         return *this;
     }
     const std::vector<uint8_t>& bytes() const { return m_bytes; }

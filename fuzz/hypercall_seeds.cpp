@@ -50,7 +50,7 @@ P console_io()
     p.call32(XEN_HYPERCALL_console_io, { P::imm(CONSOLEIO_write), P::imm(sizeof(msg) - 1), P::window(0, 0x100) });
     p.call(XEN_HYPERCALL_console_io, { P::imm(CONSOLEIO_read), P::imm(16), P::window(0) });
     p.call(XEN_HYPERCALL_console_io, { P::imm(CONSOLEIO_write), P::imm(0xffffffff), P::ram_end(8) });
-    p.call(XEN_HYPERCALL_console_io, { P::imm(CONSOLEIO_write), P::imm(64), P::imm(0x9ffe0) }); // reads on into the read-only page
+    p.call(XEN_HYPERCALL_console_io, { P::imm(CONSOLEIO_write), P::imm(64), P::imm(kReadOnlyPage - 32) }); // reads on into the read-only page
     p.call(XEN_HYPERCALL_console_io, { P::imm(9) });
     return p;
 }
@@ -276,6 +276,82 @@ P paged()
     return p;
 }
 
+// Deadlines near, far and already past on the VMM's timer thread: single-shot, periodic, set_timer_op
+// and poll timeouts of ~0 (which once turned into negative host delays and spun a host CPU).
+P deadlines()
+{
+    P p(0x01);
+    for (uint64_t deadline : { ~0ull, 1ull, 1ull << 62, 2'000'000ull, ~0ull >> 1 }) {
+        p.put(0, 0, vcpu_set_singleshot_timer { deadline, 0 })
+            .call(XEN_HYPERCALL_vcpu_op, { P::imm(VCPUOP_set_singleshot_timer), P::imm(0), P::window(0) });
+        p.call(XEN_HYPERCALL_set_timer_op, { P::imm(deadline) });
+    }
+    p.put(0, 0x40, vcpu_set_periodic_timer { 1'000'000 })
+        .call(XEN_HYPERCALL_vcpu_op, { P::imm(VCPUOP_set_periodic_timer), P::imm(0), P::window(0, 0x40) });
+    evtchn_port_t port = 1;
+    p.put(1, 0, port);
+    for (uint64_t timeout : { ~0ull, 1ull, 3'000'000ull }) {
+        sched_poll poll {};
+        poll.ports = reinterpret_cast<evtchn_port_t*>(window_address(1, 0));
+        poll.nr_ports = 1;
+        poll.timeout = timeout;
+        p.put(2, 0, poll).call(XEN_HYPERCALL_sched_op, { P::imm(SCHEDOP_poll), P::window(2) });
+        p.advance(40, 0xffff);
+    }
+    return p;
+}
+
+// Channels to a peer domain through the brokers, both ways, with the ports each side got.
+P interdomain()
+{
+    P p(0x01 | kSetupPeer);
+    p.put(0, 0, evtchn_alloc_unbound { DOMID_SELF, kPeerDomid, 0 })
+        .call(XEN_HYPERCALL_event_channel_op, { P::imm(EVTCHNOP_alloc_unbound), P::window(0) }); // ours #0
+    p.peer(PeerOp::BindInterdomain, 0);                                                          // peer #1
+    p.port_write(1, 0, 0).call(XEN_HYPERCALL_event_channel_op, { P::imm(EVTCHNOP_send), P::window(1) });
+    p.peer(PeerOp::Send, 1).peer(PeerOp::AllocUnbound);                                          // peer #3
+    p.put(0, 0x40, evtchn_bind_interdomain { kPeerDomid, 0, 0 }).port_write(0, 0x44, 3)
+        .call(XEN_HYPERCALL_event_channel_op, { P::imm(EVTCHNOP_bind_interdomain), P::window(0, 0x40) }); // ours #2
+    p.port_write(1, 0, 2).call(XEN_HYPERCALL_event_channel_op, { P::imm(EVTCHNOP_send), P::window(1) });
+    p.peer(PeerOp::Send, 3);
+    sched_poll poll {};
+    poll.ports = reinterpret_cast<evtchn_port_t*>(window_address(1, 0));
+    poll.nr_ports = 1;
+    poll.timeout = 1ull << 40;
+    p.put(2, 0, poll).call(XEN_HYPERCALL_sched_op, { P::imm(SCHEDOP_poll), P::window(2) });
+    p.put(0, 0x80, evtchn_status { DOMID_SELF, 0, 0, 0, {} }).port_write(0, 0x84, 2)
+        .call(XEN_HYPERCALL_event_channel_op, { P::imm(EVTCHNOP_status), P::window(0, 0x80) });
+    p.put(0, 0xc0, evtchn_bind_interdomain { 9, 1, 0 })
+        .call(XEN_HYPERCALL_event_channel_op, { P::imm(EVTCHNOP_bind_interdomain), P::window(0, 0xc0) });
+    p.peer(PeerOp::Close, 1).port_write(1, 0, 0).call(XEN_HYPERCALL_event_channel_op, { P::imm(EVTCHNOP_close), P::window(1) });
+    p.peer(PeerOp::Gone);
+    return p;
+}
+
+// Two vCPU threads at once: one binds, sends and polls while the other sets timers and closes.
+P race(uint8_t setup)
+{
+    P first, second;
+    first.put(0, 0, evtchn_bind_ipi { 0, 0 }).call(XEN_HYPERCALL_event_channel_op, { P::imm(EVTCHNOP_bind_ipi), P::window(0) });
+    first.port_write(1, 0, 0).call(XEN_HYPERCALL_event_channel_op, { P::imm(EVTCHNOP_send), P::window(1) });
+    first.call(XEN_HYPERCALL_set_timer_op, { P::imm(1'500'000) });
+    first.call(XEN_HYPERCALL_sched_op, { P::imm(SCHEDOP_block) });
+    second.put(4, 0, vcpu_set_periodic_timer { 1'000'000 })
+        .hypercall(XEN_HYPERCALL_vcpu_op, flags_of(true, 0, 1), 0, { P::imm(VCPUOP_set_periodic_timer), P::imm(1), P::window(4) });
+    second.put(5, 0, evtchn_bind_virq { VIRQ_TIMER, 1, 0 })
+        .hypercall(XEN_HYPERCALL_event_channel_op, flags_of(true, 0, 1), 0, { P::imm(EVTCHNOP_bind_virq), P::window(5) });
+    second.port_write(6, 0, 0).hypercall(XEN_HYPERCALL_event_channel_op, flags_of(true, 0, 1), 0,
+                                         { P::imm(EVTCHNOP_close), P::window(6) });
+    second.peer(PeerOp::AllocUnbound).peer(PeerOp::BindInterdomain, 0);
+    P p(setup);
+    auto a = first.bytes(), b = second.bytes();
+    p.split_at(static_cast<uint16_t>(a.size() - 1));
+    auto out = p.bytes();
+    out.insert(out.end(), a.begin() + 1, a.end()); // without their setup bytes
+    out.insert(out.end(), b.begin() + 1, b.end());
+    return P::from(out);
+}
+
 bool write_seed(const std::string& dir, const std::string& name, const P& p)
 {
     std::ofstream out(dir + "/" + name, std::ios::binary);
@@ -296,6 +372,8 @@ int main(int argc, char** argv)
         { "hvm_op", hvm_op() },           { "memory_op", memory_op() },   { "vcpu_op", vcpu_op() },
         { "set_timer_op", set_timer_op() }, { "event_channel_op", event_channel_op() },
         { "upcall_chain", upcall_chain() }, { "paged", paged() },
+        { "deadlines", deadlines() }, { "interdomain", interdomain() },
+        { "race", race(0x01 | kSetupRace) }, { "race_peer", race(0x03 | kSetupRace | kSetupPeer) },
     };
     for (const auto& [name, p] : seeds) {
         if (!write_seed(argv[1], name, p)) {

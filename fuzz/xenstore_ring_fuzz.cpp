@@ -1,5 +1,8 @@
 // Fuzzes RingConnection as a hostile guest would drive it: honest and dishonest producers,
-// indices set to anything, reconnect requests, scribbles on the server's own fields.
+// indices set to anything, reconnect requests, scribbles on the server's own fields. Bounds, not
+// only correctness: replies waiting for room never exceed max_pending_output bytes, a poll never
+// consumes more than the ring holds, and however broken the ring, the input logs at most a burst
+// of the ring's rate-limited warnings (counted through base/log_capture.h).
 #include <array>
 #include <cstdint>
 #include <cstdlib>
@@ -7,6 +10,8 @@
 #include <span>
 #include <vector>
 
+#include "base/log_capture.h"
+#include "base/rate_limit.h"
 #include "xenstore/ring.h"
 
 using namespace xkvm::xenstore;
@@ -44,6 +49,8 @@ void check(bool ok)
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 {
+    static xkvm::log::LogCapture log_lines("xenstore");
+    uint64_t lines_before = log_lines.lines();
     Input in(data, size);
     alignas(4096) static std::array<std::byte, 4096> page;
     page.fill(std::byte { 0 });
@@ -119,5 +126,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
             break;
         }
     }
+    // One window's burst, or two when the input straddles a window.
+    check(log_lines.lines() - lines_before <= 2 * xkvm::RateLimiter::kDefaultBurst);
     return 0;
 }

@@ -75,7 +75,7 @@ void XenstoreLink::deliver(const xenstore::Message& msg)
 
 Result<std::unique_ptr<LocalXenstore>> LocalXenstore::create(uint16_t domid, const std::string& name, XenstoreLink& link)
 {
-    std::unique_ptr<LocalXenstore> xs(new LocalXenstore(domid, link));
+    std::unique_ptr<LocalXenstore> xs(new LocalXenstore(link));
     TRY(xs->m_server.create_domain_tree(domid, name));
     TRY(xs->m_server.introduce_domain(domid));
     TRY(xs->m_server.open_connection(kGuestConn, domid));

@@ -58,11 +58,10 @@ public:
     xenstore::Server& server() { return m_server; }
 
 private:
-    LocalXenstore(uint16_t domid, XenstoreLink& link) : m_domid(domid), m_link(link), m_server(*this) { }
+    explicit LocalXenstore(XenstoreLink& link) : m_link(link), m_server(*this) { }
     void deliver(xenstore::ConnId, const xenstore::Message& msg) override { m_link.deliver(msg); }
 
     static constexpr xenstore::ConnId kGuestConn = 1;
-    uint16_t m_domid;
     XenstoreLink& m_link;
     std::mutex m_lock;
     xenstore::Server m_server;

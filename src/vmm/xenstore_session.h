@@ -51,6 +51,8 @@ public:
     size_t watches() const { return m_watches.size(); }
     size_t nodes() const { return m_nodes.size(); }
     bool overflowed() const { return m_overflowed; }
+    // What the recorded nodes and watches take, as counted against kMaxRecordedBytes.
+    size_t recorded_bytes() const { return m_bytes; }
 
 private:
     std::string absolute(std::string_view path) const;
