@@ -2,6 +2,7 @@
 // command-line overrides, one per line. Every stage must either succeed or return a positioned
 // error; a model that builds must survive the JSON round trip unchanged. The raw input is also fed
 // to each spec-string parser on its own.
+#include "fuzz_input.h"
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -18,13 +19,10 @@
 
 using namespace xkvm::config;
 
+using xkvm::fuzz::check;
+
 namespace {
 
-void check(bool ok)
-{
-    if (!ok)
-        std::abort();
-}
 
 void fuzz_specs(std::string_view s)
 {

@@ -8,6 +8,7 @@
 // What must hold, besides no crash (a stack overflow on deep JSON was one) and no sanitizer report:
 // requests in flight, bytes queued for the VMM and for the client stay within their caps, every
 // request's callback runs exactly once, and a reply is never accepted for a request not in flight.
+#include "fuzz_input.h"
 #include <sys/socket.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -23,6 +24,8 @@
 #include "toolstack/daemon/vmm_link.h"
 
 using namespace xkvm;
+using fuzz::check;
+using fuzz::Input;
 
 namespace {
 
@@ -31,31 +34,7 @@ constexpr pid_t kNoPid = 0x7ffffff0;
 constexpr size_t kVmmReceiveBudget = 256 << 10; // as the daemon's per-pass budget
 constexpr unsigned kMaxSteps = 256;
 
-void check(bool ok)
-{
-    if (!ok)
-        std::abort();
-}
 
-class Input {
-public:
-    Input(const uint8_t* data, size_t size) : m_data(data), m_size(size) { }
-    bool empty() const { return m_pos >= m_size; }
-    uint8_t u8() { return m_pos < m_size ? m_data[m_pos++] : 0; }
-    uint16_t u16() { return static_cast<uint16_t>(u8() | (u8() << 8)); }
-    std::string text(size_t n)
-    {
-        n = std::min(n, m_size - std::min(m_pos, m_size));
-        std::string out(reinterpret_cast<const char*>(m_data) + m_pos, n);
-        m_pos += n;
-        return out;
-    }
-
-private:
-    const uint8_t* m_data;
-    size_t m_size;
-    size_t m_pos = 0;
-};
 
 struct Run {
     std::unique_ptr<toolstack::VmmLink> link;

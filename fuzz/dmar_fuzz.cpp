@@ -1,5 +1,6 @@
 // Feeds arbitrary bytes to the DMAR parser, then lays a guest out around whatever regions it accepted,
 // checking the invariants callers rely on.
+#include "fuzz_input.h"
 #include <cstdlib>
 
 #include "rdm/dmar.h"
@@ -8,13 +9,10 @@
 using namespace xkvm;
 using namespace xkvm::rdm;
 
+using xkvm::fuzz::check;
+
 namespace {
 
-void check(bool ok)
-{
-    if (!ok)
-        std::abort();
-}
 
 void lay_out(const HostRdm& host, uint64_t ram_bytes, config::RdmPolicy global)
 {

@@ -2,6 +2,7 @@
 // the entries and the slot states are arbitrary bytes, as a hostile or broken monitor may leave
 // them. The VMM's fronts and the response decoder must never read outside the areas, never take
 // more responses than requests in flight, and never loop without end.
+#include "fuzz_input.h"
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -15,15 +16,12 @@
 using namespace xkvm;
 using namespace xkvm::vmevent;
 
+using xkvm::fuzz::check;
+
 namespace {
 
 constexpr uint32_t kVcpus = 4;
 
-void check(bool ok)
-{
-    if (!ok)
-        std::abort();
-}
 
 } // namespace
 

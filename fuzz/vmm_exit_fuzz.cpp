@@ -9,6 +9,7 @@
 //
 // What must hold, besides no crash and no sanitizer report: a handler resumes, pauses or shuts the
 // domain down; an unknown MSR faults; the domain's DMA space keeps mapping what its physmap maps.
+#include "fuzz_input.h"
 #include <unistd.h>
 
 #include <array>
@@ -28,35 +29,14 @@
 #include "xen/hypercall_msr.h"
 
 using namespace xkvm;
+using fuzz::check;
+using fuzz::Input;
 
 namespace {
 
 constexpr unsigned kMaxSteps = 128;
 
-void check(bool ok)
-{
-    if (!ok)
-        std::abort();
-}
 
-class Input {
-public:
-    Input(const uint8_t* data, size_t size) : m_data(data), m_size(size) { }
-    bool empty() const { return m_pos >= m_size; }
-    uint8_t u8() { return m_pos < m_size ? m_data[m_pos++] : 0; }
-    uint64_t le(unsigned n)
-    {
-        uint64_t v = 0;
-        for (unsigned i = 0; i < n; ++i)
-            v |= uint64_t(u8()) << (8 * i);
-        return v;
-    }
-
-private:
-    const uint8_t* m_data;
-    size_t m_size;
-    size_t m_pos = 0;
-};
 
 // The vCPU as the handlers see it: registers and paging mode from the input, no backend behind.
 class StandInVcpu final : public hv::Vcpu {

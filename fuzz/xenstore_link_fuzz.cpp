@@ -9,6 +9,7 @@
 //   - log volume stays bounded: a guest can make the VMM log only a burst per rate limiter, however
 //     it breaks its ring (counted per input through base/log_capture.h);
 //   - every frame the glue sends the daemon is one well-formed xenstore message or the reset event.
+#include "fuzz_input.h"
 #include <array>
 #include <cstdint>
 #include <cstdlib>
@@ -26,6 +27,8 @@
 #include "xenstore/store.h"
 
 using namespace xkvm;
+using fuzz::check;
+using fuzz::Input;
 using namespace xkvm::xenstore;
 
 namespace {
@@ -35,32 +38,7 @@ constexpr ConnId kConn = 7;
 constexpr unsigned kMaxRestarts = 4;
 constexpr unsigned kMaxSteps = 1024;
 
-void check(bool ok)
-{
-    if (!ok)
-        std::abort();
-}
 
-class Input {
-public:
-    Input(const uint8_t* data, size_t size) : m_data(data), m_size(size) { }
-    bool empty() const { return m_pos >= m_size; }
-    uint8_t u8() { return m_pos < m_size ? m_data[m_pos++] : 0; }
-    uint16_t u16() { return static_cast<uint16_t>(u8() | (u8() << 8)); }
-    uint32_t u32() { return static_cast<uint32_t>(u16() | (static_cast<uint32_t>(u16()) << 16)); }
-    std::span<const uint8_t> bytes(size_t n)
-    {
-        n = std::min(n, m_size - std::min(m_pos, m_size));
-        std::span<const uint8_t> out(m_data + m_pos, n);
-        m_pos += n;
-        return out;
-    }
-
-private:
-    const uint8_t* m_data;
-    size_t m_size;
-    size_t m_pos = 0;
-};
 
 // The daemon's store for this domain; what it answers is held until the daemon's loop sends it.
 class Daemon final : public MessageSink {

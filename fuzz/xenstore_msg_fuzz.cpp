@@ -6,6 +6,7 @@
 //     more, never the guest itself), and while only guests act the store grows by at most what
 //     their requests may create or commit, each node within the node quota (no amplification);
 //   - log volume: the whole input logs at most a burst per rate limiter (base/log_capture.h).
+#include "fuzz_input.h"
 #include <array>
 #include <cstdint>
 #include <cstdlib>
@@ -21,35 +22,13 @@
 #include "xenstore/store.h"
 
 using namespace xkvm;
+using fuzz::check;
+using fuzz::Input;
 using namespace xkvm::xenstore;
 
 namespace {
 
-void check(bool ok)
-{
-    if (!ok)
-        std::abort();
-}
 
-class Input {
-public:
-    Input(const uint8_t* data, size_t size) : m_data(data), m_size(size) { }
-    bool empty() const { return m_pos >= m_size; }
-    uint8_t u8() { return m_pos < m_size ? m_data[m_pos++] : 0; }
-    uint16_t u16() { return static_cast<uint16_t>(u8() | (u8() << 8)); }
-    std::string bytes(size_t n)
-    {
-        n = std::min(n, m_size - std::min(m_pos, m_size));
-        std::string out(reinterpret_cast<const char*>(m_data) + m_pos, n);
-        m_pos += n;
-        return out;
-    }
-
-private:
-    const uint8_t* m_data;
-    size_t m_size;
-    size_t m_pos = 0;
-};
 
 class CheckingSink final : public MessageSink {
 public:
@@ -167,7 +146,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
             uint8_t tx = in.u8();
             req.tx_id = tx < 192 ? 0 : tx - 192;
             req.req_id = ++req_id;
-            req.payload = in.bytes(in.u16() % 4200);
+            req.payload = in.text(in.u16() % 4200);
             bool guest_change = which != 0 && mutates(req.type);
             auto was = guest_change ? guest_entries(server) : std::array<int64_t, 4> {};
             auto st = server.handle(conn, req);
@@ -186,7 +165,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
                 check(sink.replies.empty());
             }
         } else if (op < 210) {
-            std::string raw = in.bytes(in.u16() % 4200);
+            std::string raw = in.text(in.u16() % 4200);
             window.only_guests &= which != 0;
             window.guest_requests++;
             auto st = server.handle_bytes(conn, std::span(reinterpret_cast<const uint8_t*>(raw.data()), raw.size()));

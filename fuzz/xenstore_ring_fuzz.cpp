@@ -3,6 +3,7 @@
 // only correctness: replies waiting for room never exceed max_pending_output bytes, a poll never
 // consumes more than the ring holds, and however broken the ring, the input logs at most a burst
 // of the ring's rate-limited warnings (counted through base/log_capture.h).
+#include "fuzz_input.h"
 #include <array>
 #include <cstdint>
 #include <cstdlib>
@@ -16,34 +17,12 @@
 
 using namespace xkvm::xenstore;
 
+using xkvm::fuzz::check;
+using xkvm::fuzz::Input;
+
 namespace {
 
-class Input {
-public:
-    Input(const uint8_t* data, size_t size) : m_data(data), m_size(size) { }
-    bool empty() const { return m_pos >= m_size; }
-    uint8_t u8() { return m_pos < m_size ? m_data[m_pos++] : 0; }
-    uint16_t u16() { return static_cast<uint16_t>(u8() | (u8() << 8)); }
-    uint32_t u32() { return static_cast<uint32_t>(u16() | (static_cast<uint32_t>(u16()) << 16)); }
-    std::span<const uint8_t> bytes(size_t n)
-    {
-        n = std::min(n, m_size - std::min(m_pos, m_size));
-        std::span<const uint8_t> out(m_data + m_pos, n);
-        m_pos += n;
-        return out;
-    }
 
-private:
-    const uint8_t* m_data;
-    size_t m_size;
-    size_t m_pos = 0;
-};
-
-void check(bool ok)
-{
-    if (!ok)
-        std::abort();
-}
 
 } // namespace
 
