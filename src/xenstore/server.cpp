@@ -75,8 +75,10 @@ Status Server::check_memory_cap(const Connection& conn, const Message& req) cons
     const bool grows = type == MsgType::Write || type == MsgType::Mkdir || type == MsgType::SetPerms
         || type == MsgType::Watch || type == MsgType::TransactionStart
         || (req.tx_id != 0 && type != MsgType::TransactionEnd); // a transaction keeps what it touches
-    if (grows && memory_used() >= m_quota.max_total_bytes)
-        return fail(ENOSPC, "xenstore holds {} bytes, at the daemon-wide cap", memory_used());
+    if (!grows)
+        return {};
+    if (const size_t used = memory_used(); used >= m_quota.max_total_bytes)
+        return fail(ENOSPC, "xenstore holds {} bytes, at the daemon-wide cap", used);
     return {};
 }
 

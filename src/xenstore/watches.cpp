@@ -12,19 +12,18 @@ std::string Watch::client_path(DomId owner) const
     return relative ? relative_to_home(path, owner) : path;
 }
 
-size_t WatchSet::bytes() const
-{
-    size_t n = 0;
-    for (const auto& w : m_watches)
-        n += w.path.size() + w.token.size() + kEntryOverhead;
-    return n;
-}
+namespace {
+
+size_t watch_bytes(const Watch& w) { return w.path.size() + w.token.size() + kEntryOverhead; }
+
+} // namespace
 
 Status WatchSet::add(Watch watch)
 {
     for (const auto& w : m_watches)
         if (w.path == watch.path && w.token == watch.token)
             return fail(EEXIST, "already watching {}", watch.path);
+    m_bytes += watch_bytes(watch);
     m_watches.push_back(std::move(watch));
     return {};
 }
@@ -35,6 +34,7 @@ Status WatchSet::remove(std::string_view path, std::string_view token)
                            [&](const Watch& w) { return w.path == path && w.token == token; });
     if (it == m_watches.end())
         return fail(ENOENT, "no watch on {}", path);
+    m_bytes -= watch_bytes(*it);
     m_watches.erase(it);
     return {};
 }

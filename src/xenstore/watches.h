@@ -29,14 +29,20 @@ public:
     Status add(Watch watch);
     // ENOENT when no such watch exists.
     Status remove(std::string_view path, std::string_view token);
-    void clear() { m_watches.clear(); }
+    void clear()
+    {
+        m_watches.clear();
+        m_bytes = 0;
+    }
     size_t size() const { return m_watches.size(); }
-    // Memory the watches hold, for the daemon-wide cap.
-    size_t bytes() const;
+    // Memory the watches hold, for the daemon-wide cap (kept as they change: every growing guest
+    // request asks for it).
+    size_t bytes() const { return m_bytes; }
     const std::vector<Watch>& all() const { return m_watches; }
 
 private:
     std::vector<Watch> m_watches;
+    size_t m_bytes = 0;
 };
 
 // The path a WATCH_EVENT for `change` reports to `watch`, held by domain `owner`; nullopt when the
