@@ -82,6 +82,7 @@ void Daemon::start_domain(StartRequest req, Done done)
     pid_t pid = (*link)->pid();
     (*link)->name = rec.name;
     rec.vmm_pid = pid;
+    place_vmm(rec, pid); // before its build: every thread it starts is in the group
     VmmLink& l = **link;
     m_vmms.emplace(pid, link.release_value());
     log::get("xkvmd")->info("domain {} ({}): VMM pid {}", domid, rec.name, pid);
@@ -245,6 +246,7 @@ void Daemon::vmm_exited(VmmLink& link)
                    describe_wait_status(link.wait_status));
     link.close_channel(); // fails what was in flight (a build in progress aborts its domain)
     ipc::remove_tree(ipc::domain_dir(m_opts.rundir, link.domid()));
+    m_cpu.remove(link.domid());
     evtchn_domain_gone(link.domid());
     auto* rec = m_table.find(link.domid());
     if (!rec || rec->vmm_pid != link.pid())
@@ -287,6 +289,7 @@ void Daemon::shutdown_all()
             ::poll(&p, 1, 2000);
         }
         ipc::remove_tree(ipc::domain_dir(m_opts.rundir, link->domid()));
+        m_cpu.remove(link->domid());
     }
     // Stopping the daemon ends its domains: nothing is left to re-adopt.
     ipc::remove_tree(ipc::domain_records_dir(m_opts.rundir));

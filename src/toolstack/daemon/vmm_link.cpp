@@ -43,6 +43,9 @@ Result<std::unique_ptr<VmmLink>> VmmLink::spawn(const std::string& vmm_path, uin
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        // A session of its own: where there is no CPU cgroup, the kernel's autogroups then share
+        // CPU time between domains rather than between all their threads (src/cpuctl/).
+        ::setsid();
         ::fcntl(theirs.get(), F_SETFD, 0);
         int devnull = ::open("/dev/null", O_RDONLY);
         if (devnull >= 0)
