@@ -79,6 +79,10 @@ Result<std::unique_ptr<Daemon>> Daemon::create(DaemonOptions opts)
     TRY(d->xs_call(xenstore::MsgType::Write, std::string("/local/domain/0/name") + '\0' + "Domain-0"));
     TRY(d->xs_call(xenstore::MsgType::Write, std::string("/local/domain/0/domid") + '\0' + "0"));
     d->start_cpu_control();
+    if (d->m_opts.vmm_namespaces && ::geteuid() != 0) {
+        log::get("xkvmd")->info("VMM namespaces: off (they need root)");
+        d->m_opts.vmm_namespaces = false;
+    }
     // Domains a previous daemon left running (daemon_adopt.cpp).
     d->readopt_domains();
     return d;

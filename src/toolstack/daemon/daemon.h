@@ -35,6 +35,9 @@ struct DaemonOptions {
     int ready_fd = -1;                               // written to (one byte) once the socket listens
     std::string log_file; // if set: stderr (ours and the VMMs') goes here, capped and rotated (daemon_log.h)
     size_t xenstore_cap_bytes = xenstore::Quota {}.max_total_bytes; // all domains' xenstore memory together
+    // Each VMM in PID and mount namespaces of its own, its root emptied after the build (issue 11).
+    // Needs root; off (said once in the log) where the host does not allow them.
+    bool vmm_namespaces = true;
 };
 
 class Daemon final : private xenstore::MessageSink {

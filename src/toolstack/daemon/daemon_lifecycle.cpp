@@ -72,7 +72,12 @@ void Daemon::start_domain(StartRequest req, Done done)
         done(make_unexpected(r.release_error()));
         return;
     }
-    auto link = VmmLink::spawn(m_opts.vmm_path, domid);
+    bool namespaces = m_opts.vmm_namespaces;
+    auto link = VmmLink::spawn(m_opts.vmm_path, domid, namespaces);
+    if (namespaces != m_opts.vmm_namespaces) {
+        log::get("xkvmd")->warn("VMM namespaces: off (the kernel refused new PID and mount namespaces)");
+        m_opts.vmm_namespaces = false;
+    }
     if (!link) {
         forget(domid);
         m_table.remove(domid);
