@@ -118,8 +118,12 @@ protected:
     // 2-core machine; the test then ran them at nice 19.)
     std::pair<unsigned long, unsigned long> side_by_side(const Background& console, const std::vector<pid_t>& hostiles)
     {
+        const int ours = ::getpriority(PRIO_PROCESS, 0); // what the daemon and every VMM inherit
         for (pid_t pid : hostiles)
-            EXPECT_EQ(::getpriority(PRIO_PROCESS, static_cast<id_t>(pid)), 0) << "the VMMs run at equal priority";
+            EXPECT_EQ(::getpriority(PRIO_PROCESS, static_cast<id_t>(pid)), ours) << "the VMMs run at equal priority";
+        if (auto good = vmm_of("good")) {
+            EXPECT_EQ(::getpriority(PRIO_PROCESS, static_cast<id_t>(*good)), ours);
+        }
         std::vector<unsigned long> alone, beside;
         for (int turn = 0; turn < kTurns; ++turn) {
             for (pid_t pid : hostiles)
