@@ -27,6 +27,7 @@ public:
     struct Side {
         vmm::EvtchnRelay* relay = nullptr;
         uint16_t domid = 0;
+        bool operator==(const Side&) const = default;
     };
 
     FuzzBroker() : m_wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK))
@@ -49,6 +50,8 @@ public:
     {
         {
             std::lock_guard guard(m_lock);
+            if (m_sides[0] == a && m_sides[1] == b)
+                return; // most inputs have no peer: no need to wake the pump twice for each
             m_sides[0] = a;
             m_sides[1] = b;
         }

@@ -125,12 +125,20 @@ uint64_t read_arg(Reader& in, xen::Domain& d)
     return 0;
 }
 
+// The two domains' relays, kept for the whole run like the broker and the timer thread: each input
+// attaches them to its domains and detaches them as it ends (a relay's thread start and join cost
+// more than the input).
+struct Relays {
+    std::unique_ptr<vmm::EvtchnRelay> self, peer;
+};
+
 // The domain of one input, its optional peer behind the brokers, and the threads' shared state.
 struct Run {
     FuzzPlatform& platform;
     std::unique_ptr<xen::Domain> domain;
     std::unique_ptr<xen::Domain> peer;
-    std::unique_ptr<vmm::EvtchnRelay> relay, peer_relay;
+    vmm::EvtchnRelay* relay = nullptr;
+    vmm::EvtchnRelay* peer_relay = nullptr;
     RememberedPorts ports;
     bool racing = false;
 };
@@ -287,18 +295,25 @@ void run_steps(Reader in, Run& run, unsigned thread)
 
 uint8_t g_peer_shared_info alignas(4096)[kPage];
 
-void start_peer(Run& run, uint8_t setup, FuzzBroker& broker)
+void start_peer(Run& run, uint8_t setup, FuzzBroker& broker, Relays& relays)
 {
     std::memset(g_peer_shared_info, 0, sizeof(g_peer_shared_info));
     run.peer = make_domain(run.platform, setup & 3, kPeerDomid, g_peer_shared_info);
-    auto relay = vmm::EvtchnRelay::create(run.domain->evtchn());
-    auto peer_relay = vmm::EvtchnRelay::create(run.peer->evtchn());
-    check(relay.has_value() && peer_relay.has_value());
-    run.relay = relay.release_value();
-    run.peer_relay = peer_relay.release_value();
-    run.domain->evtchn().set_broker(run.relay.get());
-    run.peer->evtchn().set_broker(run.peer_relay.get());
-    broker.attach({ run.relay.get(), kSelfDomid }, { run.peer_relay.get(), kPeerDomid });
+    if (!relays.self) {
+        auto relay = vmm::EvtchnRelay::create(run.domain->evtchn());
+        auto peer_relay = vmm::EvtchnRelay::create(run.peer->evtchn());
+        check(relay.has_value() && peer_relay.has_value());
+        relays.self = relay.release_value();
+        relays.peer = peer_relay.release_value();
+    } else {
+        relays.self->attach(run.domain->evtchn());
+        relays.peer->attach(run.peer->evtchn());
+    }
+    run.relay = relays.self.get();
+    run.peer_relay = relays.peer.get();
+    run.domain->evtchn().set_broker(run.relay);
+    run.peer->evtchn().set_broker(run.peer_relay);
+    broker.attach({ run.relay, kSelfDomid }, { run.peer_relay, kPeerDomid });
 }
 
 // As the VMM ends: the vCPUs stop waiting, the relays stop delivering, then the domains go.
@@ -308,16 +323,14 @@ void finish(Run& run, FuzzBroker& broker)
     for (uint32_t v = 0; v < run.domain->max_vcpus(); ++v)
         run.domain->end_wait(v);
     broker.detach();
-    if (run.relay) {
-        run.relay->stop();
-        run.peer_relay->stop();
+    if (run.relay) { // as stop() in the VMM: from here on nothing is delivered to either domain
+        run.relay->detach();
+        run.peer_relay->detach();
     }
     // As in the VMM, whose timer thread stops before the domain goes: no alarm runs from here on.
     run.platform.end_input();
     run.peer.reset();
     run.domain.reset();
-    run.relay.reset();
-    run.peer_relay.reset();
     check(run.platform.pending_alarms() == 0); // every timer and poll deadline went with its domain
     run.platform.reset();
 }
@@ -329,12 +342,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     static FuzzPlatform platform;
     static FuzzBroker broker;
     static SecondVcpu second;
+    static Relays relays;
     Reader in(std::span(data, size));
     uint8_t setup = in.u8();
     Run run { platform, make_domain(platform, setup, kSelfDomid, platform.mem->host_base() + kSharedInfoOffset), {},
-              {}, {}, {}, false };
+              nullptr, nullptr, {}, false };
     if (setup & kSetupPeer)
-        start_peer(run, setup, broker);
+        start_peer(run, setup, broker, relays);
     auto rest = in.bytes(SIZE_MAX);
     if ((setup & kSetupRace) && run.domain->max_vcpus() > 1 && rest.size() >= 2) {
         size_t split = std::min<size_t>(rest[0] | (rest[1] << 8), rest.size() - 2);

@@ -80,6 +80,26 @@ void EvtchnRelay::stop()
         m_thread.join();
 }
 
+void EvtchnRelay::detach()
+{
+    std::lock_guard delivering(m_delivering);
+    std::lock_guard guard(m_lock);
+    for (auto& [port, in] : m_inbound)
+        ::epoll_ctl(m_epoll.get(), EPOLL_CTL_DEL, in.fd->get(), nullptr);
+    m_inbound.clear();
+    m_waiters.clear();
+    (void)m_outbox.take(); // the old domain's requests and closes: nobody is left to answer or hear them
+    m_ec = nullptr;
+}
+
+void EvtchnRelay::attach(xen::EventChannels& ec)
+{
+    std::lock_guard guard(m_lock);
+    // Closes the old domain's endpoints sent while it went: a stale close could match a new binding.
+    (void)m_outbox.take();
+    m_ec = &ec;
+}
+
 void EvtchnRelay::run()
 {
     pthread_setname_np(pthread_self(), "evtchn-relay");
@@ -93,27 +113,36 @@ void EvtchnRelay::run()
             log::get("evtchn")->error("epoll_wait: {}", errno_string(errno));
             return;
         }
-        for (int i = 0; i < n; ++i) {
+        for (int i = 0; i < n; ++i)
             if (events[i].data.u64 == kStopKey)
                 return;
-            // The key is our port: a closed binding is simply no longer in the table.
-            auto port = static_cast<evtchn_port_t>(events[i].data.u64);
-            domid_t dom;
-            evtchn_port_t remote_port;
-            std::shared_ptr<UniqueFd> fd;
-            {
-                std::lock_guard guard(m_lock);
-                auto it = m_inbound.find(port);
-                if (it == m_inbound.end())
-                    continue;
-                fd = it->second.fd;
-                dom = it->second.remote_dom;
-                remote_port = it->second.remote_port;
-            }
-            // The read happens outside m_lock: binds and closes on vCPU threads never wait for it.
-            if (ipc::drain_notify(fd->get()) > 0)
-                m_ec.raise_from_remote(port, dom, remote_port);
+        deliver(events, n);
+    }
+}
+
+void EvtchnRelay::deliver(const epoll_event* events, int n)
+{
+    std::lock_guard delivering(m_delivering);
+    for (int i = 0; i < n; ++i) {
+        // The key is our port: a closed binding is simply no longer in the table.
+        auto port = static_cast<evtchn_port_t>(events[i].data.u64);
+        domid_t dom;
+        evtchn_port_t remote_port;
+        std::shared_ptr<UniqueFd> fd;
+        xen::EventChannels* ec;
+        {
+            std::lock_guard guard(m_lock);
+            auto it = m_inbound.find(port);
+            if (it == m_inbound.end() || !m_ec)
+                continue;
+            fd = it->second.fd;
+            dom = it->second.remote_dom;
+            remote_port = it->second.remote_port;
+            ec = m_ec;
         }
+        // The read happens outside m_lock: binds and closes on vCPU threads never wait for it.
+        if (ipc::drain_notify(fd->get()) > 0)
+            ec->raise_from_remote(port, dom, remote_port);
     }
 }
 
@@ -230,7 +259,7 @@ void EvtchnRelay::local_closed(evtchn_port_t port, domid_t remote_dom, evtchn_po
         log::get("evtchn")->warn("port {}: the close could not be passed on to domain {}", port, remote_dom);
 }
 
-Result<ipc::Json> EvtchnRelay::connect(const ipc::Json& req, std::vector<UniqueFd>& fds,
+Result<ipc::Json> EvtchnRelay::connect(xen::EventChannels& ec, const ipc::Json& req, std::vector<UniqueFd>& fds,
                                        std::vector<UniqueFd>& reply_fds)
 {
     auto port = static_cast<evtchn_port_t>(TRY(ipc::get_uint(req, "port", UINT32_MAX)));
@@ -240,9 +269,9 @@ Result<ipc::Json> EvtchnRelay::connect(const ipc::Json& req, std::vector<UniqueF
         return fail(EPROTO, "evtchn-connect without a notification socket");
     auto pair = TRY(ipc::make_notify_pair());
     auto out = std::make_shared<Outbound>(*this, std::move(fds[0]), port, dom, remote_port);
-    TRY(m_ec.connect_remote(port, dom, remote_port, out));
+    TRY(ec.connect_remote(port, dom, remote_port, out));
     if (auto r = watch(port, Inbound { std::make_shared<UniqueFd>(std::move(pair.receive_end)), dom, remote_port }); !r) {
-        m_ec.remote_closed(port, dom, remote_port);
+        ec.remote_closed(port, dom, remote_port);
         return make_unexpected(r.release_error());
     }
     reply_fds.push_back(std::move(pair.send_end));
@@ -252,8 +281,15 @@ Result<ipc::Json> EvtchnRelay::connect(const ipc::Json& req, std::vector<UniqueF
 Result<ipc::Json> EvtchnRelay::handle(std::string_view op, const ipc::Json& req, std::vector<UniqueFd>& fds,
                                       std::vector<UniqueFd>& reply_fds)
 {
+    xen::EventChannels* ec;
+    {
+        std::lock_guard guard(m_lock);
+        ec = m_ec;
+    }
+    if (!ec)
+        return fail(ESRCH, "the relay serves no domain now");
     if (op == ipc::ops::kEvtchnConnect)
-        return connect(req, fds, reply_fds);
+        return connect(*ec, req, fds, reply_fds);
     if (op == ipc::ops::kEvtchnPeerClosed) {
         auto port = static_cast<evtchn_port_t>(TRY(ipc::get_uint(req, "port", UINT32_MAX)));
         auto dom = static_cast<domid_t>(TRY(ipc::get_uint(req, "remote_dom", DOMID_FIRST_RESERVED - 1)));
@@ -265,7 +301,7 @@ Result<ipc::Json> EvtchnRelay::handle(std::string_view op, const ipc::Json& req,
                 return ipc::Json::object(); // stale: the port has moved on
         }
         unwatch(port);
-        m_ec.remote_closed(port, dom, remote_port);
+        ec->remote_closed(port, dom, remote_port);
         return ipc::Json::object();
     }
     if (op == ipc::ops::kEvtchnDomainGone) {
@@ -279,7 +315,7 @@ Result<ipc::Json> EvtchnRelay::handle(std::string_view op, const ipc::Json& req,
         }
         for (evtchn_port_t p : ports)
             unwatch(p);
-        m_ec.remote_domain_gone(dom);
+        ec->remote_domain_gone(dom);
         return ipc::Json::object();
     }
     return fail(EOPNOTSUPP, "unknown control operation '{}'", op);

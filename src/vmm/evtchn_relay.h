@@ -17,6 +17,8 @@
 // {"op": "evtchn-domain-gone", "domid"}. After the handshake, events never touch the daemon.
 #pragma once
 
+#include <sys/epoll.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <map>
@@ -59,6 +61,14 @@ public:
     // happen before the event channels it delivers to are destroyed.
     void stop();
 
+    // For a relay that outlives its domain (hypercall_fuzz keeps its relays, and their threads, for
+    // the whole run: a thread start and join per input cost more than the input). detach() stops
+    // delivering to the event channels and forgets every binding and queued frame, as if the relay
+    // were new; attach() then serves another domain's channels. Neither may run while a vCPU or the
+    // control loop is inside the relay (bind, complete, handle).
+    void detach();
+    void attach(xen::EventChannels& ec);
+
 private:
     struct Inbound {
         // The receive end: readable when the far side sent. Shared so that the relay thread reads
@@ -75,20 +85,24 @@ private:
     class Outbound;
 
     EvtchnRelay(xen::EventChannels& ec, FrameQueue outbox, UniqueFd epoll, UniqueFd stop)
-        : m_ec(ec), m_outbox(std::move(outbox)), m_epoll(std::move(epoll)), m_stop(std::move(stop)) { }
+        : m_ec(&ec), m_outbox(std::move(outbox)), m_epoll(std::move(epoll)), m_stop(std::move(stop)) { }
     void run();
+    void deliver(const epoll_event* events, int n);
     // Sends a request (an id is added) and waits for the daemon's reply, at most kBindTimeout.
     Result<std::shared_ptr<Waiter>> ask(ipc::Json req, std::vector<UniqueFd> fds);
     Status watch(evtchn_port_t port, Inbound in);
     void unwatch(evtchn_port_t port);
     void local_closed(evtchn_port_t port, domid_t remote_dom, evtchn_port_t remote_port);
-    Result<ipc::Json> connect(const ipc::Json& req, std::vector<UniqueFd>& fds, std::vector<UniqueFd>& reply_fds);
+    Result<ipc::Json> connect(xen::EventChannels& ec, const ipc::Json& req, std::vector<UniqueFd>& fds,
+                              std::vector<UniqueFd>& reply_fds);
 
-    xen::EventChannels& m_ec;
+    xen::EventChannels* m_ec; // null while detached
     FrameQueue m_outbox;
     UniqueFd m_epoll, m_stop;
     std::thread m_thread;
 
+    // Held by the relay thread while it raises ports, so that detach() returns with none in flight.
+    std::mutex m_delivering;
     std::mutex m_lock;
     std::condition_variable m_cv;
     std::map<uint64_t, std::shared_ptr<Waiter>> m_waiters;
