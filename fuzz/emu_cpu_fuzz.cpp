@@ -206,7 +206,9 @@ bool same_state(const EmuState& a, const EmuState& b)
 void check_retry_changes_nothing(FuzzBus& bus, Cpu& cpu, const CpuExit& e)
 {
     EmuState before = cpu.state();
-    std::vector<uint8_t> ram = bus.ram;
+    // Reused: a fresh megabyte per exit would be mapped, faulted in and unmapped again each time.
+    static std::vector<uint8_t> ram;
+    ram = bus.ram;
     unsigned irqs = bus.m_irqs;
     bus.m_irqs = 0;
     if (!cpu.finish_intercept(InterceptFinish::Retry))
