@@ -90,14 +90,15 @@ uint32_t msr_index(uint8_t choice, uint8_t low)
     }
 }
 
-// The vCPU side: what acknowledge() hands out must be a legal vector that was deliverable.
-void run_vcpu(Lapic& lapic, bool do_eoi)
+// The vCPU side: what acknowledge() hands out must be a legal vector that was deliverable. True if
+// it took one.
+bool run_vcpu(Lapic& lapic, bool do_eoi)
 {
     bool pending = lapic.interrupt_pending();
     auto vector = lapic.acknowledge();
     check(pending == vector.has_value());
     if (!vector)
-        return;
+        return false;
     check(*vector >= kFirstLegalVector);
     if (do_eoi) {
         if (lapic.x2apic_mode())
@@ -105,6 +106,7 @@ void run_vcpu(Lapic& lapic, bool do_eoi)
         else
             lapic.mmio_write(0xb0, 0);
     }
+    return true;
 }
 
 // Opcodes 0-6: one LAPIC as its guest and vCPU see it.
@@ -133,7 +135,7 @@ void lapic_step(Machine& m, Lapic& lapic, uint8_t op, uint8_t which, Reader& in)
         break;
     }
     case 4: lapic.accept(static_cast<DeliveryMode>(in.get<uint8_t>() & 7), in.get<uint8_t>(), which & 2); break;
-    case 5: run_vcpu(lapic, which & 2); break;
+    case 5: (void)run_vcpu(lapic, which & 2); break;
     default: {
         m.now += in.get<uint32_t>();
         lapic.update_timer(m.now);
@@ -205,9 +207,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     for (unsigned steps = 0; !in.done() && steps < 4096; ++steps)
         step(m, in);
     // Let both vCPUs take and EOI what is left (bounded: a level line held high re-delivers forever).
+    // Once neither has anything to take, nothing can arrive any more (no clock step, no EOI, one
+    // thread), and every further round would be the same empty one.
     for (unsigned i = 0; i < 600; ++i) {
-        run_vcpu(m.lapic0, true);
-        run_vcpu(m.lapic1, true);
+        bool took0 = run_vcpu(m.lapic0, true);
+        bool took1 = run_vcpu(m.lapic1, true);
+        if (!took0 && !took1)
+            break;
     }
     return 0;
 }
