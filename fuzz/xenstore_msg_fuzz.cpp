@@ -110,6 +110,27 @@ bool mutates(uint32_t type)
 constexpr ConnId kConns[] = { 10, 11, 12, 13 };
 constexpr DomId kDoms[] = { 0, 1, 2, 3 };
 
+Quota fuzz_quota()
+{
+    Quota quota;
+    quota.max_entries_per_domain = 64;
+    quota.max_watches_per_domain = 8;
+    quota.max_transactions_per_domain = 3;
+    quota.max_transaction_nodes = 64;
+    return quota;
+}
+
+// Domain 1's tree, which every input starts from: built once and copied, as building it for every
+// input cost more than most inputs' requests.
+const Store& initial_tree()
+{
+    static CheckingSink sink;
+    static Server server(sink, fuzz_quota());
+    static const bool built = server.create_domain_tree(1, "one").has_value();
+    check(built);
+    return server.store();
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
@@ -118,15 +139,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     uint64_t lines_before = log_lines.lines();
     Input in(data, size);
     CheckingSink sink;
-    Quota quota;
-    quota.max_entries_per_domain = 64;
-    quota.max_watches_per_domain = 8;
-    quota.max_transactions_per_domain = 3;
-    quota.max_transaction_nodes = 64;
-    Server server(sink, quota);
+    const Quota quota = fuzz_quota();
+    Server server(sink, quota, initial_tree());
     for (int i = 0; i < 4; i++)
         check(server.open_connection(kConns[i], kDoms[i]).has_value());
-    check(server.create_domain_tree(1, "one").has_value());
 
     // Steps since the last tree walk: when only guests acted, the store grew within their bound.
     struct Window {

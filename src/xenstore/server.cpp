@@ -28,6 +28,11 @@ Server::Server(MessageSink& sink, Quota quota)
         m_special_perms.emplace(std::string(special), Perms { Perm { 0, kAccessNone } });
 }
 
+Server::Server(MessageSink& sink, Quota quota, const Store& tree) : Server(sink, quota)
+{
+    m_store = tree;
+}
+
 Server::~Server() = default;
 
 Status Server::open_connection(ConnId conn, DomId domid)

@@ -157,3 +157,18 @@ TEST_F(xenstore_server_domain, DestroyDomainCleansUp)
     EXPECT_TRUE(h.server.destroy_domain(1).has_value());
     EXPECT_FALSE(h.server.destroy_domain(0).has_value());
 }
+
+// What the fuzz targets do instead of building a domain's tree for every input.
+TEST(xenstore_server_copy, StartsFromACopyOfAnotherServersTree)
+{
+    Harness original;
+    ASSERT_TRUE(original.server.create_domain_tree(1, "one").has_value());
+    Harness copy(Quota {}, original.server.store());
+    ASSERT_TRUE(copy.server.open_connection(kGuest1, 1).has_value());
+    EXPECT_EQ(copy.server.store().node_count(), original.server.store().node_count());
+    EXPECT_EQ(copy.server.store().entries_owned(1), original.server.store().entries_owned(1));
+    EXPECT_EQ(copy.read(kGuest1, "/local/domain/1/name"), "one");
+    EXPECT_EQ(copy.write(kGuest1, "/local/domain/1/data/x", "y"), "OK");
+    EXPECT_NE(copy.server.store().find("/local/domain/1/data/x"), nullptr);
+    EXPECT_EQ(original.server.store().find("/local/domain/1/data/x"), nullptr); // the copy's own
+}

@@ -47,6 +47,10 @@ public:
         : server(sink, quota)
     {
     }
+    Harness(Quota quota, const Store& tree)
+        : server(sink, quota, tree)
+    {
+    }
 
     // Sends one request; returns the reply payload ("OK\0" shortened to "OK"), or "E:<name>" for
     // an ERROR reply. Fails the test unless exactly one reply to it was delivered, first.
