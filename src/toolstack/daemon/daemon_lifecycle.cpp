@@ -72,7 +72,7 @@ void Daemon::start_domain(StartRequest req, Done done)
         done(make_unexpected(r.release_error()));
         return;
     }
-    auto link = VmmLink::spawn(m_opts.vmm_path, domid);
+    auto link = m_spawn_vmm ? m_spawn_vmm(domid) : VmmLink::spawn(m_opts.vmm_path, domid);
     if (!link) {
         forget(domid);
         m_table.remove(domid);
