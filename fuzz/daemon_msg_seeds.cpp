@@ -76,9 +76,11 @@ constexpr uint8_t kDomainOp = 3, kPause = 4, kDestroy = 6, kShutdown = 7, kWait 
 // Policy bytes: on_poweroff, on_reboot, on_crash (destroy 0, restart 1, rename-restart 2, preserve 3).
 constexpr uint8_t kDestroyAll = 0x00, kRestartAll = 0x15, kRenameAll = 0x2a, kPreserveAll = 0x3f;
 
-std::vector<std::pair<const char*, Seed>> seeds()
+using Seeds = std::vector<std::pair<const char*, Seed>>;
+
+// What a subverted VMM sends: replies, requests, events, xenstore, broken frames, its end.
+void vmm_seeds(Seeds& out)
 {
-    std::vector<std::pair<const char*, Seed>> out;
     auto add = [&](const char* name, Seed s) { out.emplace_back(name, std::move(s)); };
     add("no_domains", Seed({}).ping(1).list(2).step(kClientRequest, 0).u8(19).u16(3).ask(kDomainOp, 4, 0));
     add("list_two", Seed({ 0, 0 }).list(7).ok(0, 0, true).ok(1, 0, true));
@@ -136,6 +138,12 @@ std::vector<std::pair<const char*, Seed>> seeds()
     Seed crash({ kRestartAll, 0 });
     crash.step(kVmmExit, 0).u8(0x89).ok(1).ok(1).step(kVmmExit, 0).u8(1).step(kVmmHangup, 2).poll();
     add("vmm_exits", std::move(crash));
+}
+
+// What clients ask, with VMMs answering; time passing.
+void client_seeds(Seeds& out)
+{
+    auto add = [&](const char* name, Seed s) { out.emplace_back(name, std::move(s)); };
     Seed ops({ 0, kPreserveAll });
     ops.ask(kDomainOp, 1, 0).ask(kPause, 2, 0).ok(0).ask(kProbe, 3, 1).ok(1).ask(kShutdown, 4, 0, 4).ok(0)
         .ask(kVcpuSet, 5, 0, 1).ask(kMemSet, 6, 0, 3).ok(0).ask(kMemMax, 7, 1, 5).ok(1)
@@ -159,7 +167,6 @@ std::vector<std::pair<const char*, Seed>> seeds()
     junk.step(kClientJunk, 0).u8(0).u8(5).text("[1,2]").step(kClientJunk, 1).u8(2).u8(8).text("\0\0\0\x09{}}}").step(kClientJunk, 2).u8(0).u8(10)
         .text("{\"id\":\"x\"}").step(kClientGone, 2).ping(4);
     add("client_junk", std::move(junk));
-    return out;
 }
 
 } // namespace
@@ -170,7 +177,10 @@ int main(int argc, char** argv)
         std::fprintf(stderr, "usage: %s <corpus dir>\n", argv[0]);
         return 2;
     }
-    for (auto& [name, seed] : seeds())
+    Seeds seeds;
+    vmm_seeds(seeds);
+    client_seeds(seeds);
+    for (auto& [name, seed] : seeds)
         if (!seed.write(argv[1], name)) {
             std::perror(name);
             return 1;
