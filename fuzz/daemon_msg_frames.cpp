@@ -86,8 +86,9 @@ std::string reply_text(Input& in, uint8_t form, uint64_t id, std::string_view op
         size_t depth = in.u16() + ((in.u8() & 1) ? 65536 : 0);
         return head + ",\"r\":" + std::string(depth, '[') + std::string(depth, ']') + "}";
     }
-    case kHuge: { // around the 1 MiB a VMM's message may have
-        size_t n = (size_t(in.u8()) + 1) << 12;
+    case kHuge: { // up to 64 KiB, or just under or over the 1 MiB a VMM's message may have
+        uint8_t b = in.u8();
+        size_t n = b < 0xfe ? size_t(b) << 8 : (1u << 20) - 64 + (b == 0xff ? 128 : 0);
         return head + ",\"detail\":\"" + std::string(n, 'a') + "\"}";
     }
     case kOddId: return "{\"id\":" + odd_id(in, id) + ",\"ok\":true}";

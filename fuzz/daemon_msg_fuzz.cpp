@@ -31,6 +31,7 @@
 #include "daemon_msg_input.h"
 #include "fuzz_input.h"
 #include "toolstack/daemon/daemon_test_peer.h"
+#include "vmm/vm_spec.h"
 #include "xenstore/message.h"
 
 using namespace xkvm;
@@ -245,17 +246,34 @@ void step(Input& in, Run& run)
         check(v.unaccounted || v.answers <= v.own_requests);
 }
 
-// Domains made before the first step: created by a client, built and unpaused by their VMMs.
+// Domains made before the first step: started as create starts them (without the request's JSON,
+// which the create op's steps exercise), then built and unpaused by their VMMs.
 void create_domains(Input& in, Run& run)
 {
-    unsigned n = in.u8() % 4;
-    Client& c = client(run, 0);
+    static const ipc::Json kSpec = [] {
+        vmm::VmSpec spec;
+        spec.kernel = "/nonexistent";
+        spec.memory_mib = spec.maxmem_mib = 16;
+        return vmm::vm_spec_to_json(spec);
+    }();
+    static constexpr config::ShutdownAction kActions[] = { config::ShutdownAction::Destroy, config::ShutdownAction::Restart,
+                                                           config::ShutdownAction::RenameRestart,
+                                                           config::ShutdownAction::Preserve };
+    unsigned n = in.u8() % 4, built = 0;
     for (unsigned i = 0; i < n; ++i) {
-        const uint8_t bytes[] = { 0, static_cast<uint8_t>(in.u8() & 0x3f), static_cast<uint8_t>(2 + 4 * i) };
-        Input args(bytes, sizeof(bytes));
-        client_sends(run, c, client_request(args, kCreateOp, 1000 + i, false, {}), false);
+        uint8_t policy = in.u8();
+        config::DomainConfig cfg;
+        cfg.name = "n" + std::to_string(2 + 4 * i);
+        cfg.type = config::DomainType::Pvh;
+        cfg.kernel = "/nonexistent";
+        cfg.memory_mib = cfg.maxmem_mib = 16;
+        cfg.on_poweroff = kActions[policy & 3];
+        cfg.on_reboot = kActions[(policy >> 2) & 3];
+        cfg.on_crash = kActions[(policy >> 4) & 3];
+        cfg.on_watchdog = config::ShutdownAction::CoredumpDestroy;
+        run.peer->start_domain(std::move(cfg), kSpec, false, [&built](Result<ipc::Json> r) { built += r.has_value(); });
     }
-    for (int round = 0; round < 4; ++round) {
+    for (int round = 0; round < 3; ++round) {
         pump(run);
         for (auto& v : run.vmms) {
             for (auto& a : v.asked)
@@ -265,7 +283,7 @@ void create_domains(Input& in, Run& run)
         }
     }
     pump(run);
-    check(run.peer->table().size() == n && c.open.empty());
+    check(run.peer->table().size() == n && built == n);
 }
 
 // Every VMM ends (and any its domain's restart started); then everything not waiting on a domain

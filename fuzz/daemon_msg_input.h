@@ -2,8 +2,8 @@
 //
 // An input is a header, then steps. Header: one byte, the number of domains created before the
 // first step (% 4), then one policy byte per domain (bits 0-1 on_poweroff, 2-3 on_reboot, 4-5
-// on_crash: destroy, restart, rename-restart, preserve; created domains' on_watchdog is coredump-destroy,
-// coredump-restart, soft-reset or destroy). Each step is a Step byte (% kStepCount)
+// on_crash: destroy, restart, rename-restart, preserve; their on_watchdog is coredump-destroy; a
+// client's create picks coredump-destroy, coredump-restart, soft-reset or destroy). Each step is a Step byte (% kStepCount)
 // followed by that step's bytes (daemon_msg_fuzz.cpp reads them; past the end they read as 0).
 #pragma once
 
@@ -44,7 +44,6 @@ inline constexpr std::string_view kClientOps[] = {
     ipc::ops::kDebugKeys, ipc::ops::kXenstoreRead, ipc::ops::kXenstoreWrite, ipc::ops::kXenstoreLs,
     ipc::ops::kXenstoreRm, "no-such-op",
 };
-inline constexpr uint8_t kCreateOp = 1;
 inline constexpr uint8_t kWaitOp = 8;
 
 // kTime: how far the clock moves (ms): past the daemon's 2 s kill, 5 s request, 10 s transaction

@@ -91,7 +91,7 @@ void vmm_seeds(Seeds& out)
     deep_ok.list(7).reply(0, 0, kDeep).u16(30).u8(0).list(8).reply(0, 0, kDeep).u16(33).u8(0);
     add("deep_at_the_limit", std::move(deep_ok));
     Seed huge({ 0 });
-    huge.list(7).reply(0, 0, kHuge).u8(200).list(8).reply(0, 0, kHuge).u8(255);
+    huge.list(7).reply(0, 0, kHuge).u8(200).list(8).reply(0, 0, kHuge).u8(0xfe).list(9).reply(0, 0, kHuge).u8(0xff);
     add("huge_reply", std::move(huge));
     Seed odd({ 0 });
     for (uint8_t i = 0; i < 7; ++i)

@@ -36,6 +36,15 @@ Result<std::pair<uint64_t, UniqueFd>> DaemonTestPeer::connect_client()
     return std::pair { id, std::move(ours) };
 }
 
+void DaemonTestPeer::start_domain(config::DomainConfig cfg, ipc::Json spec, bool paused, Daemon::Done done)
+{
+    Daemon::StartRequest req;
+    req.config = std::move(cfg);
+    req.spec = std::move(spec);
+    req.paused = paused;
+    m_daemon->start_domain(std::move(req), std::move(done));
+}
+
 void DaemonTestPeer::poll(Daemon::Clock::time_point now)
 {
     // A deadline already past: the loop's poll does not wait.

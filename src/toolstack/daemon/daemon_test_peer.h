@@ -36,6 +36,9 @@ public:
     // A client, as accept_clients admits one: its id, and our end of its socket.
     Result<std::pair<uint64_t, UniqueFd>> connect_client();
 
+    // Daemon::start_domain as `create` calls it, without the request's JSON: a domain for a test
+    // to start from (it runs once its VMM has answered build and unpause); `done` as create's reply.
+    void start_domain(config::DomainConfig cfg, ipc::Json spec, bool paused, Daemon::Done done);
     // What one pass of the poll loop does for peers that are ready (POLLIN/POLLOUT/POLLHUP),
     // without blocking; also records written since (as the loop does).
     void poll(Daemon::Clock::time_point now);
