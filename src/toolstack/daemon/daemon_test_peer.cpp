@@ -8,6 +8,9 @@ namespace xkvm::toolstack {
 Result<std::unique_ptr<DaemonTestPeer>> DaemonTestPeer::create(DaemonOptions opts)
 {
     std::unique_ptr<Daemon> d(new Daemon(std::move(opts)));
+    // No CPU groups: a root with no /proc or cgroup mounts under it, so that no domain's group is
+    // made on the host, and none is asked to hold a pid that no process has.
+    d->m_cpu = cpuctl::CpuGroups::detect(d->m_opts.rundir + "/no-host", "test-peer");
     TRY(d->open_toolstack());
     std::unique_ptr<DaemonTestPeer> peer(new DaemonTestPeer(std::move(d)));
     peer->m_daemon->m_spawn_vmm = [p = peer.get()](uint32_t domid) { return p->spawn(domid); };

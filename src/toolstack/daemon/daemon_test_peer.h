@@ -27,7 +27,8 @@ public:
     static constexpr pid_t kFirstFakePid = 0x7fff0000;
 
     // opts.rundir must exist and be ours: domain records and per-domain directories go there, as
-    // in xkvmd. Nothing else of Daemon::create is done (no lock, socket, signals, re-adoption).
+    // in xkvmd. Nothing else of Daemon::create is done (no lock, socket, signals, CPU groups,
+    // re-adoption).
     static Result<std::unique_ptr<DaemonTestPeer>> create(DaemonOptions opts);
 
     // VMMs spawned since the last call, oldest first.
