@@ -192,6 +192,15 @@ Json op_args(Input& in, std::string_view op, const Domains& doms)
     } else if (op == ops::kVcpuSet) {
         static const Json kCounts[] = { 0, 1, 2, 4, UINT32_MAX, -1, "2" };
         args["count"] = kCounts[b % 7];
+    } else if (op == ops::kSchedCredit) {
+        static const Json kWeights[] = { 0, 1, 256, 65535, 65536, "x" };
+        static const Json kCaps[] = { 0, 50, 100, 101, -1, 1u << 31 };
+        if (b & 1)
+            args["weight"] = kWeights[(b >> 1) % 6];
+        if (b & 16)
+            args["cap"] = kCaps[(b >> 5) % 6];
+        if (b & 128)
+            args.erase("dom"); // every domain's
     } else if (op == ops::kMemSet || op == ops::kMemMax) {
         static const Json kKib[] = { 0, 1, 1024, 16384, 17000, 1u << 20, UINT64_MAX, "x" };
         args["kib"] = kKib[b % 8];

@@ -343,8 +343,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     size_t spawned = run.peer->spawned_total();
     run.peer.reset();
     // Each limiter's burst (a window may straddle the input: twice), plus a few one-off lines per
-    // VMM (killed as a protocol breaker, or past its deadline; a restart that failed) and per client.
-    uint64_t cap = 2 * RateLimiter::kDefaultBurst * 4 + 4 * spawned + 2 * run.clients_connected;
+    // VMM (killed as a protocol breaker or past its deadline, a restart that failed, a core dump not
+    // made, CPU control not applied) and per client.
+    uint64_t cap = 2 * RateLimiter::kDefaultBurst * 4 + 6 * spawned + 2 * run.clients_connected;
     check(s.xkvmd_log->lines() + s.xenstore_log->lines() - lines_before <= cap);
     // The next input's daemon starts on an empty rundir.
     check(std::filesystem::is_empty(s.rundir));

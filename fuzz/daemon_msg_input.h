@@ -42,7 +42,7 @@ inline constexpr std::string_view kClientOps[] = {
     ipc::ops::kUnpause, ipc::ops::kDestroy, ipc::ops::kShutdown, ipc::ops::kWait, ipc::ops::kVcpuPin,
     ipc::ops::kVcpuSet, ipc::ops::kMemSet, ipc::ops::kMemMax, ipc::ops::kSandboxProbe,
     ipc::ops::kDebugKeys, ipc::ops::kXenstoreRead, ipc::ops::kXenstoreWrite, ipc::ops::kXenstoreLs,
-    ipc::ops::kXenstoreRm, "no-such-op",
+    ipc::ops::kXenstoreRm, ipc::ops::kSchedCredit, "no-such-op",
 };
 inline constexpr uint8_t kWaitOp = 8;
 

@@ -72,7 +72,7 @@ private:
 };
 
 constexpr uint8_t kDomainOp = 3, kPause = 4, kDestroy = 6, kShutdown = 7, kWait = 8, kVcpuPin = 9,
-                  kVcpuSet = 10, kMemSet = 11, kMemMax = 12, kProbe = 13, kDebugKeys = 14, kXsWrite = 16;
+                  kVcpuSet = 10, kMemSet = 11, kMemMax = 12, kProbe = 13, kDebugKeys = 14, kXsWrite = 16, kSchedCredit = 19;
 // Policy bytes: on_poweroff, on_reboot, on_crash (destroy 0, restart 1, rename-restart 2, preserve 3).
 constexpr uint8_t kDestroyAll = 0x00, kRestartAll = 0x15, kRenameAll = 0x2a, kPreserveAll = 0x3f;
 
@@ -82,7 +82,7 @@ using Seeds = std::vector<std::pair<const char*, Seed>>;
 void vmm_seeds(Seeds& out)
 {
     auto add = [&](const char* name, Seed s) { out.emplace_back(name, std::move(s)); };
-    add("no_domains", Seed({}).ping(1).list(2).step(kClientRequest, 0).u8(19).u16(3).ask(kDomainOp, 4, 0));
+    add("no_domains", Seed({}).ping(1).list(2).step(kClientRequest, 0).u8(20).u16(3).ask(kDomainOp, 4, 0));
     add("list_two", Seed({ 0, 0 }).list(7).ok(0, 0, true).ok(1, 0, true));
     Seed deep({ 0, 0 });
     deep.list(7).reply(0, 0, kDeep).u16(34464).u8(1).ok(1, 0, true).ping(8);
@@ -149,6 +149,7 @@ void client_seeds(Seeds& out)
         .ask(kVcpuSet, 5, 0, 1).ask(kMemSet, 6, 0, 3).ok(0).ask(kMemMax, 7, 1, 5).ok(1)
         .step(kClientRequest, 0).u8(kDebugKeys).u16(8).u8(1).ok(0).ok(1)
         .step(kClientRequest, 0).u8(kXsWrite).u16(9).u8(0).u8(1).u8(1).text("v").ask(kWait, 10, 1)
+        .ask(kSchedCredit, 12, 1, 0x13).ask(kSchedCredit, 13, 0, 0x80)
         .ask(kDestroy, 11, 0).ok(0).step(kVmmExit, 0).u8(0).time(7);
     add("client_ops", std::move(ops));
     Seed pin({ 0 });
