@@ -57,6 +57,7 @@ private:
     size_t m_queued_bytes = 0;
     size_t m_max_queued = 64u << 20;
     std::deque<Frame> m_ready; // frames read by receive_blocking beyond the one returned
+    std::unique_ptr<uint8_t[]> m_read_buf; // receive's, allocated on its first call
 };
 
 } // namespace xkvm::ipc

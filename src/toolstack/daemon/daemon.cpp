@@ -74,10 +74,7 @@ Result<std::unique_ptr<Daemon>> Daemon::create(DaemonOptions opts)
     if (!d->m_signal_fd)
         return make_unexpected(Error::from_errno("signalfd"));
 
-    TRY(d->m_store.open_connection(kToolstackConn, 0));
-    // What xl sets up for the host at boot: dom0's name and id, and the parent of every domain's home.
-    TRY(d->xs_call(xenstore::MsgType::Write, std::string("/local/domain/0/name") + '\0' + "Domain-0"));
-    TRY(d->xs_call(xenstore::MsgType::Write, std::string("/local/domain/0/domid") + '\0' + "0"));
+    TRY(d->open_toolstack());
     d->start_cpu_control();
     if (d->m_opts.vmm_namespaces && ::geteuid() != 0) {
         log::get("xkvmd")->info("VMM namespaces: off (they need root)");
@@ -86,6 +83,15 @@ Result<std::unique_ptr<Daemon>> Daemon::create(DaemonOptions opts)
     // Domains a previous daemon left running (daemon_adopt.cpp).
     d->readopt_domains();
     return d;
+}
+
+Status Daemon::open_toolstack()
+{
+    TRY(m_store.open_connection(kToolstackConn, 0));
+    // What xl sets up for the host at boot: dom0's name and id, and the parent of every domain's home.
+    TRY(xs_call(xenstore::MsgType::Write, std::string("/local/domain/0/name") + '\0' + "Domain-0"));
+    TRY(xs_call(xenstore::MsgType::Write, std::string("/local/domain/0/domid") + '\0' + "0"));
+    return {};
 }
 
 Daemon::~Daemon()
@@ -244,16 +250,21 @@ void Daemon::accept_clients()
                 log::get("xkvmd")->warn("{}; refused{}", peer.error().message, suppressed_note(*dropped));
             continue;
         }
-        auto chan = ipc::Channel::create(fd.release_value());
-        if (!chan)
-            continue;
-        auto c = std::make_unique<Client>();
-        c->id = m_next_client++;
-        c->chan = chan.release_value();
-        // A client that does not read its replies is dropped rather than buffered without end.
-        c->chan->set_max_queued_bytes(16 << 20);
-        m_clients.emplace(c->id, std::move(c));
+        // A descriptor that cannot become a channel is dropped: that client sees its socket close.
+        (void)add_client(fd.release_value());
     }
+}
+
+Result<uint64_t> Daemon::add_client(UniqueFd fd)
+{
+    auto c = std::make_unique<Client>();
+    c->chan = TRY(ipc::Channel::create(std::move(fd)));
+    c->id = m_next_client++;
+    // A client that does not read its replies is dropped rather than buffered without end.
+    c->chan->set_max_queued_bytes(16 << 20);
+    uint64_t id = c->id;
+    m_clients.emplace(id, std::move(c));
+    return id;
 }
 
 void Daemon::client_readable(Client& c)

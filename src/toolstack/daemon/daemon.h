@@ -40,6 +40,8 @@ struct DaemonOptions {
     bool vmm_namespaces = true;
 };
 
+class DaemonTestPeer; // daemon_test_peer.h: tests' and fuzzers' access; not linked into xkvmd
+
 class Daemon final : private xenstore::MessageSink {
 public:
     using Done = std::function<void(Result<ipc::Json>)>;
@@ -52,6 +54,8 @@ public:
     int run();
 
 private:
+    friend class DaemonTestPeer;
+
     // The daemon's own xenstore connection (dom0's toolstack), far above any guest's.
     static constexpr xenstore::ConnId kToolstackConn = uint64_t(1) << 40;
 
@@ -76,6 +80,8 @@ private:
     };
 
     explicit Daemon(DaemonOptions opts);
+    // dom0's connection to the store, and the host's own entries in it.
+    Status open_toolstack();
 
     // daemon.cpp: the loop
     // Kills VMMs past their kill deadline, expires requests and xenstore transactions, fires
@@ -86,6 +92,8 @@ private:
     void serve_peers(const std::vector<pollfd>& fds, const std::vector<uint64_t>& client_ids,
                      const std::vector<pid_t>& vmm_pids);
     void accept_clients();
+    // A connected client whose credentials have been checked; its id.
+    [[nodiscard]] Result<uint64_t> add_client(UniqueFd fd);
     void client_readable(Client& c);
     void vmm_readable(VmmLink& link);
     void handle_signals();
@@ -169,6 +177,9 @@ private:
     void forget(uint32_t domid);
 
     DaemonOptions m_opts;
+    // Unset in xkvmd: start_domain spawns xkvm-vmm. DaemonTestPeer alone sets it, so that tests
+    // and fuzzers drive a real daemon without starting any process.
+    std::function<Result<std::unique_ptr<VmmLink>>(uint32_t domid)> m_spawn_vmm;
     UniqueFd m_lock_fd, m_listener, m_signal_fd;
     std::unique_ptr<DaemonLog> m_log;
     RateLimiter m_refusals;       // warnings about clients that are not allowed in

@@ -393,8 +393,12 @@ Result<Json> Daemon::op_debug_keys(const Json& req)
 Result<Json> Daemon::op_xenstore(std::string_view op, const Json& req)
 {
     auto path = TRY(ipc::get_string(req, "path", 4096));
-    if (op == ipc::ops::kXenstoreRead)
-        return Json { { "value", TRY(xs_call(xenstore::MsgType::Read, path + '\0')) } };
+    if (op == ipc::ops::kXenstoreRead) {
+        // Read before the reply is built: a TRY that returns from inside a braced initializer
+        // skips destroying what the initializer had built so far (GCC), leaking it on every error.
+        auto value = TRY(xs_call(xenstore::MsgType::Read, path + '\0'));
+        return Json { { "value", std::move(value) } };
+    }
     if (op == ipc::ops::kXenstoreWrite) {
         auto value = TRY(ipc::get_string(req, "value", 4096));
         TRY(xs_call(xenstore::MsgType::Write, path + '\0' + value));

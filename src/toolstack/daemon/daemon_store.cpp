@@ -38,8 +38,12 @@ void Daemon::deliver(xenstore::ConnId conn, const xenstore::Message& msg)
         return;
     auto bytes = msg.encode();
     if (auto r = link->channel().send(ipc::Frame::make(ipc::FrameKind::Xenstore, std::string(bytes.begin(), bytes.end())));
-        !r)
-        log::get("xkvmd")->warn("domain {}: xenstore reply lost: {}", rec->domid, r.error().message);
+        !r) {
+        // A VMM that stops reading while its guest keeps asking must not fill the log either.
+        if (auto dropped = m_flood_warnings.admit())
+            log::get("xkvmd")->warn("domain {}: xenstore reply lost: {}{}", rec->domid, r.error().message,
+                                    suppressed_note(*dropped));
+    }
 }
 
 Result<std::string> Daemon::xs_call(xenstore::MsgType type, std::string payload)

@@ -1,0 +1,126 @@
+#include "toolstack/daemon/daemon_test_peer.h"
+
+#include "ipc/socket.h"
+#include "toolstack/daemon/domain_record.h"
+
+namespace xkvm::toolstack {
+
+Result<std::unique_ptr<DaemonTestPeer>> DaemonTestPeer::create(DaemonOptions opts)
+{
+    std::unique_ptr<Daemon> d(new Daemon(std::move(opts)));
+    // No CPU groups: a root with no /proc or cgroup mounts under it, so that no domain's group is
+    // made on the host, and none is asked to hold a pid that no process has.
+    d->m_cpu = cpuctl::CpuGroups::detect(d->m_opts.rundir + "/no-host", "test-peer");
+    TRY(d->open_toolstack());
+    std::unique_ptr<DaemonTestPeer> peer(new DaemonTestPeer(std::move(d)));
+    peer->m_daemon->m_spawn_vmm = [p = peer.get()](uint32_t domid) { return p->spawn(domid); };
+    return peer;
+}
+
+Result<std::unique_ptr<VmmLink>> DaemonTestPeer::spawn(uint32_t domid)
+{
+    auto [ours, theirs] = TRY(ipc::socket_pair());
+    FakeVmm vmm { m_next_pid, domid, TRY(ipc::Channel::create(std::move(theirs))) };
+    auto link = TRY(VmmLink::adopt(vmm.pid, domid, std::move(ours)));
+    ++m_next_pid;
+    m_spawned.push_back(std::move(vmm));
+    return link;
+}
+
+std::vector<DaemonTestPeer::FakeVmm> DaemonTestPeer::take_spawned()
+{
+    return std::exchange(m_spawned, {});
+}
+
+Result<std::pair<uint64_t, UniqueFd>> DaemonTestPeer::connect_client()
+{
+    auto [ours, theirs] = TRY(ipc::socket_pair());
+    uint64_t id = TRY(m_daemon->add_client(std::move(theirs)));
+    return std::pair { id, std::move(ours) };
+}
+
+void DaemonTestPeer::start_domain(config::DomainConfig cfg, ipc::Json spec, bool paused, Daemon::Done done)
+{
+    Daemon::StartRequest req;
+    req.config = std::move(cfg);
+    req.spec = std::move(spec);
+    req.paused = paused;
+    m_daemon->start_domain(std::move(req), std::move(done));
+}
+
+void DaemonTestPeer::poll(Daemon::Clock::time_point now)
+{
+    // A deadline already past: the loop's poll does not wait.
+    (void)m_daemon->poll_once(now, now - std::chrono::hours(1)); // false only for a poll(2) error, which the next call meets again
+}
+
+bool DaemonTestPeer::serve_vmm(pid_t pid)
+{
+    auto it = m_daemon->m_vmms.find(pid);
+    if (it == m_daemon->m_vmms.end() || !it->second->channel_open())
+        return false;
+    m_daemon->vmm_readable(*it->second);
+    return true;
+}
+
+bool DaemonTestPeer::serve_client(uint64_t id)
+{
+    auto it = m_daemon->m_clients.find(id);
+    if (it == m_daemon->m_clients.end())
+        return false;
+    m_daemon->client_readable(*it->second);
+    return true;
+}
+
+void DaemonTestPeer::run_timers(Daemon::Clock::time_point now)
+{
+    (void)m_daemon->run_timers(now); // the next deadline: the caller decides when to come back
+}
+
+void DaemonTestPeer::vmm_ended(pid_t pid, int status)
+{
+    m_daemon->vmm_ended(pid, status);
+}
+
+const VmmLink* DaemonTestPeer::link(pid_t pid) const
+{
+    auto it = m_daemon->m_vmms.find(pid);
+    return it == m_daemon->m_vmms.end() ? nullptr : it->second.get();
+}
+
+ipc::Json DaemonTestPeer::record_json(uint32_t domid)
+{
+    auto* rec = m_daemon->m_table.find(domid);
+    return rec ? record_to_json(*rec) : ipc::Json();
+}
+
+Status DaemonTestPeer::check_consistent()
+{
+    Daemon& d = *m_daemon;
+    std::set<pid_t> vmm_pids;
+    for (auto* rec : d.m_table.all()) {
+        if (d.m_table.find_name(rec->name) != rec || d.m_table.find(rec->domid) != rec)
+            return fail(EPROTO, "domain {} ('{}') does not resolve to its record", rec->domid, rec->name);
+        if (!rec->vmm_pid)
+            continue;
+        const VmmLink* l = link(rec->vmm_pid);
+        if (!l || l->domid() != rec->domid)
+            return fail(EPROTO, "domain {} names VMM pid {}, which is not one of its VMMs", rec->domid, rec->vmm_pid);
+        if (!vmm_pids.insert(rec->vmm_pid).second)
+            return fail(EPROTO, "VMM pid {} serves two domains", rec->vmm_pid);
+    }
+    for (auto& [pid, l] : d.m_vmms) {
+        if (l->pid() != pid)
+            return fail(EPROTO, "VMM pid {} is filed under {}", l->pid(), pid);
+        if (l->pending() > VmmLink::kMaxPending || l->forwarded > VmmLink::kMaxForwarded
+            || l->channel().queued_bytes() > VmmLink::kMaxQueuedBytes)
+            return fail(EPROTO, "VMM pid {}: {} requests in flight, {} forwarded, {} bytes queued", pid, l->pending(),
+                        l->forwarded, l->channel().queued_bytes());
+    }
+    for (auto& [id, c] : d.m_clients)
+        if (c->chan->queued_bytes() > (16u << 20))
+            return fail(EPROTO, "client {}: {} bytes queued", id, c->chan->queued_bytes());
+    return {};
+}
+
+} // namespace xkvm::toolstack
