@@ -161,6 +161,10 @@ ConfigResult<DomainConfigInput> read_input(const ParsedConfig& parsed)
             in.vcpus = static_cast<uint32_t>(TRY(get_uint(s, 1, kMaxVcpus)));
         } else if (k == "maxvcpus") {
             in.maxvcpus = static_cast<uint32_t>(TRY(get_uint(s, 1, kMaxVcpus)));
+        } else if (k == "cpu_weight") {
+            in.cpu_weight = static_cast<uint32_t>(TRY(get_uint(s, 1, kMaxCpuWeight)));
+        } else if (k == "cap") {
+            in.cpu_cap = static_cast<uint32_t>(TRY(get_uint(s, 0, kMaxCapPerVcpu * kMaxVcpus)));
         } else if (k == "kernel") {
             in.kernel = TRY(get_nonempty_string(s));
         } else if (k == "ramdisk") {
@@ -240,6 +244,8 @@ Position position_for(const ParsedConfig& parsed, const Invalid& bad)
         keys.push_back("maxvcpus");
     else if (bad.key == "type")
         keys.push_back("builder");
+    else if (bad.key == "cap")
+        keys.push_back("maxvcpus");
     for (auto key : keys) {
         const Setting* s = parsed.find(key);
         if (!s)

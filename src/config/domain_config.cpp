@@ -236,6 +236,8 @@ DomainConfig apply_defaults(const DomainConfigInput& in)
     }
     cfg.vcpus = in.vcpus.value_or(1);
     cfg.maxvcpus = in.maxvcpus.value_or(cfg.vcpus);
+    cfg.cpu_weight = in.cpu_weight.value_or(kDefaultCpuWeight);
+    cfg.cpu_cap = in.cpu_cap.value_or(0);
 
     cfg.kernel = in.kernel.value_or("");
     cfg.ramdisk = in.ramdisk.value_or("");
@@ -298,6 +300,11 @@ std::optional<Invalid> check_domain_config(const DomainConfig& cfg)
                                              cfg.memory_mib));
     if (cfg.vcpus < 1 || cfg.vcpus > kMaxVcpus)
         return invalid("vcpus", fmt::format("vcpus must be between 1 and {}", kMaxVcpus));
+    if (cfg.cpu_weight < 1 || cfg.cpu_weight > kMaxCpuWeight)
+        return invalid("cpu_weight", fmt::format("cpu_weight must be between 1 and {}", kMaxCpuWeight));
+    if (cfg.cpu_cap > kMaxCapPerVcpu * cfg.maxvcpus)
+        return invalid("cap", fmt::format("cap must be between 0 and {} (100 per vCPU, maxvcpus = {})",
+                                           kMaxCapPerVcpu * cfg.maxvcpus, cfg.maxvcpus));
     if (cfg.maxvcpus > kMaxVcpus)
         return invalid("maxvcpus", fmt::format("maxvcpus must be at most {}", kMaxVcpus));
     if (cfg.maxvcpus < cfg.vcpus)

@@ -38,6 +38,11 @@ inline constexpr uint64_t kMaxMemoryMiB = uint64_t(1) << 24; // 16 TiB
 inline constexpr uint32_t kMaxVcpus = 128;     // Xen's HVM vCPU limit
 inline constexpr uint64_t kMaxRdmMemBoundaryMiB = 4096;
 inline constexpr size_t kMaxNameLength = 64;
+// xl.cfg(5) cpu_weight (the credit scheduler's weight) and cap (percent of one host CPU, 0: none;
+// at most 100 per vCPU, as libxl checks).
+inline constexpr uint32_t kDefaultCpuWeight = 256;
+inline constexpr uint32_t kMaxCpuWeight = 65535;
+inline constexpr uint32_t kMaxCapPerVcpu = 100;
 
 struct DomainConfig {
     std::string name;
@@ -47,6 +52,8 @@ struct DomainConfig {
     uint64_t maxmem_mib = kDefaultMemoryMiB; // ceiling (libxl max_memkb), >= memory_mib
     uint32_t vcpus = 1;                      // online at boot
     uint32_t maxvcpus = 1;                   // >= vcpus
+    uint32_t cpu_weight = kDefaultCpuWeight; // 1..kMaxCpuWeight
+    uint32_t cpu_cap = 0;                    // 0..kMaxCapPerVcpu * maxvcpus
     std::string kernel;            // empty: none (firmware boot)
     std::string ramdisk;           // empty: none
     std::string cmdline;           // cmdline=, or composed from root= and extra=
@@ -78,6 +85,7 @@ struct DomainConfigInput {
     std::optional<DomainType> type;
     std::optional<uint64_t> memory_mib, maxmem_mib;
     std::optional<uint32_t> vcpus, maxvcpus;
+    std::optional<uint32_t> cpu_weight, cpu_cap;
     std::optional<std::string> kernel, ramdisk, cmdline, extra, root, firmware_override;
     std::optional<ShutdownAction> on_poweroff, on_reboot, on_crash, on_watchdog, on_soft_reset;
     std::vector<std::string> serial;

@@ -1,4 +1,5 @@
 #include "config/domain_config.h"
+#include "config/json.h"
 
 #include <gtest/gtest.h>
 
@@ -84,6 +85,27 @@ TEST(DomainConfig, VcpusAndMaxvcpus)
     EXPECT_EQ(build_err(with_head("vcpus = 4\nmaxvcpus = 2\n")),
               "d.cfg:4:12: error: maxvcpus (2) must not be less than vcpus (4)");
     EXPECT_EQ(build_err(with_head("vcpus = 129\n")), "d.cfg:3:9: error: 'vcpus' must be between 1 and 128, found 129");
+}
+
+// xl.cfg(5): cpu_weight 1..65535 (default 256), cap in percent of one CPU (0: none), at most 100
+// per vCPU as libxl's sched_credit_domain_set checks. Issue 11 (label hardening).
+TEST(DomainConfig, CpuWeightAndCap)
+{
+    auto d = build_ok(kHead);
+    EXPECT_EQ(d.cpu_weight, 256u);
+    EXPECT_EQ(d.cpu_cap, 0u);
+    auto set = build_ok(with_head("vcpus = 2\ncpu_weight = 512\ncap = 150\n"));
+    EXPECT_EQ(set.cpu_weight, 512u);
+    EXPECT_EQ(set.cpu_cap, 150u);
+    EXPECT_EQ(build_err(with_head("cpu_weight = 0\n")), "d.cfg:3:14: error: 'cpu_weight' must be between 1 and 65535, found 0");
+    EXPECT_EQ(build_err(with_head("cpu_weight = 65536\n")),
+              "d.cfg:3:14: error: 'cpu_weight' must be between 1 and 65535, found 65536");
+    EXPECT_EQ(build_err(with_head("vcpus = 2\ncap = 201\n")),
+              "d.cfg:4:7: error: cap must be between 0 and 200 (100 per vCPU, maxvcpus = 2)");
+    auto round = from_json(to_json(set));
+    ASSERT_TRUE(round.has_value()) << round.error().str();
+    EXPECT_EQ(*round, set);
+    EXPECT_FALSE(to_json(d)["b_info"].contains("sched_params")) << "defaults are left out, as libxl does";
 }
 
 TEST(DomainConfig, TypeAndBuilder)

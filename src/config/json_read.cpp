@@ -184,6 +184,12 @@ ConfigResult<DomainConfig> read(const json& root)
         for (size_t i = 0; i < n->size(); i++)
             cfg.nodes.push_back(static_cast<uint32_t>(TRY(as_uint((*n)[i], child("/b_info/nodemap", i), kMaxNodeId))));
     }
+    if (const json* sp = TRY(object_at(b_info, "/b_info", "sched_params", false))) {
+        if (const json* w = TRY(member(*sp, "/b_info/sched_params", "weight", false)))
+            cfg.cpu_weight = static_cast<uint32_t>(TRY(as_uint(*w, "/b_info/sched_params/weight", kMaxCpuWeight)));
+        if (const json* c = TRY(member(*sp, "/b_info/sched_params", "cap", false)))
+            cfg.cpu_cap = static_cast<uint32_t>(TRY(as_uint(*c, "/b_info/sched_params/cap", kMaxCapPerVcpu * kMaxVcpus)));
+    }
     cfg.maxmem_mib = TRY(memkb_member(b_info, "/b_info", "max_memkb"));
     cfg.memory_mib = TRY(memkb_member(b_info, "/b_info", "target_memkb"));
     if (const json* c = TRY(member(b_info, "/b_info", "cpuid", false)))

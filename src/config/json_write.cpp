@@ -101,6 +101,14 @@ json to_json(const DomainConfig& cfg)
         b_info["vcpu_soft_affinity_spec"] = affinity_json(cfg.cpus_soft);
     if (!cfg.nodes.empty())
         b_info["nodemap"] = cfg.nodes;
+    // libxl leaves unset scheduler parameters out: only what the config set is written.
+    json sched = json::object();
+    if (cfg.cpu_weight != kDefaultCpuWeight)
+        sched["weight"] = cfg.cpu_weight;
+    if (cfg.cpu_cap != 0)
+        sched["cap"] = cfg.cpu_cap;
+    if (!sched.empty())
+        b_info["sched_params"] = std::move(sched);
     b_info["max_memkb"] = cfg.maxmem_mib * 1024;
     b_info["target_memkb"] = cfg.memory_mib * 1024;
     if (!cfg.cpuid.empty())

@@ -10,7 +10,7 @@ namespace xkvm::config {
 namespace {
 
 constexpr std::array kHandled = {
-    "builder", "cmdline", "cpuid", "cpus", "cpus_soft", "disk", "extra", "firmware_override", "kernel", "maxmem",
+    "builder", "cap", "cmdline", "cpu_weight", "cpuid", "cpus", "cpus_soft", "disk", "extra", "firmware_override", "kernel", "maxmem",
     "maxvcpus", "memory", "name", "nodes", "on_crash", "on_poweroff", "on_reboot", "on_soft_reset",
     "on_watchdog", "pci", "pci_msitranslate", "pci_permissive", "pci_power_mgmt", "pci_seize", "ramdisk", "rdm",
     "rdm_mem_boundary", "root", "serial", "type", "uuid", "vcpus", "vif", "vnuma",
@@ -22,8 +22,8 @@ constexpr std::array<const char*, 0> kUnsupported {};
 // Keys xl.cfg(5) documents that xkvm does not act on (yet).
 constexpr std::array kIgnored = {
     "acpi", "acpi_firmware", "acpi_laptop_slate", "acpi_s3", "acpi_s4", "altp2m", "altp2mhvm", "apic", "bios",
-    "bios_path_override", "boot", "bootloader", "bootloader_args", "bootloader_restrict", "bootloader_user", "cap",
-    "channel", "claim_mode", "cpu_weight", "device_model_args", "device_model_args_hvm", "device_model_args_pv",
+    "bios_path_override", "boot", "bootloader", "bootloader_args", "bootloader_restrict", "bootloader_user",
+    "channel", "claim_mode", "device_model_args", "device_model_args_hvm", "device_model_args_pv",
     "device_model_override", "device_model_stubdomain_override", "device_model_stubdomain_seclabel",
     "device_model_user", "device_model_version", "device_tree", "dm_restrict", "driver_domain", "dtdev",
     "e820_host", "firmware", "gfx_passthru", "gic_version", "hap", "hdtype", "hpet", "hvm_pirq", "init_seclabel",

@@ -21,6 +21,7 @@ inline constexpr std::string_view kVcpuSet = "vcpu-set";
 inline constexpr std::string_view kMemSet = "mem-set";
 inline constexpr std::string_view kMemMax = "mem-max";
 inline constexpr std::string_view kDebugKeys = "debug-keys";
+inline constexpr std::string_view kSchedCredit = "sched-credit";
 inline constexpr std::string_view kXenstoreRead = "xenstore-read";
 inline constexpr std::string_view kXenstoreWrite = "xenstore-write";
 inline constexpr std::string_view kXenstoreLs = "xenstore-ls";

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "sandbox/private_root.h"
 #include "sandbox/privileges.h"
 #include "sandbox/seccomp_filter.h"
 
@@ -16,6 +17,7 @@ namespace xkvm::sandbox {
 namespace {
 
 std::atomic<Mode> g_mode { Mode::Off };
+std::atomic<bool> g_private_root { false };
 
 #if defined(__SANITIZE_ADDRESS__)
 // ASan's runtime makes calls no list has (its own threads, sigaltstack, /proc reads): off unless asked.
@@ -66,9 +68,10 @@ std::string_view mode_name(Mode mode)
     return "unknown";
 }
 
-void activate(Mode mode)
+void activate(Mode mode, bool private_root)
 {
     g_mode.store(mode);
+    g_private_root.store(private_root);
     if (mode == Mode::Off)
         return;
     // localtime_r, which stamps every log line, reads the time zone file on its first call in a
@@ -89,6 +92,10 @@ Status lock_down(const LockDown& what)
     if (auto who = TRY(domain_identity(what.domid))) {
         if (!what.domain_dir.empty())
             TRY(hand_over_dir(what.domain_dir, *who));
+        // Mounting needs root, and the other threads' filters need nothing new for it: the mount
+        // calls are this thread's, still unconfined.
+        if (g_private_root.load() && !what.domain_dir.empty())
+            TRY(enter_private_root(what.domain_dir));
         TRY(drop_privileges(*who));
     }
     TRY(make_undumpable());

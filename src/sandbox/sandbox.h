@@ -24,7 +24,9 @@ std::string_view mode_name(Mode mode);
 
 // Chooses the mode for this process. With the sandbox on, every thread that enters a role from now
 // on loads that role's filter first (a thread that cannot dies, taking the process with it).
-void activate(Mode mode);
+// `private_root`: xkvmd started us in PID and mount namespaces of our own (`--private-root`), and
+// lock_down() then leaves us an empty read-only root (private_root.h).
+void activate(Mode mode, bool private_root = false);
 Mode active_mode();
 
 struct LockDown {
@@ -32,8 +34,9 @@ struct LockDown {
     std::string domain_dir; // <rundir>/<domid>, handed to the domain's uid; empty for none
 };
 
-// The end of the build: as root, drops to the domain's uid (domain_identity) after handing it its
-// directory, makes the process undumpable, and confines the calling thread as the control thread.
+// The end of the build: as root, hands the domain's uid (domain_identity) its directory, switches
+// to the private root if asked to (on the domain directory), drops to that uid, makes the process
+// undumpable, and confines the calling thread as the control thread.
 // Does nothing with the sandbox off.
 Status lock_down(const LockDown& what);
 

@@ -38,14 +38,14 @@ Result<std::vector<vmm::CpuidOverride>> cpuid_overrides(const std::vector<std::s
 
 // Before anything else: keep only the descriptors we were meant to get, and from now on every thread
 // loads its role's seccomp filter as it starts (src/sandbox/README.md).
-Status start_sandbox(bool no_sandbox, int control_fd)
+Status start_sandbox(bool no_sandbox, int control_fd, bool private_root)
 {
     auto mode = TRY(sandbox::mode_from(no_sandbox, std::getenv("XKVM_SANDBOX")));
     if (mode != sandbox::Mode::Off) {
         int keep[] = { control_fd };
         TRY(sandbox::close_descriptors_except(keep));
     }
-    sandbox::activate(mode);
+    sandbox::activate(mode, private_root);
     return {};
 }
 
@@ -94,9 +94,12 @@ int main(int argc, char** argv)
     bool no_sandbox = false;
     app.add_flag("--no-sandbox", no_sandbox, "run without seccomp filters or the drop to an unprivileged uid "
                                              "(also XKVM_SANDBOX=0)");
+    bool private_root = false;
+    app.add_flag("--private-root", private_root, "under xkvmd, started in PID and mount namespaces of our own: once "
+                                                 "built, see an empty read-only root");
     CLI11_PARSE(app, argc, argv);
 
-    if (auto r = start_sandbox(no_sandbox, control_fd); !r) {
+    if (auto r = start_sandbox(no_sandbox, control_fd, private_root); !r) {
         std::fprintf(stderr, "xkvm-vmm: %s\n", r.error().message.c_str());
         return 1;
     }

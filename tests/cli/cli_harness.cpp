@@ -1,5 +1,9 @@
 #include "cli_harness.h"
 
+#include <algorithm>
+
+#include "cpuctl/cpu_groups.h"
+
 #include "../backend.h"
 
 #include <dirent.h>
@@ -88,21 +92,30 @@ void CliTest::TearDown()
 {
     if (m_rundir.empty())
         return;
-    // The daemon kills its VMMs on SIGTERM; anything else started for this rundir goes too.
+    // The daemon kills its VMMs on SIGTERM, and removes their CPU groups; anything else started for
+    // this rundir goes too.
+    auto groups = cpuctl::CpuGroups::detect("/", cpuctl::instance_name(m_rundir));
     if (auto pid = daemon_pid()) {
         ::kill(*pid, SIGTERM);
-        eventually([&] { return !process_alive(*pid); }, 5s);
+        bool ended = eventually([&] { return !process_alive(*pid); }, 5s);
         ::kill(*pid, SIGKILL);
+        if (ended) {
+            EXPECT_TRUE(groups.groups_present().empty()) << "xkvmd left CPU groups behind: " << groups.group_prefix() << "*";
+        }
     }
     std::string needle = "XKVM_RUNDIR=" + m_rundir + '\0';
+    std::vector<pid_t> killed;
     for (auto& entry : std::filesystem::directory_iterator("/proc")) {
         pid_t pid = static_cast<pid_t>(std::atoi(entry.path().filename().c_str()));
         if (pid <= 0 || pid == ::getpid())
             continue;
-        if (environ_of(pid).find(needle) != std::string::npos)
-            ::kill(pid, SIGKILL);
+        if (environ_of(pid).find(needle) != std::string::npos && ::kill(pid, SIGKILL) == 0)
+            killed.push_back(pid);
     }
     while (::waitpid(-1, nullptr, WNOHANG) > 0) { }
+    // What a test's killed daemon could not remove: groups empty once their VMMs are gone.
+    eventually([&] { return std::none_of(killed.begin(), killed.end(), process_alive); }, 5s);
+    groups.remove_unused();
     std::error_code ec;
     std::filesystem::remove_all(m_rundir, ec);
 }

@@ -1,8 +1,12 @@
 // Issue 11: the VMM's sandbox seen from outside while guests run. Every thread of a running VMM has
 // its seccomp filter, no_new_privs and its domain's own non-root uid; a forbidden system call (the
-// test-only `sandbox-probe` operation) ends that domain as a crash and no other.
+// test-only `sandbox-probe` operation) ends that domain as a crash and no other. Under a root xkvmd
+// each VMM has PID and mount namespaces of its own and an empty read-only root.
 // XKVM-OWN: the VMM sandbox is xkvm's own.
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <map>
@@ -104,9 +108,16 @@ TEST_F(CliSandbox, AVmmHoldsOnlyTheDescriptorsItNeeds)
         if (target.starts_with("/memfd:"))
             ++memfds;
         // Sockets, pipes, eventfds, epoll and KVM descriptors are anonymous; of named files only these.
-        if (target.starts_with("/")) {
-            EXPECT_TRUE(target == "/dev/null" || target == "/dev/kvm" || target.starts_with("/memfd:")
-                        || target == console_log)
+        // Compared as files, not names: a VMM in a root of its own shows its descriptors' paths
+        // relative to mounts it has detached ("/null").
+        if (target.starts_with("/") && !target.starts_with("/memfd:")) {
+            struct stat held {};
+            ASSERT_EQ(::stat(entry.path().c_str(), &held), 0) << entry.path();
+            auto is = [&](const std::string& path) {
+                struct stat st {};
+                return ::stat(path.c_str(), &st) == 0 && st.st_dev == held.st_dev && st.st_ino == held.st_ino;
+            };
+            EXPECT_TRUE(is("/dev/null") || is("/dev/kvm") || is(console_log))
                 << "fd " << entry.path().filename() << " -> " << target;
         }
     }
@@ -165,6 +176,62 @@ TEST_F(CliSandbox, TheProbeIsRefusedOutsideTests)
     EXPECT_NE(r.error().message.find("for tests"), std::string::npos) << r.error().message;
     EXPECT_TRUE(list_row("g"));
     EXPECT_EQ(run({ "destroy", "g" }).rc, 0);
+}
+
+// A VMM started by a root xkvmd runs in PID and mount namespaces of its own (pid 1 there), and once
+// its domain is built it sees an empty read-only root holding only a procfs of its own namespace:
+// no /etc, nothing of the host's. It still reports its threads' CPU time (from that procfs), and
+// destroy still ends it.
+TEST_F(CliSandbox, AVmmHasItsOwnPidAndMountNamespacesAndAnEmptyReadOnlyRoot)
+{
+    if (::geteuid() != 0)
+        GTEST_SKIP() << "VMM namespaces need root";
+    ASSERT_EQ(run({ "create", ticker("ns") }).rc, 0);
+    auto vmm = vmm_of("ns");
+    auto daemon = daemon_pid();
+    ASSERT_TRUE(vmm && daemon);
+    auto ns_of = [](pid_t pid, const char* ns) {
+        std::error_code ec;
+        return std::filesystem::read_symlink(fmt::format("/proc/{}/ns/{}", pid, ns), ec).string();
+    };
+    for (const char* ns : { "pid", "mnt" }) {
+        EXPECT_FALSE(ns_of(*vmm, ns).empty()) << ns;
+        EXPECT_NE(ns_of(*vmm, ns), ns_of(*daemon, ns)) << ns;
+    }
+    EXPECT_EQ(thread_status(*vmm)[*vmm]["NSpid"], fmt::format("{}\t1", *vmm)) << "pid 1 in its own namespace";
+
+    const std::string root = fmt::format("/proc/{}/root", *vmm);
+    std::vector<std::string> entries;
+    for (auto& e : std::filesystem::directory_iterator(root))
+        entries.push_back(e.path().filename().string());
+    EXPECT_EQ(entries, std::vector<std::string> { "proc" });
+    EXPECT_FALSE(std::filesystem::exists(root + "/etc"));
+    EXPECT_LT(::open((root + "/planted").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644), 0);
+    EXPECT_EQ(errno, EROFS);
+
+    // The guest spins between ticks: its vCPU's time, read by the VMM from its own procfs, grows.
+    EXPECT_TRUE(eventually([&] {
+        auto row = list_row("ns");
+        return row && std::stod(row->substr(row->find_last_of(' ') + 1)) > 0.0;
+    })) << list_row("ns").value_or("(not listed)");
+    EXPECT_EQ(run({ "destroy", "ns" }).rc, 0);
+    EXPECT_TRUE(eventually([&] { return !process_alive(*vmm); }, 10s));
+}
+
+TEST_F(CliSandbox, XkvmVmmNamespacesZeroThroughTheDaemonKeepsTheHostsNamespaces)
+{
+    ::setenv("XKVM_VMM_NAMESPACES", "0", 1); // read by the daemon this test starts
+    auto created = run({ "create", "-p", ticker("shared") });
+    ::unsetenv("XKVM_VMM_NAMESPACES");
+    ASSERT_EQ(created.rc, 0) << created.err;
+    auto vmm = vmm_of("shared");
+    auto daemon = daemon_pid();
+    ASSERT_TRUE(vmm && daemon);
+    for (const char* ns : { "pid", "mnt" })
+        EXPECT_EQ(std::filesystem::read_symlink(fmt::format("/proc/{}/ns/{}", *vmm, ns)),
+                  std::filesystem::read_symlink(fmt::format("/proc/{}/ns/{}", *daemon, ns)))
+            << ns;
+    EXPECT_TRUE(std::filesystem::exists(fmt::format("/proc/{}/root/etc", *vmm)));
 }
 
 } // namespace

@@ -1,5 +1,7 @@
 // The commands that act on existing domains or the host: list, pause/unpause/destroy,
-// shutdown/reboot, domid/domname, uptime, vcpu-list, vcpu-pin, info, xenstore-*.
+// shutdown/reboot, domid/domname, uptime, vcpu-list, vcpu-pin, sched-credit, info, xenstore-*.
+#include <cctype>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -56,8 +58,13 @@ int cmd_list(const Context& ctx, const ListOptions& o)
     if (o.long_format) {
         // As `xl list -l`: one object per domain with its config in libxl's JSON shape.
         Json out = Json::array();
-        for (const auto& rec : *doms)
-            out.push_back(Json { { "domid", rec["domid"] }, { "config", rec["config"] } });
+        for (const auto& rec : *doms) {
+            Json entry { { "domid", rec["domid"] }, { "config", rec["config"] } };
+            // xkvm's own: which CPU control the domain's VMM is under (cgroup, autogroup).
+            if (rec.contains("cpu"))
+                entry["cpu"] = rec["cpu"];
+            out.push_back(std::move(entry));
+        }
         std::printf("%s\n", out.dump(4).c_str());
         return 0;
     }
@@ -299,6 +306,35 @@ int cmd_xenstore(const Context& ctx, const std::string& op, const std::string& p
         return report(ctx, fmt::format("{}: {}", path, r.error().message));
     if (op == ipc::ops::kXenstoreRead)
         std::printf("%s\n", (*r)["value"].get<std::string>().c_str());
+    return 0;
+}
+
+int cmd_sched_credit(const Context& ctx, const SchedCreditOptions& o)
+{
+    Json args = Json::object();
+    if (!o.dom.empty())
+        args["dom"] = o.dom;
+    for (auto [key, text] : { std::pair { "weight", &o.weight }, { "cap", &o.cap } }) {
+        if (!*text)
+            continue;
+        char* end = nullptr;
+        errno = 0;
+        unsigned long n = std::strtoul((*text)->c_str(), &end, 10);
+        if ((*text)->empty() || !std::isdigit(static_cast<unsigned char>((**text)[0])) || *end || errno || n > UINT32_MAX)
+            return report(ctx, fmt::format("sched-credit: '{}' is not a {} (a whole number)", **text, key));
+        args[key] = n;
+    }
+    if (o.dom.empty() && (o.weight || o.cap))
+        return report(ctx, "sched-credit: -w and -c need a domain (-d)");
+    auto client = connect(ctx);
+    if (!client)
+        return report(ctx, client.error());
+    auto r = (*client)->call(ipc::ops::kSchedCredit, args);
+    if (!r)
+        return report(ctx, r.error());
+    // As xl: setting prints nothing; showing prints the table.
+    if (!o.weight && !o.cap)
+        std::fputs(sched_credit_table(r->value("domains", Json::array())).c_str(), stdout);
     return 0;
 }
 

@@ -47,6 +47,12 @@ int cmd_vcpu_list(const Context& ctx, const std::vector<std::string>& doms);
 int cmd_vcpu_pin(const Context& ctx, const std::string& dom, const std::string& vcpu, const std::string& hard,
                  const std::optional<std::string>& soft);
 int cmd_xenstore(const Context& ctx, const std::string& op, const std::string& path, const std::string& value);
+// xl sched-credit [-d DOM [-w WEIGHT] [-c CAP]]: unset optionals are left as they are.
+struct SchedCreditOptions {
+    std::string dom;
+    std::optional<std::string> weight, cap;
+};
+int cmd_sched_credit(const Context& ctx, const SchedCreditOptions& o);
 int cmd_vcpu_set(const Context& ctx, const std::string& dom, const std::string& count);
 int cmd_debug_keys(const Context& ctx, const std::string& keys);
 // Prints a domain's vm_event events of one kind until SIGINT/SIGTERM (xen-access's modes).

@@ -188,4 +188,21 @@ uint64_t host_uptime_seconds()
     return static_cast<uint64_t>(up);
 }
 
+std::string sched_credit_table(const nlohmann::json& rows)
+{
+    std::string out = fmt::format("{:<33} {:>4} {:>6} {:>4}\n", "Name", "ID", "Weight", "Cap");
+    for (const auto& r : rows) {
+        if (!r.is_object())
+            continue;
+        auto num = [&](const char* key) -> uint64_t {
+            auto it = r.find(key);
+            return it != r.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
+        };
+        auto name = r.find("name");
+        out += fmt::format("{:<33} {:>4} {:>6} {:>4}\n", name != r.end() && name->is_string() ? name->get<std::string>() : "?",
+                           num("domid"), num("weight"), num("cap"));
+    }
+    return out;
+}
+
 } // namespace xkvm::cli

@@ -1,5 +1,6 @@
 // Turning the daemon's domain records (the `list` reply) into what the CLI prints: xl's `list` rows
-// (with the host as Domain-0), `list -v`'s extra columns, `vcpu-list` rows and `uptime`.
+// (with the host as Domain-0), `list -v`'s extra columns, `vcpu-list` rows, `uptime` and
+// `sched-credit`.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +25,10 @@ std::string verbose_suffix(const nlohmann::json& rec);
 std::vector<plan::VcpuListEntry> vcpu_entries(const numa::Topology& topo, const nlohmann::json& rec);
 // Per-vCPU (hard, soft) as the toolstack set them; a vCPU with none set gets every online CPU.
 std::vector<plan::VcpuAffinity> current_affinity(const numa::Topology& topo, const nlohmann::json& rec);
+
+// xl sched-credit's table (xl_sched.c's widths): "Name ID Weight Cap", then one row per entry of
+// the daemon's `sched-credit` reply ({name, domid, weight, cap}; Domain-0 is xkvmd's own group).
+std::string sched_credit_table(const nlohmann::json& rows);
 
 // xl's uptime text: "[D day(s), ]HH:MM:SS" (short: "[D day(s), ]HH:MM").
 std::string uptime_string(uint64_t seconds, bool short_mode);

@@ -125,5 +125,18 @@ TEST(ToolstackListView, Uptime)
     EXPECT_EQ(uptime_string(3 * 86400, true), "3 days,  0:00");
 }
 
+// Issue 11: xl sched-credit's columns; a malformed row shows zeros rather than stopping the CLI.
+TEST(ListView, SchedCreditTableHasXlsColumns)
+{
+    json rows = json::parse(R"([ { "domid": 0, "name": "Domain-0", "weight": 1024, "cap": 0 },
+                                 { "domid": 3, "name": "web", "weight": 512, "cap": 20 },
+                                 { "domid": "x", "weight": -1 } ])");
+    EXPECT_EQ(sched_credit_table(rows),
+              "Name                                ID Weight  Cap\n"
+              "Domain-0                             0   1024    0\n"
+              "web                                  3    512   20\n"
+              "?                                    0      0    0\n");
+}
+
 } // namespace
 } // namespace xkvm::cli

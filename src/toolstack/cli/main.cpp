@@ -119,6 +119,20 @@ int main(int argc, char** argv)
     vs->add_option("count", count)->required();
     vs->callback([&] { rc = cli::cmd_vcpu_set(ctx, dom, count); });
 
+    cli::SchedCreditOptions sc;
+    std::string sc_weight, sc_cap;
+    auto* sched = app.add_subcommand("sched-credit", "Show or set domains' CPU weight and cap (credit scheduler)");
+    sched->add_option("-d,--domain", sc.dom, "Domain name or id");
+    auto* w_opt = sched->add_option("-w,--weight", sc_weight, "Weight, 1..65535 (256 is the default share)");
+    auto* c_opt = sched->add_option("-c,--cap", sc_cap, "Cap, in percent of one CPU (0: none; 100 per vCPU at most)");
+    sched->callback([&] {
+        if (w_opt->count())
+            sc.weight = sc_weight;
+        if (c_opt->count())
+            sc.cap = sc_cap;
+        rc = cli::cmd_sched_credit(ctx, sc);
+    });
+
     std::string size;
     for (auto op : { ipc::ops::kMemSet, ipc::ops::kMemMax }) {
         bool is_set = op == ipc::ops::kMemSet;

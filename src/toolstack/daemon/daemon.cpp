@@ -28,6 +28,7 @@ constexpr size_t kVmmReceiveBudget = 256u << 10;
 Daemon::Daemon(DaemonOptions opts)
     : m_opts(std::move(opts))
     , m_store(*this, xenstore::Quota { .max_total_bytes = m_opts.xenstore_cap_bytes })
+    , m_cpu(cpuctl::CpuGroups::detect("/", cpuctl::instance_name(m_opts.rundir)))
 {
 }
 
@@ -77,6 +78,11 @@ Result<std::unique_ptr<Daemon>> Daemon::create(DaemonOptions opts)
     // What xl sets up for the host at boot: dom0's name and id, and the parent of every domain's home.
     TRY(d->xs_call(xenstore::MsgType::Write, std::string("/local/domain/0/name") + '\0' + "Domain-0"));
     TRY(d->xs_call(xenstore::MsgType::Write, std::string("/local/domain/0/domid") + '\0' + "0"));
+    d->start_cpu_control();
+    if (d->m_opts.vmm_namespaces && ::geteuid() != 0) {
+        log::get("xkvmd")->info("VMM namespaces: off (they need root)");
+        d->m_opts.vmm_namespaces = false;
+    }
     // Domains a previous daemon left running (daemon_adopt.cpp).
     d->readopt_domains();
     return d;
@@ -85,6 +91,7 @@ Result<std::unique_ptr<Daemon>> Daemon::create(DaemonOptions opts)
 Daemon::~Daemon()
 {
     shutdown_all();
+    stop_cpu_control();
     if (m_log)
         m_log->drain(SIZE_MAX);
     if (m_listener) {

@@ -18,6 +18,7 @@
 #include "base/rate_limit.h"
 #include "base/result.h"
 #include "base/unique_fd.h"
+#include "cpuctl/cpu_groups.h"
 #include "ipc/channel.h"
 #include "ipc/json_message.h"
 #include "toolstack/daemon/daemon_log.h"
@@ -34,6 +35,9 @@ struct DaemonOptions {
     int ready_fd = -1;                               // written to (one byte) once the socket listens
     std::string log_file; // if set: stderr (ours and the VMMs') goes here, capped and rotated (daemon_log.h)
     size_t xenstore_cap_bytes = xenstore::Quota {}.max_total_bytes; // all domains' xenstore memory together
+    // Each VMM in PID and mount namespaces of its own, its root emptied after the build (issue 11).
+    // Needs root; off (said once in the log) where the host does not allow them.
+    bool vmm_namespaces = true;
 };
 
 class Daemon final : private xenstore::MessageSink {
@@ -120,6 +124,14 @@ private:
     Result<ipc::Json> op_debug_keys(const ipc::Json& req);
     ipc::Json record_json(const DomainRecord& rec);
 
+    // daemon_sched.cpp: per-domain CPU groups (cpu_weight, cap) and xl sched-credit
+    static constexpr uint32_t kToolstackWeight = 4096; // xkvmd's own CPU group (domain 0's): 16 domains' worth
+    void start_cpu_control();
+    void stop_cpu_control();
+    void place_vmm(const DomainRecord& rec, pid_t pid);
+    ipc::Json cpu_json(const DomainRecord& rec) const;
+    Result<ipc::Json> op_sched_credit(const ipc::Json& req);
+
     // daemon_lifecycle.cpp: domains coming and going
     void start_domain(StartRequest req, Done done);
     void build_finished(uint32_t domid, pid_t pid, bool paused, Result<ipc::Json> r, Done done);
@@ -163,6 +175,7 @@ private:
     RateLimiter m_flood_warnings; // warnings about VMMs that send more than they may
     DomainTable m_table;
     xenstore::Server m_store;
+    cpuctl::CpuGroups m_cpu; // one CPU group per domain's VMM
     std::map<pid_t, std::unique_ptr<VmmLink>> m_vmms;
     std::map<uint64_t, std::unique_ptr<Client>> m_clients;
     std::vector<Waiter> m_waiters;

@@ -80,6 +80,7 @@ void Daemon::readopt_domains()
         readopt(l.record.release_value());
     }
     destroy_orphans(recorded);
+    m_cpu.remove_unused(); // CPU groups of domains not taken back
     sync_records(); // what was handled as a crash leaves no record behind
 }
 
@@ -109,6 +110,7 @@ void Daemon::readopt(DomainRecord from_disk)
     pid_t pid = (*link)->pid();
     rec.vmm_pid = pid;
     (*link)->name = rec.name;
+    place_vmm(rec, pid); // finds its group again (and puts it back there if it was moved)
     if (rec.state == DomainState::Shutdown)
         m_store.domain_shutdown(static_cast<xenstore::DomId>(domid));
     std::vector<UniqueFd> fds;

@@ -72,7 +72,12 @@ void Daemon::start_domain(StartRequest req, Done done)
         done(make_unexpected(r.release_error()));
         return;
     }
-    auto link = VmmLink::spawn(m_opts.vmm_path, domid);
+    bool namespaces = m_opts.vmm_namespaces;
+    auto link = VmmLink::spawn(m_opts.vmm_path, domid, namespaces);
+    if (namespaces != m_opts.vmm_namespaces) {
+        log::get("xkvmd")->warn("VMM namespaces: off (the kernel refused new PID and mount namespaces)");
+        m_opts.vmm_namespaces = false;
+    }
     if (!link) {
         forget(domid);
         m_table.remove(domid);
@@ -82,6 +87,7 @@ void Daemon::start_domain(StartRequest req, Done done)
     pid_t pid = (*link)->pid();
     (*link)->name = rec.name;
     rec.vmm_pid = pid;
+    place_vmm(rec, pid); // before its build: every thread it starts is in the group
     VmmLink& l = **link;
     m_vmms.emplace(pid, link.release_value());
     log::get("xkvmd")->info("domain {} ({}): VMM pid {}", domid, rec.name, pid);
@@ -245,6 +251,7 @@ void Daemon::vmm_exited(VmmLink& link)
                    describe_wait_status(link.wait_status));
     link.close_channel(); // fails what was in flight (a build in progress aborts its domain)
     ipc::remove_tree(ipc::domain_dir(m_opts.rundir, link.domid()));
+    m_cpu.remove(link.domid());
     evtchn_domain_gone(link.domid());
     auto* rec = m_table.find(link.domid());
     if (!rec || rec->vmm_pid != link.pid())
@@ -287,6 +294,7 @@ void Daemon::shutdown_all()
             ::poll(&p, 1, 2000);
         }
         ipc::remove_tree(ipc::domain_dir(m_opts.rundir, link->domid()));
+        m_cpu.remove(link->domid());
     }
     // Stopping the daemon ends its domains: nothing is left to re-adopt.
     ipc::remove_tree(ipc::domain_records_dir(m_opts.rundir));

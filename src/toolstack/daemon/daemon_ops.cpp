@@ -81,6 +81,7 @@ Result<Json> Daemon::dispatch(const Call& call)
         { ops::kMemMax, [](Daemon& d, const Call& c) { return d.op_mem_max(c.client, c.id, c.req); } },
         { ops::kSandboxProbe, [](Daemon& d, const Call& c) { return d.op_forward(c); } },
         { ops::kDebugKeys, [](Daemon& d, const Call& c) { return d.op_debug_keys(c.req); } },
+        { ops::kSchedCredit, [](Daemon& d, const Call& c) { return d.op_sched_credit(c.req); } },
         { ops::kXenstoreRead, [](Daemon& d, const Call& c) { return d.op_xenstore(c.op, c.req); } },
         { ops::kXenstoreWrite, [](Daemon& d, const Call& c) { return d.op_xenstore(c.op, c.req); } },
         { ops::kXenstoreLs, [](Daemon& d, const Call& c) { return d.op_xenstore(c.op, c.req); } },
@@ -110,6 +111,7 @@ Json Daemon::record_json(const DomainRecord& rec)
         { "hard", rec.hard },
         { "soft", rec.soft },
         { "nodes", rec.nodes },
+        { "cpu", cpu_json(rec) },
     };
     if (rec.shutdown_reason) {
         j["shutdown_reason"] = *rec.shutdown_reason;

@@ -134,7 +134,7 @@ std::optional<std::string> claim_mode()
 
 int main(int argc, char** argv)
 {
-    if (argc != 3 || std::string(argv[1]) != "--control-fd")
+    if (argc < 3 || std::string(argv[1]) != "--control-fd") // then perhaps --private-root: passed on
         return 2;
     auto claimed = claim_mode();
     if (!claimed) {

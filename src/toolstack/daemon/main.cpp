@@ -31,6 +31,11 @@ int main(int argc, char** argv)
         xenstore_cap_mib = std::strtoull(env, nullptr, 10);
     app.add_option("--xenstore-cap-mib", xenstore_cap_mib, "memory all domains' xenstore data may hold together "
                                                           "(default $XKVM_XENSTORE_CAP_MIB or 256; 0: no cap)");
+    bool no_namespaces = false;
+    if (const char* env = std::getenv("XKVM_VMM_NAMESPACES"); env && std::string(env) == "0")
+        no_namespaces = true;
+    app.add_flag("--no-vmm-namespaces", no_namespaces, "start VMMs without PID and mount namespaces of their own "
+                                                       "(also XKVM_VMM_NAMESPACES=0)");
     CLI11_PARSE(app, argc, argv);
 
     toolstack::DaemonOptions opts;
@@ -40,6 +45,7 @@ int main(int argc, char** argv)
     opts.ready_fd = ready_fd;
     opts.log_file = log_file;
     opts.xenstore_cap_bytes = xenstore_cap_mib << 20;
+    opts.vmm_namespaces = !no_namespaces;
     auto d = toolstack::Daemon::create(opts);
     if (!d) {
         std::fprintf(stderr, "xkvmd: %s\n", d.error().message.c_str());

@@ -1,6 +1,7 @@
 #include "toolstack/daemon/vmm_link.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -30,11 +31,20 @@ std::string find_vmm_binary()
 #endif
 }
 
-Result<std::unique_ptr<VmmLink>> VmmLink::spawn(const std::string& vmm_path, uint32_t domid)
+Result<std::unique_ptr<VmmLink>> VmmLink::spawn(const std::string& vmm_path, uint32_t domid, bool& namespaces)
 {
     auto [ours, theirs] = TRY(ipc::socket_pair());
     std::string fd_arg = std::to_string(theirs.get());
-    pid_t pid = ::fork();
+    pid_t pid = -1;
+    if (namespaces) {
+        // As fork(), into new namespaces: the daemon is single-threaded, and the child only makes
+        // async-signal-safe calls before exec.
+        pid = static_cast<pid_t>(::syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+        if (pid < 0 && (errno == EPERM || errno == EINVAL || errno == ENOSPC || errno == EUSERS))
+            namespaces = false;
+    }
+    if (!namespaces)
+        pid = ::fork();
     if (pid < 0)
         return make_unexpected(Error::from_errno("fork"));
     if (pid == 0) {
@@ -43,11 +53,15 @@ Result<std::unique_ptr<VmmLink>> VmmLink::spawn(const std::string& vmm_path, uin
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        // A session of its own: where there is no CPU cgroup, the kernel's autogroups then share
+        // CPU time between domains rather than between all their threads (src/cpuctl/).
+        ::setsid();
         ::fcntl(theirs.get(), F_SETFD, 0);
         int devnull = ::open("/dev/null", O_RDONLY);
         if (devnull >= 0)
             ::dup2(devnull, 0);
-        const char* argv[] = { vmm_path.c_str(), "--control-fd", fd_arg.c_str(), nullptr };
+        const char* argv[] = { vmm_path.c_str(), "--control-fd", fd_arg.c_str(), namespaces ? "--private-root" : nullptr,
+                               nullptr };
         ::execv(vmm_path.c_str(), const_cast<char* const*>(argv));
         ::_exit(127);
     }

@@ -32,8 +32,10 @@ public:
     static constexpr size_t kMaxQueuedBytes = 16u << 20;
 
     // Forks and execs `vmm_path --control-fd N`. The child outlives the daemon: a daemon that dies
-    // leaves its domains running (daemon_adopt.cpp takes them back).
-    static Result<std::unique_ptr<VmmLink>> spawn(const std::string& vmm_path, uint32_t domid);
+    // leaves its domains running (daemon_adopt.cpp takes them back). With `namespaces`, the child
+    // starts in PID and mount namespaces of its own (it is pid 1 there) and gets `--private-root`;
+    // if the kernel refuses them, `namespaces` is cleared and the child is forked plainly.
+    static Result<std::unique_ptr<VmmLink>> spawn(const std::string& vmm_path, uint32_t domid, bool& namespaces);
     // A VMM whose control socket we already hold (tests; a daemon that re-adopts its VMMs).
     static Result<std::unique_ptr<VmmLink>> adopt(pid_t pid, uint32_t domid, UniqueFd control);
     // A VMM that is not our child (a previous daemon's): we learn of its end through a pidfd, which
