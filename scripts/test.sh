@@ -14,8 +14,9 @@ ctest --test-dir "$top/build" -LE unit --no-tests=error --output-on-failure --pa
   --output-junit "$top/build/junit.xml"
 
 echo "== unit tests and fuzz corpora under ASan+UBSan"
-# -O1 (as ASan's authors advise) runs the tests twice as fast as -O0 for the same compile time; the
-# fuzz targets are built as corpus replayers here (scripts/fuzz.sh builds them with libFuzzer).
+# The libraries at -O1 (as ASan's authors advise: twice as fast as -O0 for the same compile time),
+# test code at -Og (cmake/BuildTime.cmake); the fuzz targets are built as corpus replayers here
+# (scripts/fuzz.sh builds them with libFuzzer).
 cmake -S "$top" -B "$top/build-asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
   -DXKVM_SANITIZE=ON -DXKVM_UNIT_ONLY=ON -DXKVM_FUZZ_REPLAY=ON >/dev/null
 cmake --build "$top/build-asan" --parallel "$jobs" --target unit_tests

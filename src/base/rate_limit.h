@@ -30,6 +30,14 @@ public:
     std::optional<uint64_t> admit();
     uint64_t dropped_total() const;
 
+    // The most events a default limiter can have let through since `start`: a burst for every
+    // one-second window begun since then, and one for the window `start` fell in. Bounds in tests.
+    static uint64_t default_bound_since(Clock::time_point start)
+    {
+        auto whole_seconds = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - start).count();
+        return kDefaultBurst * (static_cast<uint64_t>(whole_seconds) + 2);
+    }
+
 private:
     const unsigned m_burst;
     const Clock::duration m_window;

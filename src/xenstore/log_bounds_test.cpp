@@ -20,9 +20,12 @@ TEST(xenstore_log_bounds, OversizedWatchEventsAreDroppedWithAFewWarnings)
     ASSERT_EQ(h.watch(kGuest1, "data", token), "OK");
     log::LogCapture capture("xenstore");
     std::string child = "data/" + std::string(200, 'c');
+    auto start = RateLimiter::Clock::now();
     for (int i = 0; i < 10'000; ++i)
         ASSERT_EQ(h.write(kGuest1, child, std::to_string(i)), "OK");
+    // A loaded machine may stretch the loop over several of the limiter's windows.
+    uint64_t bound = RateLimiter::default_bound_since(start);
     EXPECT_GE(capture.lines(), 1u);
-    EXPECT_LE(capture.lines(), 2u * RateLimiter::kDefaultBurst);
-    EXPECT_LE(capture.bytes(), 4096u);
+    EXPECT_LE(capture.lines(), bound);
+    EXPECT_LE(capture.bytes(), bound * 205);
 }
