@@ -55,19 +55,6 @@ protected:
             ++n;
         return n;
     }
-    // utime + stime of every thread of `pid`, in seconds.
-    static double cpu_seconds(pid_t pid)
-    {
-        std::ifstream in(fmt::format("/proc/{}/stat", pid));
-        std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        std::istringstream rest(stat.substr(stat.rfind(')') + 2));
-        std::string field;
-        for (int i = 3; i < 14 && rest >> field; ++i)
-            ;
-        double utime = 0, stime = 0;
-        rest >> utime >> stime;
-        return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-    }
 };
 
 TEST_F(CliCpuControl, SchedCreditShowsAndChangesWeightAndCapWithXlsTableAndRanges)
@@ -153,10 +140,10 @@ TEST_F(CliCpuControl, ACappedDomainUsesNoMoreThanItsCap)
     };
     size_t from = ticks(read_file(console.out_path));
     unsigned long throttled_before = throttled();
-    double cpu_before = cpu_seconds(*vmm);
+    double cpu_before = process_cpu_seconds(*vmm);
     auto wall_before = std::chrono::steady_clock::now();
     ASSERT_TRUE(eventually([&] { return ticks(read_file(console.out_path)) >= from + 30; }, 30s));
-    double cpu = cpu_seconds(*vmm) - cpu_before;
+    double cpu = process_cpu_seconds(*vmm) - cpu_before;
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_before).count();
     double share = cpu / wall;
     RecordProperty("capped_cpu_share_pct", static_cast<int>(share * 100));

@@ -77,6 +77,22 @@ bool process_alive(pid_t pid)
     return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
 }
 
+double process_cpu_seconds(pid_t pid)
+{
+    std::ifstream in(fmt::format("/proc/{}/stat", pid));
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto close = stat.rfind(')');
+    if (close == std::string::npos || close + 2 >= stat.size())
+        return 0;
+    std::istringstream rest(stat.substr(close + 2)); // from field 3, the state
+    std::string field;
+    for (int i = 3; i < 14 && rest >> field; ++i)
+        ;
+    double utime = 0, stime = 0;
+    rest >> utime >> stime;
+    return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
 void CliTest::SetUp()
 {
     XKVM_SKIP_IF_BACKEND_UNAVAILABLE();

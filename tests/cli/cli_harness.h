@@ -24,6 +24,8 @@ using namespace std::chrono_literals;
 
 // The process exists and is not a zombie.
 bool process_alive(pid_t pid);
+// User plus system CPU time of every thread of `pid`, in seconds (0 once it is gone).
+double process_cpu_seconds(pid_t pid);
 
 struct RunResult {
     int rc = -1; // exit code; -1 when killed at the deadline

@@ -88,19 +88,6 @@ protected:
         return { all.begin() + static_cast<long>(from), all.begin() + static_cast<long>(from + count) };
     }
 
-    // utime + stime of `pid`.
-    double cpu_seconds(pid_t pid)
-    {
-        std::string stat = read_file(fmt::format("/proc/{}/stat", pid));
-        std::istringstream rest(stat.substr(stat.rfind(')') + 2));
-        std::string field;
-        for (int i = 3; i < 14 && rest >> field; ++i)
-            ;
-        double utime = 0, stime = 0;
-        rest >> utime >> stime;
-        return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-    }
-
     void expect_daemon_is(pid_t pid)
     {
         auto r = run({ "list" }, 20s);
@@ -220,7 +207,7 @@ TEST_F(CliNeighbour, AHostileVmmNeitherCrashesTheDaemonNorSlowsTheOtherDomain)
     RecordProperty("xsping_batch_us_alone", static_cast<int>(alone));
     RecordProperty("xsping_batch_us_beside_hostile", static_cast<int>(beside));
     std::printf("xsping batch of 20: %lu us alone, %lu us beside hostile VMMs (x%.2f); xkvmd used %.1f s of CPU\n",
-                alone, beside, slowdown, cpu_seconds(*daemon));
+                alone, beside, slowdown, process_cpu_seconds(*daemon));
     EXPECT_LE(slowdown, kMaxSlowdown);
     expect_daemon_is(*daemon);
     expect_quiet_daemon_log(started);
