@@ -1,6 +1,6 @@
 // Issue 11 through the CLI: a run directory others can write is refused before anything starts,
-// a planted xkvmd.log symlink keeps the daemon from starting with its target untouched, and a VMM
-// runs with no_new_privs.
+// a planted xkvmd.log symlink keeps the daemon from starting (the CLI says why at once) with its
+// target untouched, and a VMM runs with no_new_privs.
 // XKVM-OWN: the run directory and the VMM's privileges are xkvm's own.
 #include <sys/stat.h>
 
@@ -34,6 +34,9 @@ TEST_F(CliHardening, APlantedDaemonLogSymlinkIsRefusedAndItsTargetUntouched)
     std::filesystem::create_symlink(target, m_rundir + "/xkvmd.log");
     auto r = run({ "list" });
     EXPECT_NE(r.rc, 0);
+    // Said at once, with the daemon's reason, not retried until the start deadline.
+    EXPECT_NE(r.err.find("xkvmd cannot start"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("xkvmd.log"), std::string::npos) << r.err;
     EXPECT_EQ(read_file(target), "keep me");
     EXPECT_FALSE(daemon_pid());
 }

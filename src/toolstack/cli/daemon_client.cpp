@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <climits>
 #include <filesystem>
 
 #include "ipc/rundir.h"
@@ -57,15 +58,27 @@ Result<UniqueFd> spawn_daemon(const std::string& rundir)
     return rd;
 }
 
-// Ready byte, EOF (the daemon exited: another one won the rundir, or it failed), or the deadline.
-bool wait_ready(int fd, std::chrono::steady_clock::time_point deadline)
+// What the daemon started by spawn_daemon said on its ready pipe.
+struct StartOutcome {
+    enum { Ready, Gone, Failed, Late } kind;
+    std::string reason; // Failed: the daemon's error
+};
+
+// "R" once it listens; "F<reason>" when it cannot start at all; EOF when it left without either
+// (another daemon won the rundir, or that one is just leaving); nothing before the deadline.
+StartOutcome wait_ready(int fd, std::chrono::steady_clock::time_point deadline)
 {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     pollfd p { fd, POLLIN, 0 };
     if (::poll(&p, 1, static_cast<int>(std::max<int64_t>(0, left.count()))) <= 0)
-        return false;
-    char c;
-    return ::read(fd, &c, 1) == 1;
+        return { StartOutcome::Late, {} };
+    char buf[PIPE_BUF];
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0)
+        return { StartOutcome::Gone, {} };
+    if (buf[0] == 'F')
+        return { StartOutcome::Failed, std::string(buf + 1, static_cast<size_t>(n) - 1) };
+    return { StartOutcome::Ready, {} };
 }
 
 } // namespace
@@ -110,9 +123,12 @@ Result<std::unique_ptr<DaemonClient>> DaemonClient::connect(const std::string& r
         if (std::chrono::steady_clock::now() >= deadline)
             return fail(ETIMEDOUT, "xkvmd did not start in {} (see {})", rundir, ipc::daemon_log_path(rundir));
         auto ready = TRY(spawn_daemon(rundir));
+        auto started = wait_ready(ready.get(), deadline);
+        if (started.kind == StartOutcome::Failed)
+            return fail(EIO, "xkvmd cannot start in {}: {}", rundir, started.reason);
         // Not ready (another daemon holds the rundir and is just starting or just leaving):
         // connect again; the deadline bounds the retries.
-        if (!wait_ready(ready.get(), deadline)) {
+        if (started.kind != StartOutcome::Ready) {
             pollfd none {};
             ::poll(&none, 0, 20);
         }

@@ -43,7 +43,8 @@ public:
     // What one pass of the poll loop does for peers that are ready (POLLIN/POLLOUT/POLLHUP),
     // without blocking; also records written since (as the loop does).
     void poll(Daemon::Clock::time_point now);
-    // Daemon::vmm_readable for one VMM, or client_readable for one client (false: no such peer).
+    // Daemon::vmm_readable for one VMM (pass after pass while its socket holds more: the loop reads
+    // a VMM's budget per pass), or client_readable for one client (false: no such peer).
     bool serve_vmm(pid_t pid);
     bool serve_client(uint64_t id);
     // The loop's timers at `now`: expiries, kills past their deadline, records, waiters.

@@ -130,11 +130,12 @@ TEST_F(PeerFixture, ADeepReplyEndsOnlyItsOwnDomain)
 {
     uint32_t a = create("a")["domid"].get<uint32_t>(), b = create("b")["domid"].get<uint32_t>();
     Json before = peer->record_json(b);
-    // A status request in flight to a's VMM, answered with JSON nested 100,000 deep.
+    // A status request in flight to a's VMM, answered with JSON nested 30,000 deep (within the size
+    // a VMM's message may have: its depth alone is refused).
     ASSERT_TRUE(client->send(ipc::json_frame(Json { { "op", std::string(ipc::ops::kList) }, { "id", ++next_id } })));
     ASSERT_TRUE(peer->serve_client(client_id));
     auto& va = vmm_of(a);
-    std::string deep = "{\"id\":1,\"ok\":true,\"x\":" + std::string(100'000, '[') + std::string(100'000, ']') + "}";
+    std::string deep = "{\"id\":1,\"ok\":true,\"x\":" + std::string(30'000, '[') + std::string(30'000, ']') + "}";
     ASSERT_TRUE(va.chan->send(ipc::Frame::make(ipc::FrameKind::Json, deep)));
     ASSERT_TRUE(peer->serve_vmm(va.pid));
     ASSERT_NE(peer->link(va.pid), nullptr);
@@ -149,6 +150,24 @@ TEST_F(PeerFixture, ADeepReplyEndsOnlyItsOwnDomain)
     EXPECT_EQ(peer->table().find(a), nullptr);
     ASSERT_NE(peer->table().find(b), nullptr);
     EXPECT_EQ(peer->table().find(b)->state, DomainState::Running);
+    EXPECT_TRUE(peer->check_consistent());
+}
+
+TEST_F(PeerFixture, AVmmMessageOverAVmmsSizeLimitEndsOnlyItsOwnDomain)
+{
+    uint32_t a = create("a")["domid"].get<uint32_t>(), b = create("b")["domid"].get<uint32_t>();
+    Json before = peer->record_json(b);
+    const size_t limit = VmmLink::kJsonLimits.max_bytes;
+    // Events of no kind the daemon knows: just under the limit, one is read and ignored.
+    auto& va = vmm_of(a);
+    ASSERT_TRUE(va.chan->send(ipc::json_frame(Json { { "event", "x" }, { "pad", std::string(limit - 64, 'x') } })));
+    ASSERT_TRUE(peer->serve_vmm(va.pid));
+    EXPECT_TRUE(peer->link(va.pid)->channel_open());
+    // Just over it, the VMM breaks the protocol: cut off before anything is parsed.
+    ASSERT_TRUE(va.chan->send(ipc::json_frame(Json { { "event", "x" }, { "pad", std::string(limit, 'x') } })));
+    ASSERT_TRUE(peer->serve_vmm(va.pid));
+    EXPECT_FALSE(peer->link(va.pid)->channel_open());
+    EXPECT_EQ(peer->record_json(b), before);
     EXPECT_TRUE(peer->check_consistent());
 }
 

@@ -1,12 +1,14 @@
 // A stand-in for xkvm-vmm that a subverted VMM could be: xkvmd spawns it (XKVM_VMM points here) as
 // `hostile_vmm --control-fd N`, and it answers the daemon's requests with what XKVM_HOSTILE names:
 //
-//   deep-reply   the build reply carries JSON nested 100,000 levels deep (about 200 KB)
+//   deep-reply   the build reply carries JSON nested 30,000 levels deep (60 KB: within a VMM's size
+//                limit, so that only its depth is wrong)
 //   flood        builds normally, then sends events and requests without end, never reading
 //   junk         builds normally, then sends frames the protocol allows but nobody asked for without
-//                end, never reading: 512 KiB events nested as deep as allowed, replies to requests
-//                never made, xenstore frames too short to hold a header, unknown operations
-//   broken       builds normally, then sends text that is not JSON and events nested 100,000 deep
+//                end, never reading: events half the size a VMM's may be (VmmLink::kJsonLimits) nested
+//                as deep as allowed, replies to requests never made, xenstore frames too short to hold
+//                a header, unknown operations
+//   broken       builds normally, then sends text that is not JSON and events nested 30,000 deep
 //   evtchn-block answers every request; a peer's interdomain bind (evtchn-connect) gets the send end
 //                of a notification socket whose queue is already full and whose O_NONBLOCK is
 //                cleared, and nothing here ever reads it
@@ -27,13 +29,19 @@
 #include <sstream>
 #include <string>
 
-#include "ipc/ops.h"
 #include "ipc/channel.h"
 #include "ipc/json_message.h"
+#include "ipc/ops.h"
+#include "toolstack/daemon/vmm_link.h"
 
 using namespace xkvm;
 
 namespace {
+
+// Nesting that would exhaust the stack of a recursive reader (the original xkvmd crash took ~100,000),
+// small enough to pass the size limit.
+constexpr size_t kDeep = 30'000;
+static_assert(2 * kDeep + 100 < toolstack::VmmLink::kJsonLimits.max_bytes);
 
 std::string deep_reply(uint64_t id, size_t depth)
 {
@@ -74,8 +82,8 @@ void send_forever(ipc::Channel& chan, const std::function<ipc::Frame(uint64_t)>&
 // frames too short to hold a header, unknown operations.
 ipc::Frame junk_frame(uint64_t n)
 {
-    static const std::string heavy = R"({"event":"x","x":)" + std::string(31, '[') + '"' + std::string(512 << 10, 'x')
-        + '"' + std::string(31, ']') + "}";
+    static const std::string heavy = R"({"event":"x","x":)" + std::string(31, '[') + '"'
+        + std::string(toolstack::VmmLink::kJsonLimits.max_bytes / 2, 'x') + '"' + std::string(31, ']') + "}";
     switch (n % 4) {
     case 0: return ipc::Frame::make(ipc::FrameKind::Json, heavy);
     case 1: return ipc::json_frame(ipc::ok_reply(1'000'000 + n));
@@ -84,13 +92,13 @@ ipc::Frame junk_frame(uint64_t n)
     }
 }
 
-// What breaks the protocol: text that is not JSON, then an event nested 100,000 levels deep.
+// What breaks the protocol: text that is not JSON, then an event nested kDeep levels deep.
 ipc::Frame broken_frame(uint64_t n)
 {
     if (n % 2 == 0)
         return ipc::Frame::make(ipc::FrameKind::Json, "{not json");
     return ipc::Frame::make(ipc::FrameKind::Json,
-                            R"({"event":"x","x":)" + std::string(100'000, '[') + std::string(100'000, ']') + "}");
+                            R"({"event":"x","x":)" + std::string(kDeep, '[') + std::string(kDeep, ']') + "}");
 }
 
 // The far end of a peer's interdomain channel, made to block a sender that does not guard against
@@ -165,7 +173,7 @@ int main(int argc, char** argv)
         if (op == ipc::ops::kEvtchnConnect && mode == "evtchn-block")
             out = ipc::Frame::make(ipc::FrameKind::Json, ipc::ok_reply(id).dump(), blocking_notify_end(kept));
         else if (op == ipc::ops::kBuild && mode == "deep-reply")
-            out = ipc::Frame::make(ipc::FrameKind::Json, deep_reply(id, 100'000));
+            out = ipc::Frame::make(ipc::FrameKind::Json, deep_reply(id, kDeep));
         else
             out = ipc::json_frame(op == ipc::ops::kBuild ? build_reply(id) : ipc::ok_reply(id));
         if (!(*chan)->send(std::move(out)) || !(*chan)->flush_blocking(std::chrono::seconds(10)))

@@ -1,4 +1,8 @@
 // xkvmd: the toolstack daemon. Normally started on demand by the CLI (`xkvm`), one per runtime dir.
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 
@@ -49,7 +53,14 @@ int main(int argc, char** argv)
     auto d = toolstack::Daemon::create(opts);
     if (!d) {
         std::fprintf(stderr, "xkvmd: %s\n", d.error().message.c_str());
-        return d.error().code == EBUSY ? 3 : 1;
+        if (d.error().code == EBUSY)
+            return 3; // the CLI sees EOF and connects to the daemon that holds the rundir
+        // Not a race another start could win: the CLI reports it at once instead of retrying.
+        if (ready_fd >= 0) {
+            std::string failed = "F" + d.error().message;
+            (void)!::write(ready_fd, failed.data(), std::min<size_t>(failed.size(), PIPE_BUF));
+        }
+        return 1;
     }
     return (*d)->run();
 }

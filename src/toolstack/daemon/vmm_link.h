@@ -30,6 +30,10 @@ public:
     static constexpr unsigned kMaxForwarded = 32;
     // Bytes queued for a VMM that does not read.
     static constexpr size_t kMaxQueuedBytes = 16u << 20;
+    // One JSON message from a VMM: real ones are small (a status names each vCPU in a few dozen
+    // bytes). The daemon's single thread parses it while every other domain's requests wait, so a
+    // larger one breaks the protocol (the VMM is killed) instead of costing them milliseconds.
+    static constexpr ipc::JsonLimits kJsonLimits { 64u << 10, 32 };
 
     // Forks and execs `vmm_path --control-fd N`. The child outlives the daemon: a daemon that dies
     // leaves its domains running (daemon_adopt.cpp takes them back). With `namespaces`, the child
