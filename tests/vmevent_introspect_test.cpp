@@ -54,8 +54,12 @@ TEST_F(VmEvent, WritesToAWatchedPageAndEachKindOfAnswer)
         const MemAccess& m = e.u.mem_access;
         EXPECT_EQ(m.gfn, gfn);
         EXPECT_EQ(m.flags & (kMemR | kMemW | kMemX), uint32_t { kMemW }) << "a write, refused";
-        EXPECT_TRUE(m.flags & kMemGlaValid);
-        EXPECT_EQ(m.gla, gfn << 12 | m.offset) << "identity-mapped guest";
+        if (kvm_backend_requested()) {
+            EXPECT_FALSE(m.flags & kMemGlaValid) << "KVM's exit names the guest-physical address only";
+        } else {
+            EXPECT_TRUE(m.flags & kMemGlaValid);
+            EXPECT_EQ(m.gla, gfn << 12 | m.offset) << "identity-mapped guest";
+        }
         EXPECT_EQ(p.slot, static_cast<int>(e.vcpu_id));
         uint64_t word = m.offset / 8;
         switch (phase) {
@@ -186,11 +190,14 @@ TEST_F(VmEvent, BreakpointsReportTheirAddresses)
         return rsp;
     });
     EXPECT_TRUE(s.vmm_gone) << s.error;
+    GuestRun run = g.finish();
     ASSERT_NE(bp1, 0u);
+    if (hits.empty() && host_kvm_failed_int3(run, bp1))
+        GTEST_SKIP() << "SKIP: this host's KVM cannot run INT3 at CPL0 (nested KVM; the emu variant runs)";
     ASSERT_NE(aliased, 0u);
     EXPECT_NE(aliased >> 12, aliased_frame) << "the alias is not identity mapped";
     EXPECT_EQ(hits, (std::vector<uint64_t> { bp1, bp2, aliased }));
-    expect_clean_end(g.finish());
+    expect_clean_end(run);
 }
 
 // The monitor goes while a vCPU waits at a breakpoint: the intercept is lifted, so that INT3 and the
@@ -202,6 +209,12 @@ TEST_F(VmEvent, KillingTheMonitorLiftsIntercepts)
     ASSERT_TRUE(mon) << mon.error().message;
     ASSERT_TRUE((*mon)->set_events({ .guest_request = true, .breakpoint = true }));
     Served s = serve(**mon, 60s, {}, 2); // the mark, then the first INT3, left unanswered
+    if (s.events.size() == 1 && s.vmm_gone) {
+        GuestRun run = g.finish();
+        uint64_t bp1 = s.events[0].request.regs.x86.r10; // the mark names both breakpoints
+        if (host_kvm_failed_int3(run, bp1))
+            GTEST_SKIP() << "SKIP: this host's KVM cannot run INT3 at CPL0 (nested KVM; the emu variant runs)";
+    }
     ASSERT_EQ(s.events.size(), 2u) << s.error;
     EXPECT_EQ(s.events[1].request.reason, uint32_t { kReasonSoftwareBreakpoint });
     mon->reset();

@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <thread>
 
+#include "backend.h"
 #include "xkvm/guest_paths.h"
 
 namespace xkvm::test {
@@ -53,6 +55,15 @@ void expect_clean_end(const GuestRun& run)
 {
     EXPECT_EQ(run.result.value_or("(none)"), "PASS") << run.describe();
     EXPECT_EQ(run.process.exit_code, 0) << run.describe();
+}
+
+bool host_kvm_failed_int3(const GuestRun& run, uint64_t rip)
+{
+    char where[40];
+    std::snprintf(where, sizeof where, " at rip %#llx", static_cast<unsigned long long>(rip));
+    const std::string& err = run.process.err;
+    return kvm_backend_requested() && err.find("KVM internal error 1 (") != std::string::npos
+        && err.find(where) != std::string::npos;
 }
 
 MonitoredGuest::MonitoredGuest(GuestOptions opts, std::vector<std::string> vmm_flags) : m_socket(socket_path(opts.name))

@@ -109,8 +109,10 @@ constexpr AllowedCall kVcpu[] = {
     allow_if("openat", 2, ~0ull, kLogOpenFlags),
     allow("renameat"),
     allow("renameat2"),
-    // On KVM a vCPU starts a level line's thread (kvm/level_line.cpp) when the guest picks a GSI
-    // callback: threads only (never a process), and the new thread's own filter on top of this one.
+    // On KVM a vCPU starts a level line (kvm/level_line.cpp) when the guest picks a GSI callback:
+    // its irqfd, resample and stop eventfds, and its thread: threads only (never a process), and
+    // the new thread's own filter on top of this one.
+    allow("eventfd2"),
     allow_if("clone", 0, CLONE_THREAD, CLONE_THREAD),
     allow("set_robust_list"),
     allow("rseq"),
