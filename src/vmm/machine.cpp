@@ -9,6 +9,7 @@
 #include "loader/loader.h"
 #include "numa/binding.h"
 #include "hv/select.h"
+#include "vmm/cpuid_setup.h"
 #include "vmm/guest_device_clock.h"
 #include "vmm/guest_layout.h"
 #include "vmm/vcpu_exits.h"

@@ -40,6 +40,10 @@ struct DaemonOptions {
     bool vmm_namespaces = true;
 };
 
+// The largest host CPU and NUMA node ids a client's request may name.
+inline constexpr uint32_t kMaxHostCpuId = 65535;
+inline constexpr uint32_t kMaxHostNodeId = 1023;
+
 class DaemonTestPeer; // daemon_test_peer.h: tests' and fuzzers' access; not linked into xkvmd
 
 class Daemon final : private xenstore::MessageSink {
