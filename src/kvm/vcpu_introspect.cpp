@@ -10,6 +10,7 @@
 
 #include "kvm/vcpu.h"
 #include "kvm/vm.h"
+#include "x86/page_walk.h"
 
 namespace xkvm::kvm {
 
@@ -55,16 +56,16 @@ Status Vcpu::finish_intercept(hv::InterceptFinish how)
 
 Result<uint64_t> Vcpu::translate(uint64_t linear)
 {
-    // KVM walks with the control registers it holds: a change made since the exit goes first.
-    if (m_sregs_dirty && ::ioctl(m_fd.get(), KVM_SET_SREGS, TRY(raw_sregs())) < 0)
-        return make_unexpected(Error::from_errno(fmt::format("KVM_SET_SREGS (vcpu {})", m_id)));
-    kvm_translation t {};
-    t.linear_address = linear;
-    if (::ioctl(m_fd.get(), KVM_TRANSLATE, &t) < 0)
-        return make_unexpected(Error::from_errno(fmt::format("KVM_TRANSLATE (vcpu {})", m_id)));
-    if (!t.valid)
+    // Our own walk of the guest's tables with the control registers as they stand (a change made
+    // since the exit included), as on emu: it sets no accessed bits, and a nested host's
+    // KVM_TRANSLATE was seen to walk as if paging were off (../shared/kvm-here.md).
+    const memory::Physmap* mem = m_vm.physmap();
+    if (!mem)
+        return fail(EFAULT, "vcpu {}: no guest memory to translate {:#x} through", m_id, linear);
+    auto gpa = x86::translate(*mem, TRY(paging_mode()), linear, x86::Access {});
+    if (!gpa)
         return fail(EFAULT, "vcpu {}: {:#x} does not translate", m_id, linear);
-    return uint64_t { t.physical_address };
+    return uint64_t { *gpa };
 }
 
 Result<bool> Vcpu::intercept_exit(uint32_t reason, bool* rerun)

@@ -33,6 +33,8 @@ public:
     // Follow a physmap: every mapping becomes a memslot, kept in step as the physmap changes.
     void attach_physmap(memory::Physmap& physmap) override;
     void detach_physmap() override;
+    // The physmap followed, if any (a vCPU walks the guest's tables through it).
+    const memory::Physmap* physmap() const { return m_physmap; }
 
     // Interrupts into the in-kernel IOAPIC/PIC (level: 1 assert, 0 deassert) and LAPICs (MSI).
     Status set_irq_line(uint32_t gsi, bool level) override;
