@@ -159,6 +159,38 @@ void CpuImpl::reset_replay()
     return fetch_slow(lin, m_mode_key);
 }
 
+// The decoding of the `len` bytes in `buf` (more fetched into it if the instruction needs them),
+// as an entry without a key. Decoding depends on the bytes and the code size alone, so the last
+// valid instruction decoded serves again wherever the same bytes come next: through a run of
+// identical instructions (a zeroed page is one of ADD [rAX], AL) the address-keyed cache misses
+// at every address, and the decoder had run for each.
+template<typename F> const DecodeEntry& CpuImpl::decode_fresh(uint8_t* buf, unsigned len, uint64_t mode, F&& fetch_more)
+{
+    DecodeEntry& d = m_last_decode;
+    if (d.key == mode && d.cmp_len <= len && same_bytes(buf, d))
+        return d;
+    Insn insn;
+    bool need_more = false;
+    if (!decode_insn(buf, len, code_size(), insn, need_more) && need_more) {
+        fetch_more();
+        len = 16;
+        decode_insn(buf, len, code_size(), insn, need_more);
+    }
+    // Invalid bytes stay out of m_last_decode: where Zydis gave up may depend on how many it had.
+    d.key = insn.length ? mode : ~0ull;
+    d.cmp_len = insn.length;
+    if (insn.length == 0) { // undecodable: #UD, valid for exactly the bytes Zydis looked at
+        insn.handler = handler_for(0);
+        insn.length = 1;
+        d.cmp_len = uint8_t(std::min(15u, len));
+    }
+    std::memcpy(d.bytes, buf, 16);
+    d.mask[0] = d.cmp_len >= 8 ? ~0ull : (1ull << (8 * d.cmp_len)) - 1;
+    d.mask[1] = d.cmp_len >= 16 ? ~0ull : d.cmp_len <= 8 ? 0 : (1ull << (8 * (d.cmp_len - 8))) - 1;
+    d.insn = insn;
+    return d;
+}
+
 // Gathers the bytes (across a page boundary when the instruction needs it) and decodes them.
 const Insn& CpuImpl::fetch_slow(uint64_t lin, uint64_t mode)
 {
@@ -190,33 +222,17 @@ const Insn& CpuImpl::fetch_slow(uint64_t lin, uint64_t mode)
         if (same_bytes(buf, e))
             return e.insn;
     }
-    Insn insn;
-    bool need_more = false;
-    unsigned len = second_fetched ? 16 : avail;
-    if (!decode_insn(buf, len, code_size(), insn, need_more) && need_more) {
-        fetch_second();
-        decode_insn(buf, 16, code_size(), insn, need_more);
-    }
-    uint8_t cmp_len = insn.length;
-    if (insn.length == 0) { // undecodable: #UD, valid for exactly the bytes Zydis looked at
-        insn.handler = handler_for(0);
-        insn.length = 1;
-        cmp_len = uint8_t(std::min(15u, second_fetched ? 16u : avail));
-    }
-    if (!long64() && st.rip + insn.length - 1 > cs.limit)
+    const DecodeEntry& d = decode_fresh(buf, second_fetched ? 16 : avail, mode, fetch_second);
+    if (!long64() && st.rip + d.insn.length - 1 > cs.limit)
         fault(kGp, 0);
     if (!h) {
         // Code from a non-RAM page is not cached (no bytes to validate against).
         static thread_local Insn uncached;
-        uncached = insn;
+        uncached = d.insn;
         return uncached;
     }
+    e = d;
     e.key = key;
-    std::memcpy(e.bytes, buf, 16);
-    e.cmp_len = cmp_len;
-    e.mask[0] = cmp_len >= 8 ? ~0ull : (1ull << (8 * cmp_len)) - 1;
-    e.mask[1] = cmp_len >= 16 ? ~0ull : cmp_len <= 8 ? 0 : (1ull << (8 * (cmp_len - 8))) - 1;
-    e.insn = insn;
     return e.insn;
 }
 

@@ -36,6 +36,7 @@ public:
     void on_exit_signal();
     const Insn& fetch();
     const Insn& fetch_slow(uint64_t lin, uint64_t mode);
+    template<typename F> const DecodeEntry& decode_fresh(uint8_t* buf, unsigned len, uint64_t mode, F&& fetch_more);
     void reset_replay();
     bool take_events();
 
@@ -347,6 +348,7 @@ public:
     uint64_t m_fetch_key = 0; // the decode-cache key of the page's offset 0 in the current mode
     DecodeEntry* m_decode = nullptr;
     std::unique_ptr<DecodeEntry[]> m_decode_storage;
+    DecodeEntry m_last_decode; // key: the code-size class; ~0 while it holds nothing reusable
 
     // Introspection: the instructions that exit first; m_bypass while an Execute'd instruction runs
     // (events wait for it, as for a replay); m_intercepted after an Introspect exit until the next run.
