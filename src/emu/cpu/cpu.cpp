@@ -326,7 +326,7 @@ CpuExit CpuImpl::run_fast(uint64_t& n, uint64_t budget, bool& stop)
             i.handler(*this, i);
             st.rip = m_next;
             ++m_retired;
-        } while (!(after_pending() | (st.rflags & kRflagsTf) | m_events.load(std::memory_order_relaxed)));
+        } while (!(after_pending() | (st.rflags & kRflagsTf)) && !events_due());
         m_retired -= m_stop.rep_yield ? 1 : 0;
         st.interrupt_shadow = m_stop.set_shadow;
         clear_insn_flags();
@@ -407,9 +407,9 @@ CpuExit CpuImpl::run(uint64_t budget)
                 if (stop)
                     return e;
             }
-        } while (m_events.load(std::memory_order_relaxed) == 0);
+        } while (!events_due());
         // (NMIs and INIT arrive between runs, and HLT ends the run through its exit, so only
-        // the other threads' requests can change what the boundary checks decide meanwhile.)
+        // the other threads' requests and IF can change what the boundary checks decide meanwhile.)
     }
 }
 

@@ -279,6 +279,14 @@ public:
     EmuState st;
     std::atomic<uint32_t> m_events{ 0 }; // kEventStop | kEventAttention
     static constexpr uint32_t kEventStop = 1, kEventAttention = 2;
+    // Whether the requests in m_events need the run loop's boundary checks now. An interrupt
+    // waiting for IF does not, unless an NMI is pending as well: without the exception, a guest
+    // that runs with IF clear and an interrupt pending took those checks after every instruction.
+    bool events_due() const
+    {
+        uint32_t ev = m_events.load(std::memory_order_relaxed);
+        return ev != 0 && (ev != kEventAttention || (st.rflags & kRflagsIf) || m_nmi_pending);
+    }
 
     // Anything the run loop must look at after an instruction, read as one word: zero while
     // instructions simply retire, so the fast path tests one load per instruction.
