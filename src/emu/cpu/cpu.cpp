@@ -1,5 +1,5 @@
 // The run loop: events at instruction boundaries, fetch through the decode cache, execute,
-// retire, and the public Cpu facade.
+// retire.
 #include "emu/cpu/cpu.h"
 
 #include "emu/cpu/cpu_impl.h"
@@ -159,6 +159,38 @@ void CpuImpl::reset_replay()
     return fetch_slow(lin, m_mode_key);
 }
 
+// The decoding of the `len` bytes in `buf` (more fetched into it if the instruction needs them),
+// as an entry without a key. Decoding depends on the bytes and the code size alone, so the last
+// valid instruction decoded serves again wherever the same bytes come next: through a run of
+// identical instructions (a zeroed page is one of ADD [rAX], AL) the address-keyed cache misses
+// at every address, and the decoder had run for each.
+template<typename F> const DecodeEntry& CpuImpl::decode_fresh(uint8_t* buf, unsigned len, uint64_t mode, F&& fetch_more)
+{
+    DecodeEntry& d = m_last_decode;
+    if (d.key == mode && d.cmp_len <= len && same_bytes(buf, d))
+        return d;
+    Insn insn;
+    bool need_more = false;
+    if (!decode_insn(buf, len, code_size(), insn, need_more) && need_more) {
+        fetch_more();
+        len = 16;
+        decode_insn(buf, len, code_size(), insn, need_more);
+    }
+    // Invalid bytes stay out of m_last_decode: where Zydis gave up may depend on how many it had.
+    d.key = insn.length ? mode : ~0ull;
+    d.cmp_len = insn.length;
+    if (insn.length == 0) { // undecodable: #UD, valid for exactly the bytes Zydis looked at
+        insn.handler = handler_for(0);
+        insn.length = 1;
+        d.cmp_len = uint8_t(std::min(15u, len));
+    }
+    std::memcpy(d.bytes, buf, 16);
+    d.mask[0] = d.cmp_len >= 8 ? ~0ull : (1ull << (8 * d.cmp_len)) - 1;
+    d.mask[1] = d.cmp_len >= 16 ? ~0ull : d.cmp_len <= 8 ? 0 : (1ull << (8 * (d.cmp_len - 8))) - 1;
+    d.insn = insn;
+    return d;
+}
+
 // Gathers the bytes (across a page boundary when the instruction needs it) and decodes them.
 const Insn& CpuImpl::fetch_slow(uint64_t lin, uint64_t mode)
 {
@@ -190,33 +222,17 @@ const Insn& CpuImpl::fetch_slow(uint64_t lin, uint64_t mode)
         if (same_bytes(buf, e))
             return e.insn;
     }
-    Insn insn;
-    bool need_more = false;
-    unsigned len = second_fetched ? 16 : avail;
-    if (!decode_insn(buf, len, code_size(), insn, need_more) && need_more) {
-        fetch_second();
-        decode_insn(buf, 16, code_size(), insn, need_more);
-    }
-    uint8_t cmp_len = insn.length;
-    if (insn.length == 0) { // undecodable: #UD, valid for exactly the bytes Zydis looked at
-        insn.handler = handler_for(0);
-        insn.length = 1;
-        cmp_len = uint8_t(std::min(15u, second_fetched ? 16u : avail));
-    }
-    if (!long64() && st.rip + insn.length - 1 > cs.limit)
+    const DecodeEntry& d = decode_fresh(buf, second_fetched ? 16 : avail, mode, fetch_second);
+    if (!long64() && st.rip + d.insn.length - 1 > cs.limit)
         fault(kGp, 0);
     if (!h) {
         // Code from a non-RAM page is not cached (no bytes to validate against).
         static thread_local Insn uncached;
-        uncached = insn;
+        uncached = d.insn;
         return uncached;
     }
+    e = d;
     e.key = key;
-    std::memcpy(e.bytes, buf, 16);
-    e.cmp_len = cmp_len;
-    e.mask[0] = cmp_len >= 8 ? ~0ull : (1ull << (8 * cmp_len)) - 1;
-    e.mask[1] = cmp_len >= 16 ? ~0ull : cmp_len <= 8 ? 0 : (1ull << (8 * (cmp_len - 8))) - 1;
-    e.insn = insn;
     return e.insn;
 }
 
@@ -310,7 +326,7 @@ CpuExit CpuImpl::run_fast(uint64_t& n, uint64_t budget, bool& stop)
             i.handler(*this, i);
             st.rip = m_next;
             ++m_retired;
-        } while (!(after_pending() | (st.rflags & kRflagsTf) | m_events.load(std::memory_order_relaxed)));
+        } while (!(after_pending() | (st.rflags & kRflagsTf)) && !events_due());
         m_retired -= m_stop.rep_yield ? 1 : 0;
         st.interrupt_shadow = m_stop.set_shadow;
         clear_insn_flags();
@@ -391,93 +407,10 @@ CpuExit CpuImpl::run(uint64_t budget)
                 if (stop)
                     return e;
             }
-        } while (m_events.load(std::memory_order_relaxed) == 0);
+        } while (!events_due());
         // (NMIs and INIT arrive between runs, and HLT ends the run through its exit, so only
-        // the other threads' requests can change what the boundary checks decide meanwhile.)
+        // the other threads' requests and IF can change what the boundary checks decide meanwhile.)
     }
 }
-
-} // namespace xkvm::emu
-
-namespace xkvm::emu {
-
-Cpu::Cpu(CpuBus& bus) : m_impl(std::make_unique<CpuImpl>(bus)) {}
-Cpu::~Cpu() = default;
-
-EmuState& Cpu::state() { return m_impl->st; }
-
-void Cpu::state_changed() { m_impl->state_changed(); }
-
-CpuExit Cpu::run(uint64_t max_instructions) { return m_impl->run(max_instructions); }
-
-void Cpu::complete_read(uint64_t data)
-{
-    CpuImpl& c = *m_impl;
-    if (c.m_replay_count < 4)
-        c.m_replay[c.m_replay_count++] = data;
-}
-
-void Cpu::complete_msr(uint64_t value, bool fault)
-{
-    m_impl->m_msr_completed = true;
-    m_impl->m_msr_value = value;
-    m_impl->m_msr_fault = fault;
-}
-
-void Cpu::request_stop() { m_impl->m_events.fetch_or(CpuImpl::kEventStop, std::memory_order_relaxed); }
-void Cpu::raise_attention() { m_impl->m_events.fetch_or(CpuImpl::kEventAttention, std::memory_order_relaxed); }
-
-void Cpu::deliver_nmi() { m_impl->m_nmi_pending = true; }
-
-void Cpu::init_reset()
-{
-    CpuImpl& c = *m_impl;
-    EmuMsrs msrs_kept = c.st.msr;
-    c.st = EmuState{};
-    c.st.msr.pat = msrs_kept.pat;
-    for (unsigned s = 0; s < kSegCount; ++s) {
-        x86::Segment& seg = c.st.seg[s];
-        seg.limit = 0xffff;
-        seg.present = true;
-        seg.s = true;
-        seg.type = s == SegCs ? 0xb : 0x3;
-    }
-    c.st.seg[SegCs].selector = 0xf000;
-    c.st.seg[SegCs].base = 0xffff0000;
-    c.st.rip = 0xfff0;
-    c.st.gdt.limit = c.st.idt.limit = 0xffff;
-    c.st.ldt.limit = c.st.tr.limit = 0xffff;
-    c.st.ldt.type = 2;
-    c.st.ldt.present = c.st.tr.present = true;
-    c.st.tr.type = 0xb;
-    c.st.run_state = RunState::WaitForSipi;
-    c.m_nmi_pending = false;
-    c.m_stop.triple = false;
-    c.m_delivering = kNotDelivering;
-    c.reset_replay();
-    c.m_bypass = c.m_intercepted = false;
-    c.m_held = {};
-    c.m_queued_count = c.m_queued_next = 0;
-    c.state_changed(); // also re-reads the CPUID features the CPU honours (SMEP, SMAP, UMIP)
-}
-
-void Cpu::start_at_sipi(uint8_t vector)
-{
-    CpuImpl& c = *m_impl;
-    if (c.st.run_state != RunState::WaitForSipi)
-        return;
-    c.st.seg[SegCs].selector = uint16_t(vector) << 8;
-    c.st.seg[SegCs].base = uint64_t(vector) << 12;
-    c.st.rip = 0;
-    c.st.run_state = RunState::Running;
-    c.update_modes();
-}
-
-void Cpu::flush_tlb() { m_impl->flush_tlb(); }
-void Cpu::set_single_step(bool on) { m_impl->m_stop.single_step = on; }
-void Cpu::set_intercepts(CpuIntercepts intercepts) { m_impl->m_intercepts = std::move(intercepts); }
-bool Cpu::finish_intercept(InterceptFinish how) { return m_impl->finish_intercept(how); }
-std::optional<uint64_t> Cpu::translate(uint64_t lin) { return m_impl->probe(lin); }
-uint64_t Cpu::instructions_retired() const { return m_impl->m_retired; }
 
 } // namespace xkvm::emu

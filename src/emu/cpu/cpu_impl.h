@@ -36,6 +36,7 @@ public:
     void on_exit_signal();
     const Insn& fetch();
     const Insn& fetch_slow(uint64_t lin, uint64_t mode);
+    template<typename F> const DecodeEntry& decode_fresh(uint8_t* buf, unsigned len, uint64_t mode, F&& fetch_more);
     void reset_replay();
     bool take_events();
 
@@ -278,6 +279,14 @@ public:
     EmuState st;
     std::atomic<uint32_t> m_events{ 0 }; // kEventStop | kEventAttention
     static constexpr uint32_t kEventStop = 1, kEventAttention = 2;
+    // Whether the requests in m_events need the run loop's boundary checks now. An interrupt
+    // waiting for IF does not, unless an NMI is pending as well: without the exception, a guest
+    // that runs with IF clear and an interrupt pending took those checks after every instruction.
+    bool events_due() const
+    {
+        uint32_t ev = m_events.load(std::memory_order_relaxed);
+        return ev != 0 && (ev != kEventAttention || (st.rflags & kRflagsIf) || m_nmi_pending);
+    }
 
     // Anything the run loop must look at after an instruction, read as one word: zero while
     // instructions simply retire, so the fast path tests one load per instruction.
@@ -347,6 +356,7 @@ public:
     uint64_t m_fetch_key = 0; // the decode-cache key of the page's offset 0 in the current mode
     DecodeEntry* m_decode = nullptr;
     std::unique_ptr<DecodeEntry[]> m_decode_storage;
+    DecodeEntry m_last_decode; // key: the code-size class; ~0 while it holds nothing reusable
 
     // Introspection: the instructions that exit first; m_bypass while an Execute'd instruction runs
     // (events wait for it, as for a replay); m_intercepted after an Introspect exit until the next run.

@@ -1,6 +1,6 @@
 // Exits and asynchronous events: port I/O, REP string I/O per element, REP interrupted and resumed,
 // MMIO read replay, MOVS MMIO->MMIO, self-modifying code, LOCK atomicity across two CPUs, HLT and
-// attention, the STI shadow.
+// attention, the STI shadow, interrupts and NMIs waiting for IF or IRET.
 #include <thread>
 
 #include "emu/cpu/cpu_test_fixture.h"
@@ -225,6 +225,43 @@ TEST_F(CpuTest, StiShadowDelaysInterruptByOneInstruction)
     ASSERT_EQ(run().kind, CpuExit::Kind::Halt);
     EXPECT_EQ(bus.get32(kData), 1u);
     EXPECT_EQ(bus.get32(kData + 4), 0u);
+}
+
+TEST_F(CpuTest, InterruptWaitingForIfArrivesRightAfterPopfSetsIt)
+{
+    flat32();
+    gate32(0x30, uint32_t(kHandlers));
+    bus.pending_vectors.push_back(0x30);
+    cpu->raise_attention();
+    st().gpr[x86::Rax] = 7;
+    // mov ecx,50; 1: loop 1b; push 0x202; popf; mov eax,1; hlt
+    bus.load(kCode, { 0xb9, 0x32, 0x00, 0x00, 0x00, 0xe2, 0xfe, 0x68, 0x02, 0x02, 0x00, 0x00, 0x9d, 0xb8, 0x01,
+                      0x00, 0x00, 0x00, 0xf4 });
+    bus.load(kHandlers, { 0xa3, 0x00, 0x00, 0x10, 0x00, 0xf4 }); // mov [0x100000],eax; hlt
+    bus.put32(kData, 0xffffffff);
+    ASSERT_EQ(run().kind, CpuExit::Kind::Halt);
+    EXPECT_EQ(st().gpr[x86::Rcx], 0u);
+    EXPECT_EQ(bus.get32(kData), 7u); // before mov eax,1
+    EXPECT_EQ(bus.get32(st().gpr[x86::Rsp]), kCode + 13);
+}
+
+TEST_F(CpuTest, BlockedNmiArrivesRightAfterIretWhileAnInterruptWaitsForIf)
+{
+    flat32();
+    gate32(2, uint32_t(kHandlers));
+    bus.pending_vectors.push_back(0x30); // never taken: IF stays clear
+    cpu->raise_attention();
+    st().nmi_blocked = true;
+    cpu->deliver_nmi();
+    st().gpr[x86::Rax] = 7;
+    // pushfd; push cs; push kCode+8; iretd; mov eax,1; hlt
+    bus.load(kCode, { 0x9c, 0x0e, 0x68, 0x08, 0x00, 0x01, 0x00, 0xcf, 0xb8, 0x01, 0x00, 0x00, 0x00, 0xf4 });
+    bus.load(kHandlers, { 0xa3, 0x00, 0x00, 0x10, 0x00, 0xf4 }); // mov [0x100000],eax; hlt
+    bus.put32(kData, 0xffffffff);
+    ASSERT_EQ(run().kind, CpuExit::Kind::Halt);
+    EXPECT_EQ(bus.get32(kData), 7u); // before mov eax,1
+    EXPECT_EQ(bus.get32(st().gpr[x86::Rsp]), kCode + 8);
+    EXPECT_EQ(bus.pending_vectors.size(), 1u);
 }
 
 TEST_F(CpuTest, NmiIsDeliveredAndBlocksUntilIret)

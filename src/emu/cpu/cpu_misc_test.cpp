@@ -1,6 +1,7 @@
 // Instruction-level behaviour: TF single-step #DB, the MOV SS shadow, LSL/LAR, REPE CMPS, far
 // CALL/RET, compatibility mode under a 64-bit kernel, CMPXCHG, ENTER/LEAVE, INVLPG, POPF at CPL3,
-// and the cases the instruction-level differential test (insn_diff_test.cpp) found.
+// decoding the same bytes again (another code size, across a page end), and the cases the
+// instruction-level differential test (insn_diff_test.cpp) found.
 #include "emu/cpu/cpu_test_fixture.h"
 
 namespace xkvm::emu::test {
@@ -42,6 +43,53 @@ TEST_F(CpuTest, MovSsShadowsTheNextInstruction)
     bus.put32(kData, 0xffffffff);
     ASSERT_EQ(run().kind, CpuExit::Kind::Halt);
     EXPECT_EQ(bus.get32(kData), 1u);
+}
+
+TEST_F(CpuTest, TheSameBytesDecodeAgainInAnotherCodeSize)
+{
+    flat32();
+    bus.load(kCode, { 0xb8, 0x01, 0x00, 0x02, 0x00, 0xf4 }); // mov eax,0x20001; hlt
+    st().rip = kCode + 5;
+    ASSERT_EQ(run().kind, CpuExit::Kind::Halt); // the hlt decoded first: mov is the last decoded
+    st().rip = kCode;
+    st().run_state = RunState::Running;
+    ASSERT_EQ(run().kind, CpuExit::Kind::Halt);
+    ASSERT_EQ(st().gpr[x86::Rax], 0x20001u);
+    // The same bytes as 16-bit code: mov ax,1; add al,[bx+si]; hlt
+    bus.load(kCode + 0x100, { 0xb8, 0x01, 0x00, 0x02, 0x00, 0xf4 });
+    st().seg[SegCs].db = false;
+    st().seg[SegCs].base = kCode;
+    st().rip = 0x100;
+    st().gpr[x86::Rax] = 0xffff0000;
+    st().gpr[x86::Rbx] = st().gpr[x86::Rsi] = 0;
+    st().run_state = RunState::Running;
+    cpu->state_changed();
+    ASSERT_EQ(run().kind, CpuExit::Kind::Halt);
+    EXPECT_EQ(st().gpr[x86::Rax], 0xffff0001u + bus.ram[0]);
+    EXPECT_EQ(st().rip, 0x106u);
+}
+
+TEST_F(CpuTest, AnInstructionAcrossAPageEndIsDecodedFromBothPages)
+{
+    flat32();
+    // add eax,-255, then add eax,1 whose immediate's last three bytes open the next page; hlt
+    bus.load(kCode + 0xff9, { 0x05, 0x01, 0xff, 0xff, 0xff, 0x05, 0x01 });
+    bus.load(kCode + 0x1000, { 0x00, 0x00, 0x00, 0xf4 });
+    st().rip = kCode + 0xff9;
+    ASSERT_EQ(run().kind, CpuExit::Kind::Halt);
+    EXPECT_EQ(st().gpr[x86::Rax], 0xffffff02u);
+}
+
+TEST_F(CpuTest, ARunOfIdenticalInstructionsRunsEachOfThem)
+{
+    long64();
+    std::memset(&bus.ram[kCode], 0x90, 0x3000); // across pages, nops
+    for (uint64_t a = kCode + 1; a < kCode + 0x3000; a += 0x400)
+        bus.load(a, { 0xff, 0xc0 }); // inc eax
+    bus.ram[kCode + 0x3000] = 0xf4;
+    ASSERT_EQ(run().kind, CpuExit::Kind::Halt);
+    EXPECT_EQ(st().gpr[x86::Rax], 12u);
+    EXPECT_EQ(st().rip, kCode + 0x3001);
 }
 
 TEST_F(CpuTest, LslAndLar)
