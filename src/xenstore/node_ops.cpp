@@ -23,17 +23,25 @@ Result<Ancestor> nearest_ancestor(NodeView& view, std::string_view path)
         p.resize(parent_of(p).size()); // parent_of() is a prefix of p: truncate in place
         const Node* node = TRY(view.get(p));
         if (node)
-            return Ancestor { p, node };
+            return Ancestor { std::move(p), node };
     }
     return fail(ENOENT, "the root node is missing");
 }
 
-Status check_node_size(const OpContext& ctx, const Node& node, const std::string& path)
+Status check_node_size(const OpContext& ctx, const Node& node, std::string_view path)
 {
     if (ctx.caller.unprivileged() && node_record_size(node) > ctx.quota.max_node_size)
         return fail(ENOSPC, "node {} would take {} bytes, quota {}", path, node_record_size(node),
                     ctx.quota.max_node_size);
     return {};
+}
+
+// One change, built in place: a braced list would copy its path and permissions.
+std::vector<Change> one_change(std::string path, bool removed, Perms perms)
+{
+    std::vector<Change> out;
+    out.push_back(Change { std::move(path), removed, std::move(perms) });
+    return out;
 }
 
 // Creates `path` (absent, not "/") and any missing parents, the last one holding `value`.
@@ -44,8 +52,8 @@ Result<std::vector<Change>> create(const OpContext& ctx, const std::string& path
     if (!allows(ctx.caller, anc.node->perms, kAccessWrite))
         return fail(EACCES, "no write access to {}", anc.path);
 
-    std::vector<std::string> chain; // new nodes, top first
-    for (std::string p = path; p != anc.path; p = std::string(parent_of(p)))
+    std::vector<std::string_view> chain; // new nodes (prefixes of `path`), top first
+    for (std::string_view p = path; p != anc.path; p = parent_of(p))
         chain.push_back(p);
     std::reverse(chain.begin(), chain.end());
 
@@ -73,9 +81,10 @@ Result<std::vector<Change>> create(const OpContext& ctx, const std::string& path
     }
 
     TRY(ctx.view.put(anc.path, std::move(parent)));
-    for (size_t i = 0; i < chain.size(); i++)
-        TRY(ctx.view.put(chain[i], std::move(fresh[i])));
-    return std::vector<Change> { Change { path, false, perms } };
+    for (size_t i = 0; i + 1 < chain.size(); i++)
+        TRY(ctx.view.put(std::string(chain[i]), std::move(fresh[i])));
+    TRY(ctx.view.put(path, std::move(fresh.back())));
+    return one_change(path, false, std::move(perms));
 }
 
 } // namespace
@@ -118,7 +127,7 @@ Result<std::vector<Change>> op_write(const OpContext& ctx, const std::string& pa
     TRY(check_node_size(ctx, updated, path));
     Perms perms = updated.perms;
     TRY(ctx.view.put(path, std::move(updated)));
-    return std::vector<Change> { Change { path, false, std::move(perms) } };
+    return one_change(path, false, std::move(perms));
 }
 
 Result<std::vector<Change>> op_mkdir(const OpContext& ctx, const std::string& path)
@@ -177,7 +186,7 @@ Result<std::vector<Change>> op_rm(const OpContext& ctx, const std::string& path)
     }
     if (new_parent)
         TRY(ctx.view.put(parent_path, std::move(*new_parent)));
-    return std::vector<Change> { Change { path, true, std::move(perms) } };
+    return one_change(path, true, std::move(perms));
 }
 
 Result<std::vector<Change>> op_set_perms(const OpContext& ctx, const std::string& path, Perms perms)
@@ -194,7 +203,7 @@ Result<std::vector<Change>> op_set_perms(const OpContext& ctx, const std::string
     updated.perms = perms;
     TRY(check_node_size(ctx, updated, path));
     TRY(ctx.view.put(path, std::move(updated)));
-    return std::vector<Change> { Change { path, false, std::move(perms) } };
+    return one_change(path, false, std::move(perms));
 }
 
 } // namespace xkvm::xenstore

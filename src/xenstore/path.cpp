@@ -96,7 +96,9 @@ std::string_view basename_of(std::string_view path)
 
 std::string join_path(std::string_view parent, std::string_view name)
 {
-    std::string out(parent);
+    std::string out;
+    out.reserve(parent.size() + 1 + name.size()); // one allocation: paths are longer than SSO
+    out.append(parent);
     if (out != "/")
         out.push_back('/');
     out.append(name);

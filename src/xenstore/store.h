@@ -4,7 +4,7 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -71,7 +71,13 @@ public:
     size_t bytes() const { return m_bytes; }
 
 private:
-    std::map<std::string, Node, std::less<>> m_nodes;
+    struct PathHash {
+        using is_transparent = void; // find() by string_view without building a key
+        size_t operator()(std::string_view path) const { return std::hash<std::string_view> {}(path); }
+    };
+    // Hashed: nothing needs the paths in order (children keep their own), and each operation looks up
+    // several paths sharing a long prefix, which an ordered map compares again at every level.
+    std::unordered_map<std::string, Node, PathHash, std::equal_to<>> m_nodes;
     size_t m_bytes = 0;
     std::unordered_map<DomId, int64_t> m_owned;
     uint64_t m_generation = 0;
