@@ -5,9 +5,10 @@
 # the tests themselves fail instead of skipping for want of KVM.
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: skip-report.sh <ctest junit file>..." >&2; exit 2; }
-# What a machine may really lack: KVM (for the kvm backend's own tests), NUMA nodes, host CPUs,
-# a passthrough device or IOMMU, a host that runs 32-bit code.
-ALLOWED='kvm|/dev/kvm|NUMA|node|host CPUs|passthrough|IOMMU|32-bit code'
+# What a machine may really lack: KVM (for the kvm backend's own tests), a KVM able to run the
+# test's code (a nested KVM emulates CPL0 code and fails on INT3 and protected-mode IRET), NUMA
+# nodes, host CPUs, a passthrough device or IOMMU, a host that runs 32-bit code.
+ALLOWED="kvm|/dev/kvm|this host's KVM cannot|NUMA|node|host CPUs|passthrough|IOMMU|32-bit code"
 
 report=$(awk '
   /<testcase / { name = $0; sub(/.*<testcase name="/, "", name); sub(/".*/, "", name); sub(/  #.*/, "", name)
