@@ -28,7 +28,10 @@ void ConsoleLog::console_output(std::string_view bytes)
     std::lock_guard guard(m_lock);
     m_total += bytes.size();
     m_history.append(bytes);
-    if (m_history.size() > m_limit)
+    // Cut back to the limit only once twice as much is held: each byte is moved once at most. At
+    // the limit on every write, a guest printing a byte at a time had each byte move the whole
+    // megabyte (94 % of vmm_exit_fuzz's time).
+    if (m_history.size() > 2 * m_limit)
         m_history.erase(0, m_history.size() - m_limit);
     if (m_file)
         m_file->write(bytes);
@@ -40,7 +43,7 @@ std::string ConsoleLog::subscribe(uint64_t id, Subscriber fn)
 {
     std::lock_guard guard(m_lock);
     m_subscribers.emplace_back(id, std::move(fn));
-    return m_history;
+    return recent();
 }
 
 void ConsoleLog::unsubscribe(uint64_t id)
@@ -52,7 +55,12 @@ void ConsoleLog::unsubscribe(uint64_t id)
 std::string ConsoleLog::history() const
 {
     std::lock_guard guard(m_lock);
-    return m_history;
+    return recent();
+}
+
+std::string ConsoleLog::recent() const
+{
+    return m_history.size() > m_limit ? m_history.substr(m_history.size() - m_limit) : m_history;
 }
 
 uint64_t ConsoleLog::bytes_written() const

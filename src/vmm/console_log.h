@@ -36,11 +36,13 @@ public:
 
 private:
     ConsoleLog(std::unique_ptr<RotatingFile> file, size_t limit) : m_file(std::move(file)), m_limit(limit) { }
+    // The last m_limit bytes of m_history (which holds up to twice that). With m_lock held.
+    std::string recent() const;
 
     mutable std::mutex m_lock;
     std::unique_ptr<RotatingFile> m_file;
     size_t m_limit;
-    std::string m_history;
+    std::string m_history; // up to 2 * m_limit: see console_output
     uint64_t m_total = 0;
     std::vector<std::pair<uint64_t, Subscriber>> m_subscribers;
 };

@@ -54,4 +54,25 @@ TEST(LogBounds, AConsoleFloodStaysUnderTheFileCap)
     fs::remove_all(dir);
 }
 
+// What `xkvm console` replays on attach is the last history_limit bytes, exactly, however the guest
+// wrote them: one byte at a time, and a chunk larger than the limit.
+TEST(LogBounds, TheConsoleHistoryIsTheLastLimitBytes)
+{
+    auto console = ConsoleLog::create("", 4096);
+    ASSERT_TRUE(console) << console.error().message;
+    std::string all;
+    for (int i = 0; i < 20'000; ++i) {
+        char c = static_cast<char>('a' + i % 26);
+        all.push_back(c);
+        (*console)->console_output(std::string_view(&c, 1));
+    }
+    EXPECT_EQ((*console)->history(), all.substr(all.size() - 4096));
+    std::string big(10'000, 'z');
+    big[5'904] = '!';
+    (*console)->console_output(big);
+    std::string seen = (*console)->subscribe(1, [](std::string_view) {});
+    EXPECT_EQ(seen, big.substr(big.size() - 4096));
+    EXPECT_EQ(seen.front(), '!');
+}
+
 } // namespace
