@@ -73,11 +73,21 @@ std::string odd_id(Input& in, uint64_t id)
     }
 }
 
-std::string reply_text(Input& in, uint8_t form, uint64_t id, std::string_view op)
+// What an ok reply carries: a status's fields; adoption's domid (ours, or a claim to another).
+Json ok_fields(Input& in, std::string_view op, uint32_t self)
+{
+    if (op == ipc::ops::kStatus)
+        return status_fields(in);
+    if (op == ipc::ops::kAdopt)
+        return Json { { "domid", (in.u8() & 1) ? Json(in.u32()) : Json(self) } };
+    return Json::object();
+}
+
+std::string reply_text(Input& in, uint8_t form, uint64_t id, std::string_view op, uint32_t self)
 {
     std::string head = "{\"id\":" + std::to_string(id) + ",\"ok\":true";
     switch (form & 7) {
-    case kOk: return ipc::json_frame(ipc::ok_reply(id, op == ipc::ops::kStatus ? status_fields(in) : Json::object())).payload;
+    case kOk: return ipc::json_frame(ipc::ok_reply(id, ok_fields(in, op, self))).payload;
     case kError:
         return ipc::json_frame(Json { { "id", id }, { "ok", false }, { "code", in.u8() }, { "error", in.text(in.u8()) } })
             .payload;
@@ -216,11 +226,11 @@ UniqueFd any_fd()
     return UniqueFd(::fcntl(devnull, F_DUPFD_CLOEXEC, 3));
 }
 
-ipc::Frame vmm_reply(Input& in, uint64_t id, std::string_view op)
+ipc::Frame vmm_reply(Input& in, uint64_t id, std::string_view op, uint32_t self)
 {
     uint8_t form = in.u8();
     auto kind = (form & 32) ? ipc::FrameKind::Xenstore : ipc::FrameKind::Json;
-    return make_frame(kind, reply_text(in, form, id, op), (form >> 3) & 3);
+    return make_frame(kind, reply_text(in, form, id, op, self), (form >> 3) & 3);
 }
 
 ipc::Frame vmm_request(Input& in, const Domains& doms, uint32_t self, uint64_t& next_id)

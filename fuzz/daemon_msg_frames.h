@@ -20,9 +20,10 @@ struct Domain {
 };
 using Domains = std::vector<Domain>;
 
-// A reply to request `id` (an `op` the daemon sent): what a VMM would answer, or one of the
-// ReplyForms' ways to break it. The frame carries descriptors when the form says so.
-ipc::Frame vmm_reply(Input& in, uint64_t id, std::string_view op);
+// A reply to request `id` (an `op` the daemon sent) from the VMM of domain `self`: what a VMM
+// would answer, or one of the ReplyForms' ways to break it. The frame carries descriptors when the
+// form says so.
+ipc::Frame vmm_reply(Input& in, uint64_t id, std::string_view op, uint32_t self);
 // One of the VMM's own requests (evtchn-bind, domain-exists, unknown ones), hostile arguments.
 ipc::Frame vmm_request(Input& in, const Domains& doms, uint32_t self, uint64_t& next_id);
 // An event: shutdown, xs-reset, evtchn-closed, unknown or malformed.

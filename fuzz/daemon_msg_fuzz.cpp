@@ -3,7 +3,8 @@
 // end this target plays: it answers the requests the daemon really has in flight (or ones it never
 // made), breaks replies (JSON nested 130,000 deep, 1 MiB strings, odd ids, descriptors), sends the
 // VMM's own requests and events with hostile arguments, xenstore requests of its guest, broken
-// headers, and ends. Clients send every op of the daemon's table with hostile arguments. Time
+// headers, and ends. xkvmd is killed and started again: the VMMs that outlive it are taken back
+// and answer its adoption (or claim another domain). Clients send every op of the daemon's table with hostile arguments. Time
 // passes for the loop's timers. The input format is daemon_msg_input.h's.
 //
 // What must hold, besides no crash and no sanitizer report: the domain table stays consistent
@@ -24,6 +25,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "base/log_capture.h"
 #include "daemon_msg_frames.h"
@@ -128,14 +130,15 @@ void vmm_reply_step(Input& in, Run& run, Vmm& v)
         op = v.asked[i].op;
         v.asked.erase(v.asked.begin() + static_cast<ptrdiff_t>(i));
     }
-    vmm_sends(run, v, vmm_reply(in, id, op));
+    vmm_sends(run, v, vmm_reply(in, id, op, v.domid));
 }
 
 void end_vmm(Run& run, Vmm& v, int status)
 {
     v.chan.reset();
     v.ended = true;
-    as_vmm(run, v, [&] { run.peer->vmm_ended(v.pid, status); });
+    // An adopted VMM's end comes through its pidfd, which tells no status.
+    as_vmm(run, v, [&] { run.peer->vmm_ended(v.pid, v.adopted ? -1 : status); });
 }
 
 void vmm_step(Step kind, Input& in, Run& run)
@@ -225,6 +228,38 @@ void client_step(Step kind, Input& in, Run& run)
     run.peer->serve_client(c.id);
 }
 
+// xkvmd killed and started again. Each of our VMMs' entries was a channel to the old daemon; one
+// that outlives it comes back as a new entry (pump), under the same pid. Clients were cut off.
+void restart_daemon(Input& in, Run& run)
+{
+    uint8_t mask = in.u8();
+    std::set<pid_t> alive;
+    unsigned i = 0;
+    for (auto& v : run.vmms) {
+        if (v.ended)
+            continue;
+        if (mask & (1u << (i++ % 8)))
+            alive.insert(v.pid);
+        v.ended = true;
+        v.chan.reset();
+    }
+    for (auto& c : run.clients)
+        c.reset();
+    run.readopted += static_cast<unsigned>(run.peer->table().size());
+    const pid_t first_new_pid = static_cast<pid_t>(DaemonTestPeer::kFirstFakePid + run.peer->spawned_total());
+    check(run.peer->crash_and_restart(alive).has_value());
+    pump(run);
+    // Every domain kept is run by a VMM that outlived the daemon, or by one its restart started.
+    for (auto* rec : run.peer->table().all()) {
+        if (!rec->vmm_pid)
+            continue;
+        bool found = false;
+        for (auto& v : run.vmms)
+            found = found || (!v.ended && v.pid == rec->vmm_pid);
+        check(found && (alive.count(rec->vmm_pid) || rec->vmm_pid >= first_new_pid));
+    }
+}
+
 void step(Input& in, Run& run)
 {
     auto kind = static_cast<Step>(in.u8() % kStepCount);
@@ -237,6 +272,7 @@ void step(Input& in, Run& run)
         run.peer->run_timers(run.now);
         break;
     case kPoll: run.peer->poll(run.now); break;
+    case kDaemonRestart: restart_daemon(in, run); break;
     default: vmm_step(kind, in, run); break;
     }
     pump(run);
@@ -345,7 +381,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     // Each limiter's burst (a window may straddle the input: twice), plus a few one-off lines per
     // VMM (killed as a protocol breaker or past its deadline, a restart that failed, a core dump not
     // made, CPU control not applied) and per client.
-    uint64_t cap = 2 * RateLimiter::kDefaultBurst * 4 + 6 * spawned + 2 * run.clients_connected;
+    // A restarted daemon: a few per domain it found a record of (a VMM gone, refusing adoption,
+    // its CPU control not applied).
+    uint64_t cap = 2 * RateLimiter::kDefaultBurst * 4 + 6 * spawned + 2 * run.clients_connected + 4 * run.readopted;
     check(s.xkvmd_log->lines() + s.xenstore_log->lines() - lines_before <= cap);
     // The next input's daemon starts on an empty rundir.
     check(std::filesystem::is_empty(s.rundir));

@@ -28,11 +28,13 @@ enum Step : uint8_t {
     kClientGone,   // client
     kTime,         // index into kTimeSteps: time passes, the loop's timers run
     kPoll,         // one pass of the poll loop
+    kDaemonRestart, // live-VMM mask: xkvmd killed and started again; bit i % 8 of the i-th live VMM: it outlived the daemon
     kStepCount
 };
 
 // Reply forms (low 3 bits of the form byte; bits 3-4: descriptors attached; bit 5: sent as a
-// xenstore frame).
+// xenstore frame). A kOk reply to a status has its fields' bytes after the form; to adoption, one
+// byte (bit 0: a domid u32 follows, which the VMM claims; else its own).
 enum ReplyForm : uint8_t { kOk, kError, kJunkField, kDeep, kHuge, kOddId, kNotAReply, kOddOk };
 
 // The client ops, in the order a kClientRequest's op byte picks them (% the count; the last is

@@ -76,6 +76,7 @@ void pump(Run& run)
         v.pid = s.pid;
         v.domid = s.domid;
         v.chan = std::move(s.chan);
+        v.adopted = s.adopted;
     }
     // Only what is ready is read: a receive per peer per step would cost more than the step.
     std::vector<pollfd> fds;

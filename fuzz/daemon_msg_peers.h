@@ -29,6 +29,7 @@ struct Vmm {
     uint64_t last_id = 0;
     uint64_t next_own_id = 1, own_requests = 0, answers = 0;
     bool unaccounted = false; // raw bytes went in: what they framed is unknown
+    bool adopted = false;     // taken back by a restarted daemon (its end is reported as a pidfd's)
 };
 
 struct Client {
@@ -44,6 +45,7 @@ struct Run {
     std::array<std::optional<Client>, 3> clients;
     Clock::time_point now = Clock::now();
     unsigned clients_connected = 0;
+    unsigned readopted = 0; // records a restarted daemon found
 };
 
 Domains domains(Run& run);

@@ -138,6 +138,11 @@ void vmm_seeds(Seeds& out)
     Seed crash({ kRestartAll, 0 });
     crash.step(kVmmExit, 0).u8(0x89).ok(1).ok(1).step(kVmmExit, 0).u8(1).step(kVmmHangup, 2).poll();
     add("vmm_exits", std::move(crash));
+    // The daemon dies after its loop recorded three domains; two VMMs outlive it. The restarted
+    // daemon asks each to accept adoption: the first does, the second claims another domain.
+    Seed restart({ 0, kRestartAll, 0 });
+    restart.poll().u8(kDaemonRestart).u8(0x03).ok(0).u8(0).ok(1).u8(1).u32(7).list(5).ok(0, 0, true).poll();
+    add("daemon_restart", std::move(restart));
 }
 
 // What clients ask, with VMMs answering; time passing.

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "backend.h"
+#include "hv/backend_test_fixture.h"
 #include "xkvm/guest_paths.h"
 
 namespace xkvm::test {
@@ -62,8 +63,7 @@ bool host_kvm_failed_int3(const GuestRun& run, uint64_t rip)
     char where[40];
     std::snprintf(where, sizeof where, " at rip %#llx", static_cast<unsigned long long>(rip));
     const std::string& err = run.process.err;
-    return kvm_backend_requested() && err.find("KVM internal error 1 (") != std::string::npos
-        && err.find(where) != std::string::npos;
+    return kvm_backend_requested() && hv::test::host_kvm_cannot_emulate(err) && err.find(where) != std::string::npos;
 }
 
 MonitoredGuest::MonitoredGuest(GuestOptions opts, std::vector<std::string> vmm_flags) : m_socket(socket_path(opts.name))

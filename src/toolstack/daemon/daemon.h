@@ -184,6 +184,9 @@ private:
     // Unset in xkvmd: start_domain spawns xkvm-vmm. DaemonTestPeer alone sets it, so that tests
     // and fuzzers drive a real daemon without starting any process.
     std::function<Result<std::unique_ptr<VmmLink>>(uint32_t domid)> m_spawn_vmm;
+    // Unset in xkvmd: re-adoption connects to <rundir>/<domid>/control.sock. DaemonTestPeer's
+    // restart sets it, to hand back the VMMs it plays.
+    std::function<Result<std::unique_ptr<VmmLink>>(const DomainRecord& rec)> m_connect_vmm;
     UniqueFd m_lock_fd, m_listener, m_signal_fd;
     std::unique_ptr<DaemonLog> m_log;
     RateLimiter m_refusals;       // warnings about clients that are not allowed in

@@ -125,6 +125,8 @@ void Daemon::readopt(DomainRecord from_disk)
 
 Result<std::unique_ptr<VmmLink>> Daemon::connect_vmm(const DomainRecord& rec)
 {
+    if (m_connect_vmm)
+        return m_connect_vmm(rec);
     auto fd = TRY(ipc::connect_unix(ipc::control_socket_path(m_opts.rundir, rec.domid)));
     // The kernel says who listens there; the record's pid is only what we expected.
     auto cred = TRY(ipc::peer_credentials(fd.get()));

@@ -1,7 +1,10 @@
 #include "toolstack/daemon/daemon_test_peer.h"
 
 #include <poll.h>
+#include <stdio.h>
+#include <sys/eventfd.h>
 
+#include "ipc/rundir.h"
 #include "ipc/socket.h"
 #include "toolstack/daemon/domain_record.h"
 
@@ -9,14 +12,64 @@ namespace xkvm::toolstack {
 
 Result<std::unique_ptr<DaemonTestPeer>> DaemonTestPeer::create(DaemonOptions opts)
 {
+    std::unique_ptr<DaemonTestPeer> peer(new DaemonTestPeer());
+    TRY(peer->start_daemon(std::move(opts)));
+    return peer;
+}
+
+Status DaemonTestPeer::start_daemon(DaemonOptions opts)
+{
     std::unique_ptr<Daemon> d(new Daemon(std::move(opts)));
     // No CPU groups: a root with no /proc or cgroup mounts under it, so that no domain's group is
     // made on the host, and none is asked to hold a pid that no process has.
     d->m_cpu = cpuctl::CpuGroups::detect(d->m_opts.rundir + "/no-host", "test-peer");
     TRY(d->open_toolstack());
-    std::unique_ptr<DaemonTestPeer> peer(new DaemonTestPeer(std::move(d)));
-    peer->m_daemon->m_spawn_vmm = [p = peer.get()](uint32_t domid) { return p->spawn(domid); };
-    return peer;
+    d->m_spawn_vmm = [this](uint32_t domid) { return spawn(domid); };
+    if (m_store_clock)
+        d->m_store.set_clock(m_store_clock);
+    m_daemon = std::move(d);
+    return {};
+}
+
+void DaemonTestPeer::set_store_clock(std::function<Daemon::Clock::time_point()> now)
+{
+    m_store_clock = std::move(now);
+    m_daemon->m_store.set_clock(m_store_clock);
+}
+
+Status DaemonTestPeer::crash_and_restart(const std::set<pid_t>& alive)
+{
+    DaemonOptions opts = m_daemon->m_opts;
+    // A killed daemon runs no destructor: its sockets close, and its domains' records stay. Ours
+    // does run, so the records are kept out of its reach while it goes.
+    m_daemon->m_vmms.clear();
+    m_daemon->m_clients.clear();
+    std::string records = ipc::domain_records_dir(opts.rundir), aside = opts.rundir + "/records-of-the-dead";
+    bool had_records = ::rename(records.c_str(), aside.c_str()) == 0;
+    m_daemon.reset();
+    if (had_records && ::rename(aside.c_str(), records.c_str()) < 0)
+        return make_unexpected(Error::from_errno("put the records back"));
+    TRY(start_daemon(std::move(opts)));
+    m_daemon->m_connect_vmm = [this, alive](const DomainRecord& rec) { return reconnect(rec, alive); };
+    m_daemon->readopt_domains();
+    return {};
+}
+
+Result<std::unique_ptr<VmmLink>> DaemonTestPeer::reconnect(const DomainRecord& rec, const std::set<pid_t>& alive)
+{
+    if (!alive.count(rec.vmm_pid))
+        return fail(ECONNREFUSED, "nothing listens for domain {}", rec.domid);
+    auto [ours, theirs] = TRY(ipc::socket_pair());
+    FakeVmm vmm { rec.vmm_pid, rec.domid, TRY(ipc::Channel::create(std::move(theirs))), true };
+    auto link = TRY(VmmLink::adopt(vmm.pid, rec.domid, std::move(ours)));
+    // Not the daemon's child: it learns of the end through a pidfd, here one that never fires (the
+    // test reports the end with vmm_ended), and that no signal can be sent through.
+    UniqueFd never(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!never)
+        return make_unexpected(Error::from_errno("eventfd"));
+    link->set_pidfd(std::move(never));
+    m_spawned.push_back(std::move(vmm));
+    return link;
 }
 
 Result<std::unique_ptr<VmmLink>> DaemonTestPeer::spawn(uint32_t domid)

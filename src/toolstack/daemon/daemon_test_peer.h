@@ -9,6 +9,7 @@
 #pragma once
 
 #include <memory>
+#include <set>
 #include <vector>
 
 #include "toolstack/daemon/daemon.h"
@@ -23,6 +24,7 @@ public:
         pid_t pid = 0;
         uint32_t domid = 0;
         std::unique_ptr<ipc::Channel> chan;
+        bool adopted = false; // taken back by a restarted daemon: not its child (vmm_ended's status -1)
     };
     static constexpr pid_t kFirstFakePid = 0x7fff0000;
 
@@ -31,8 +33,14 @@ public:
     // re-adoption).
     static Result<std::unique_ptr<DaemonTestPeer>> create(DaemonOptions opts);
 
-    // VMMs spawned since the last call, oldest first.
+    // VMMs spawned (or, after a restart, taken back) since the last call, oldest first.
     std::vector<FakeVmm> take_spawned();
+    // xkvmd killed with SIGKILL and started again on the same rundir: the old daemon's sockets
+    // close and nothing of it runs down its domains; the new one takes back what the old one last
+    // recorded. Of the VMMs, those in `alive` outlived it and are handed back (take_spawned, the
+    // same pids, new channels on which the new daemon asks them to accept adoption); the rest died
+    // meanwhile, and their domains are handled as crashes. Clients' sockets close.
+    Status crash_and_restart(const std::set<pid_t>& alive);
     size_t spawned_total() const { return m_next_pid - kFirstFakePid; }
     // A client, as accept_clients admits one: its id, and our end of its socket.
     Result<std::pair<uint64_t, UniqueFd>> connect_client();
@@ -50,7 +58,7 @@ public:
     // The loop's timers at `now`: expiries, kills past their deadline, records, waiters.
     void run_timers(Daemon::Clock::time_point now);
     // The clock xenstore transaction timeouts are measured on (the loop's timers take theirs).
-    void set_store_clock(std::function<Daemon::Clock::time_point()> now) { m_daemon->m_store.set_clock(std::move(now)); }
+    void set_store_clock(std::function<Daemon::Clock::time_point()> now);
     // The VMM ended with waitpid's `status` (as SIGCHLD reports it).
     void vmm_ended(pid_t pid, int status);
 
@@ -70,10 +78,13 @@ public:
     Status check_consistent();
 
 private:
-    explicit DaemonTestPeer(std::unique_ptr<Daemon> d) : m_daemon(std::move(d)) { }
+    DaemonTestPeer() = default;
+    Status start_daemon(DaemonOptions opts);
     Result<std::unique_ptr<VmmLink>> spawn(uint32_t domid);
+    Result<std::unique_ptr<VmmLink>> reconnect(const DomainRecord& rec, const std::set<pid_t>& alive);
 
     std::unique_ptr<Daemon> m_daemon;
+    std::function<Daemon::Clock::time_point()> m_store_clock;
     std::vector<FakeVmm> m_spawned;
     pid_t m_next_pid = kFirstFakePid;
 };

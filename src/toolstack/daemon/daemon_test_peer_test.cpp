@@ -193,5 +193,54 @@ TEST_F(PeerFixture, MalformedShutdownEventsAreLoggedWithinTheRateLimit)
     EXPECT_EQ(peer->table().find(a)->state, DomainState::Running);
 }
 
+// Issue 11: a daemon killed with SIGKILL and started again takes back the domains whose VMMs
+// outlived it, on their word; a VMM that claims another domain is not trusted with this one.
+TEST_F(PeerFixture, ARestartedDaemonTakesBackLiveVmmsOnTheirWordAndCrashesTheRest)
+{
+    uint32_t a = create("a")["domid"].get<uint32_t>(), b = create("b")["domid"].get<uint32_t>(),
+             c = create("c")["domid"].get<uint32_t>();
+    peer->poll(Daemon::Clock::now()); // the loop's pass records the domains
+    pid_t pa = vmm_of(a).pid, pb = vmm_of(b).pid;
+    vmms.clear();
+    ASSERT_TRUE(peer->crash_and_restart({ pa, pb }));
+    auto back = peer->take_spawned();
+    ASSERT_EQ(back.size(), 2u);
+    for (auto& v : back) {
+        EXPECT_TRUE(v.adopted);
+        std::vector<ipc::Frame> frames;
+        ASSERT_TRUE(v.chan->receive(frames));
+        ASSERT_EQ(frames.size(), 1u);
+        Json req = ipc::parse_json(frames[0]).value_or(Json());
+        ASSERT_EQ(req.value("op", ""), ipc::ops::kAdopt) << req.dump();
+        // b's VMM says it is some other domain.
+        uint32_t says = v.pid == pa ? a : 999;
+        ASSERT_TRUE(v.chan->send(ipc::json_frame(ipc::ok_reply(req["id"].get<uint64_t>(), Json { { "domid", says } }))));
+        peer->serve_vmm(v.pid);
+    }
+    ASSERT_NE(peer->table().find(a), nullptr);
+    EXPECT_EQ(peer->table().find(a)->vmm_pid, pa);
+    EXPECT_EQ(peer->table().find(a)->state, DomainState::Running);
+    EXPECT_EQ(peer->table().find(c), nullptr); // its VMM died with the daemon: on_crash=destroy
+    EXPECT_TRUE(peer->check_consistent());
+    // b's VMM was killed (it ends, as its pidfd would say): b is handled as a crash, a runs on.
+    peer->vmm_ended(pb, -1);
+    EXPECT_EQ(peer->table().find(b), nullptr);
+    ASSERT_NE(peer->table().find(a), nullptr);
+    EXPECT_EQ(peer->table().find(a)->state, DomainState::Running);
+    for (auto& v : back)
+        vmms.push_back(std::move(v));
+    // A client of the new daemon sees a alone.
+    auto c2 = peer->connect_client();
+    ASSERT_TRUE(c2);
+    client_id = c2->first;
+    client = ipc::Channel::create(std::move(c2->second)).release_value();
+    Json list = ask(Json { { "op", std::string(ipc::ops::kList) }, { "id", ++next_id } });
+    ASSERT_EQ(list.value("ok", false), true) << list.dump();
+    ASSERT_EQ(list["domains"].size(), 1u);
+    EXPECT_EQ(list["domains"][0].value("name", ""), "a");
+    peer->vmm_ended(pa, -1); // before the daemon goes: it would wait for an adopted VMM's end
+    EXPECT_EQ(peer->vmm_count(), 0u);
+}
+
 } // namespace
 } // namespace xkvm::toolstack

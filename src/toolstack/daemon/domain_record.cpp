@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <filesystem>
+#include <limits>
 
 #include "config/json.h"
 #include "ipc/rundir.h"
@@ -15,7 +16,9 @@ using ipc::Json;
 
 namespace {
 
-constexpr uint64_t kMaxPid = 1u << 22;     // PID_MAX_LIMIT
+// Any pid_t: the pid is only what the daemon expects to find; the kernel says who really listens
+// on the VMM's control socket (Daemon::connect_vmm).
+constexpr uint64_t kMaxPid = std::numeric_limits<pid_t>::max();
 constexpr size_t kMaxNameBytes = 256;
 constexpr size_t kMaxAffinityItems = 4096; // vCPUs, and cpus or nodes per list
 

@@ -93,6 +93,7 @@ TEST(DomainRecord, MalformedRecordsAreRefusedSayingWhy)
     EXPECT_NE(with("state", "creating").find("state"), std::string::npos);
     EXPECT_NE(with("vmm_pid", 1).find("vmm_pid"), std::string::npos);
     EXPECT_NE(with("vmm_pid", -5).find("vmm_pid"), std::string::npos);
+    EXPECT_NE(with("vmm_pid", 1ull << 31).find("vmm_pid"), std::string::npos); // no pid_t
     EXPECT_NE(with("hard", ipc::Json::array({ "x" })).find("cpus"), std::string::npos);
     EXPECT_NE(with("config", "text").find("config"), std::string::npos);
     EXPECT_NE(with("spec", ipc::Json::array()).find("spec"), std::string::npos);
