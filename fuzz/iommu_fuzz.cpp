@@ -1,6 +1,7 @@
 // Drives one IOMMU context with arbitrary operations (map, unmap, DMA, flushes, the bulk guard,
-// caching mode), malformed ones included, and checks after each that the IOTLB agrees with the
-// tables (no needed flush was skipped) and that a DMA's outcome is what the tables say.
+// caching mode), malformed ones included, and checks after each that changes the tables (and at
+// the end) that the IOTLB agrees with them (no needed flush was skipped), and that a DMA's outcome
+// is what the tables say.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -101,8 +102,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
             ctx->set_table_limit(take(p, end, 1) ? SIZE_MAX : ctx->table_count() + (order % 3));
             break;
         }
-        if (!guard && ctx->audit_iotlb() != 0)
+        // DMAs (which fill the IOTLB from the tables) and caching mode leave the tables as they
+        // were; what they cached is audited after the next change, or at the end. Auditing every
+        // step was three quarters of the time.
+        bool tables_may_change = op <= 2 || op == 5 || op == 7;
+        if (!guard && tables_may_change && ctx->audit_iotlb() != 0)
             __builtin_trap(); // an operation skipped a flush the rules require
     }
+    if (!guard && ctx->audit_iotlb() != 0)
+        __builtin_trap();
     return 0;
 }

@@ -1,5 +1,6 @@
 #include "iommu/page_table.h"
 
+#include <algorithm>
 #include <cerrno>
 
 namespace xkvm::iommu {
@@ -192,10 +193,17 @@ void IoPageTable::visit(uint32_t t, unsigned level, Dfn base, Dfn first, Dfn end
                         const std::function<void(const Translation&)>& fn) const
 {
     uint64_t span = 1ull << leaf_order(level);
-    for (unsigned i = 0; i < 512; ++i) {
-        uint64_t e = table(t).e[i];
+    if (end <= base || first >= base + 512 * span)
+        return;
+    // Only the entries that overlap [first, end): a walk over a few pages reads a few entries per
+    // level, not all 512.
+    uint64_t lo = first > base ? (first - base) / span : 0;
+    uint64_t hi = std::min<uint64_t>(512, (end - base + span - 1) / span);
+    const auto& entries = table(t).e;
+    for (uint64_t i = lo; i < hi; ++i) {
+        uint64_t e = entries[i];
         Dfn dfn = base + i * span;
-        if (!present(e) || dfn + span <= first || dfn >= end)
+        if (!present(e))
             continue;
         if (is_leaf(e))
             fn(Translation { dfn, addr(e), leaf_order(level), perms(e) });
