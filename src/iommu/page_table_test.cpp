@@ -153,5 +153,35 @@ TEST(IoPageTable, ForEachLeafInARange)
     EXPECT_EQ(seen.size(), 3u);
 }
 
+// A range walk reads only the entries overlapping its range: it must still find exactly the leaves
+// a whole walk finds that overlap it, at every level's boundaries.
+TEST(IoPageTable, ARangeWalkFindsWhatAWholeWalkFindsInThatRange)
+{
+    IoPageTable t;
+    const Dfn bases[] = { 0, 511, 512, 1024, (1ull << 18) - 1, 1ull << 18, (1ull << 27) + 3, (1ull << 30) + (1ull << 18) };
+    for (Dfn b : bases) {
+        bool super = b % 512 == 0 && b >= (1ull << 18);
+        set(t, b, super ? 512 : 1, super ? 9 : 0);
+    }
+    std::vector<Translation> all;
+    t.for_each_leaf([&](const Translation& tr) { all.push_back(tr); });
+    ASSERT_EQ(all.size(), std::size(bases));
+    auto overlapping = [&](Dfn first, uint64_t count) {
+        std::vector<Dfn> out;
+        for (auto& tr : all)
+            if (tr.base_dfn < first + count && first < tr.base_dfn + (1ull << tr.order))
+                out.push_back(tr.base_dfn);
+        return out;
+    };
+    for (Dfn b : bases)
+        for (int64_t d : { -513, -512, -1, 0, 1, 511, 512 })
+            for (uint64_t count : { 1ull, 2ull, 512ull, 513ull, 1ull << 18 }) {
+                Dfn first = static_cast<Dfn>(std::max<int64_t>(0, static_cast<int64_t>(b) + d));
+                std::vector<Dfn> got;
+                t.for_each_leaf([&](const Translation& tr) { got.push_back(tr.base_dfn); }, first, count);
+                EXPECT_EQ(got, overlapping(first, count)) << "first " << first << " count " << count;
+            }
+}
+
 } // namespace
 } // namespace xkvm::iommu
