@@ -27,7 +27,7 @@
 #include <optional>
 #include <set>
 
-#include "base/log_capture.h"
+#include "counted_log.h"
 #include "daemon_msg_frames.h"
 #include "daemon_msg_peers.h"
 #include "daemon_msg_input.h"
@@ -57,9 +57,6 @@ const Setup& setup()
 {
     static const Setup s = [] {
         ::signal(SIGPIPE, SIG_IGN); // our ends write to sockets the daemon may have closed
-        // Counted, not printed: the default level (warn) is what xkvmd would write.
-        for (auto name : { "xkvmd", "xenstore" })
-            log::get(name)->sinks().clear();
         std::string base = std::filesystem::exists("/dev/shm") ? "/dev/shm" : "/tmp";
         std::string tmpl = base + "/daemon_msg_fuzz-XXXXXX";
         check(::mkdtemp(tmpl.data()) != nullptr);
@@ -68,7 +65,7 @@ const Setup& setup()
             std::error_code ec;
             std::filesystem::remove_all(dir, ec);
         });
-        return Setup { dir, new log::LogCapture("xkvmd"), new log::LogCapture("xenstore") };
+        return Setup { dir, &fuzz::counted_log("xkvmd"), &fuzz::counted_log("xenstore") };
     }();
     return s;
 }

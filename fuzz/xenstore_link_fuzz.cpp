@@ -18,7 +18,7 @@
 #include <span>
 #include <vector>
 
-#include "base/log_capture.h"
+#include "counted_log.h"
 #include "base/rate_limit.h"
 #include "ipc/json_message.h"
 #include "vmm/daemon_xenstore.h"
@@ -201,20 +201,13 @@ void check_bounds(const Run& run)
     run.daemon->check_bounds();
 }
 
-// Counted on the loggers a guest can reach here, at the level they would be written (warn), but not
-// printed: writing a guest's broken-ring warnings to stderr cost more than the steps causing them.
-log::LogCapture& counted_log(const char* subsystem)
-{
-    log::get(subsystem)->sinks().clear();
-    return *new log::LogCapture(subsystem);
-}
-
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 {
-    static log::LogCapture& xenstore_log = counted_log("xenstore");
-    static log::LogCapture& vmm_log = counted_log("vmm");
+    // The loggers a guest can reach here (a broken ring's warnings among them).
+    static log::LogCapture& xenstore_log = fuzz::counted_log("xenstore");
+    static log::LogCapture& vmm_log = fuzz::counted_log("vmm");
     uint64_t lines_before = xenstore_log.lines() + vmm_log.lines();
     Input in(data, size);
     Run run;

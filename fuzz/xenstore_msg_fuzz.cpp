@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "base/log_capture.h"
+#include "counted_log.h"
 #include "base/rate_limit.h"
 #include "xenstore/path.h"
 #include "xenstore/server.h"
@@ -134,22 +134,11 @@ const Store& initial_tree()
     return server.store();
 }
 
-// The store's warnings, counted at the level they would be written (warn) but not printed: writing
-// them to stderr cost more than the requests that caused them.
-log::LogCapture& counted_log()
-{
-    static log::LogCapture* capture = [] {
-        log::get("xenstore")->sinks().clear();
-        return new log::LogCapture("xenstore");
-    }();
-    return *capture;
-}
-
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 {
-    log::LogCapture& log_lines = counted_log();
+    static log::LogCapture& log_lines = fuzz::counted_log("xenstore");
     uint64_t lines_before = log_lines.lines();
     Input in(data, size);
     CheckingSink sink;
